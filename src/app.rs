@@ -1,0 +1,179 @@
+//! The running exporter: config loading and reloading, the HTTP routes, and
+//! the main loop that ties the server, the signals and the collectors together.
+
+use crate::collectors::{Registry, Selection};
+use crate::config::{Config, ConfigError, DEFAULT_PATH};
+use crate::exposition::{CONTENT_TYPE, Exposition};
+use crate::http::{self, Request, Status};
+use crate::server::{Handler, Limits, Reply, Server};
+use crate::signals::Signals;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// Where the config comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfigSource {
+    /// `--config PATH`: the file must exist.
+    Explicit(PathBuf),
+    /// No `--config`: the default path if a file is there, else built-in defaults.
+    DefaultPath,
+}
+
+impl ConfigSource {
+    /// Loads the config, logging when built-in defaults stand in for a
+    /// missing default file.
+    pub fn load(&self) -> Result<Config, ConfigError> {
+        match self {
+            ConfigSource::Explicit(path) => Config::load(path),
+            ConfigSource::DefaultPath => {
+                let path = Path::new(DEFAULT_PATH);
+                if path.exists() {
+                    Config::load(path)
+                } else {
+                    log::info!("no config file at {DEFAULT_PATH}; using built-in defaults");
+                    Ok(Config::default())
+                }
+            }
+        }
+    }
+
+    /// The path shown in messages.
+    pub fn display(&self) -> String {
+        match self {
+            ConfigSource::Explicit(p) => p.display().to_string(),
+            ConfigSource::DefaultPath => DEFAULT_PATH.to_string(),
+        }
+    }
+}
+
+const LANDING_PAGE: &str = "<!DOCTYPE html>\n<html><head><title>ap-exporter</title></head><body>\n\
+<h1>ap-exporter</h1>\n<p>Prometheus exporter for WiFi access points and routers.</p>\n\
+<p><a href=\"/metrics\">Metrics</a></p>\n</body></html>\n";
+
+/// The application state behind the HTTP routes.
+pub struct App {
+    config: Config,
+    registry: Registry,
+    metrics: Exposition,
+}
+
+fn limits(config: &Config) -> Limits {
+    Limits {
+        max_connections: config.max_connections.0 as usize,
+        timeout: Duration::from_secs(config.connection_timeout_seconds.0),
+    }
+}
+
+impl App {
+    /// Builds the app for a config.
+    pub fn new(config: Config) -> App {
+        let registry = Registry::new(&config);
+        App { config, registry, metrics: Exposition::new() }
+    }
+
+    /// One scrape of every enabled collector, as text.
+    pub fn scrape_all(&mut self) -> &str {
+        let sel = self.registry.all_enabled();
+        self.registry.scrape(sel, &mut self.metrics);
+        self.metrics.as_str()
+    }
+
+    fn selection(&self, query: &str) -> Result<Selection, String> {
+        let mut collect = Vec::new();
+        let mut exclude = Vec::new();
+        for (k, v) in http::query_pairs(query) {
+            match k.as_ref() {
+                "collect[]" => collect.push(v),
+                "exclude[]" => exclude.push(v),
+                _ => {}
+            }
+        }
+        let collect: Vec<&str> = collect.iter().map(|c| c.as_ref()).collect();
+        let exclude: Vec<&str> = exclude.iter().map(|c| c.as_ref()).collect();
+        self.registry.select(&collect, &exclude).map_err(|e| e.to_string())
+    }
+
+    /// Applies a new config: listeners first (the only step that can fail),
+    /// then everything else. On failure nothing changes.
+    fn apply(&mut self, new: Config, server: &mut Server) -> Result<(), String> {
+        server.listen_on(&new.listen.0).map_err(|e| e.to_string())?;
+        server.set_limits(limits(&new));
+        crate::logging::apply(&new.log);
+        self.registry.apply(&new);
+        self.config = new;
+        Ok(())
+    }
+}
+
+fn reply(status: Status, content_type: &'static str) -> Reply {
+    Reply { status, content_type, headers: Vec::new() }
+}
+
+fn text_reply(status: Status, body: &mut Vec<u8>, text: &str) -> Reply {
+    body.extend_from_slice(text.as_bytes());
+    reply(status, "text/plain; charset=utf-8")
+}
+
+impl Handler for App {
+    fn permits(&self, peer: IpAddr) -> bool {
+        self.config.allow.permits(peer)
+    }
+
+    fn handle(&mut self, request: &Request, _peer: IpAddr, body: &mut Vec<u8>) -> Reply {
+        let known = matches!(request.path, "/metrics" | "/");
+        if !known {
+            return text_reply(Status::NotFound, body, "404 Not Found: try /metrics\n");
+        }
+        if request.method != "GET" && request.method != "HEAD" {
+            let mut r = text_reply(Status::MethodNotAllowed, body, "405 Method Not Allowed: use GET or HEAD\n");
+            r.headers.push(("Allow", "GET, HEAD".into()));
+            return r;
+        }
+        if request.path == "/" {
+            body.extend_from_slice(LANDING_PAGE.as_bytes());
+            return reply(Status::Ok, "text/html; charset=utf-8");
+        }
+        match self.selection(request.query) {
+            Ok(sel) => {
+                self.registry.scrape(sel, &mut self.metrics);
+                body.extend_from_slice(self.metrics.as_str().as_bytes());
+                reply(Status::Ok, CONTENT_TYPE)
+            }
+            Err(msg) => text_reply(Status::BadRequest, body, &format!("400 Bad Request: {msg}\n")),
+        }
+    }
+}
+
+/// Serves until SIGTERM or SIGINT. Returns an error message if the server
+/// cannot start.
+pub fn serve(source: ConfigSource, config: Config) -> Result<(), String> {
+    let signals = Signals::install().map_err(|e| format!("cannot install signal handlers: {e}"))?;
+    let mut server = Server::new(limits(&config));
+    server.listen_on(&config.listen.0).map_err(|e| e.to_string())?;
+    let mut app = App::new(config);
+    log::info!("ap-exporter {} ({}) started", crate::VERSION, crate::TARGET);
+    loop {
+        let next_sample = app.registry.next_sample();
+        if let Err(e) = server.turn(&mut app, signals.fd(), next_sample) {
+            // poll itself failing is not something waiting fixes; don't spin.
+            log::error!("poll failed: {e}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let pending = signals.take();
+        if pending.terminate {
+            log::info!("shutting down");
+            return Ok(());
+        }
+        if pending.reload {
+            match source.load() {
+                Ok(new) => match app.apply(new, &mut server) {
+                    Ok(()) => log::info!("reloaded {}", source.display()),
+                    Err(e) => log::error!("reload of {} failed, keeping the old config: {e}", source.display()),
+                },
+                Err(e) => log::error!("reload failed, keeping the old config: {e}"),
+            }
+        }
+        app.registry.sample_due(Instant::now());
+    }
+}

@@ -1,0 +1,143 @@
+//! Command-line parsing and the top-level flow behind `main`.
+
+use crate::app::{self, App, ConfigSource};
+use crate::config::{Config, DEFAULT_PATH};
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// What the command line asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Args {
+    /// Where the config comes from.
+    pub config: ConfigSource,
+    /// Validate the config and exit.
+    pub check_config: bool,
+    /// Print one scrape and exit.
+    pub once: bool,
+    /// Print the version and exit.
+    pub version: bool,
+    /// Print usage and exit.
+    pub help: bool,
+}
+
+/// Usage text for `--help` and for argument errors.
+pub const USAGE: &str = "\
+Usage: ap-exporter [--config PATH] [--check-config] [--once] [--version] [--help]
+
+Prometheus exporter for WiFi access points and routers.
+
+Options:
+  --config PATH    config file (default /opt/etc/ap-exporter.toml; built-in
+                   defaults apply when no file is at the default path)
+  --check-config   validate the config and exit (0 = valid)
+  --once           print one scrape to stdout and exit
+  --version        print the version and exit
+  -h, --help       print this help
+
+Signals: SIGHUP reloads the config; SIGTERM and SIGINT stop the exporter.
+";
+
+/// Parses the arguments after the program name.
+pub fn parse_args<I: IntoIterator<Item = String>>(args: I) -> Result<Args, String> {
+    let mut out = Args { config: ConfigSource::DefaultPath, check_config: false, once: false, version: false, help: false };
+    let mut args = args.into_iter();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--config" | "-c" => {
+                let path = args.next().ok_or("--config needs a path")?;
+                out.config = ConfigSource::Explicit(PathBuf::from(path));
+            }
+            s if s.starts_with("--config=") => out.config = ConfigSource::Explicit(PathBuf::from(&s["--config=".len()..])),
+            "--check-config" => out.check_config = true,
+            "--once" => out.once = true,
+            "--version" | "-V" => out.version = true,
+            "--help" | "-h" => out.help = true,
+            other => return Err(format!("unknown argument {other:?}")),
+        }
+    }
+    Ok(out)
+}
+
+/// Runs the program; the exit code is 0 on success, 1 on a config or
+/// runtime error, 2 on a usage error.
+pub fn main() -> ExitCode {
+    let args = match parse_args(std::env::args().skip(1)) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("ap-exporter: {e}\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    if args.help {
+        print!("{USAGE}");
+        return ExitCode::SUCCESS;
+    }
+    if args.version {
+        println!("ap-exporter {} ({})", crate::VERSION, crate::TARGET);
+        return ExitCode::SUCCESS;
+    }
+    // Log to stderr at info until the config says otherwise.
+    crate::logging::init(&Config::default().log);
+    let config = match args.config.load() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("ap-exporter: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    if args.check_config {
+        match &args.config {
+            ConfigSource::DefaultPath if !std::path::Path::new(DEFAULT_PATH).exists() => {
+                println!("no file at {DEFAULT_PATH}: built-in defaults are valid")
+            }
+            source => println!("{}: valid", source.display()),
+        }
+        return ExitCode::SUCCESS;
+    }
+    if args.once {
+        // --once is for eyes on a console: keep the configured level but stay on stderr.
+        let mut log = config.log.clone();
+        log.target = crate::config::LogTarget::Stderr;
+        crate::logging::apply(&log);
+        let mut app = App::new(config);
+        let text = app.scrape_all().to_string();
+        let mut stdout = std::io::stdout().lock();
+        return match stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("ap-exporter: cannot write to stdout: {e}");
+                ExitCode::from(1)
+            }
+        };
+    }
+    crate::logging::apply(&config.log);
+    match app::serve(args.config, config) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            log::error!("{e}");
+            eprintln!("ap-exporter: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(a: &[&str]) -> Result<Args, String> {
+        parse_args(a.iter().map(|s| s.to_string()))
+    }
+
+    #[test]
+    fn parses_flags() {
+        let a = parse(&["--config", "/x.toml", "--once"]).unwrap();
+        assert_eq!(a.config, ConfigSource::Explicit("/x.toml".into()));
+        assert!(a.once && !a.check_config);
+        assert_eq!(parse(&["--config=/y"]).unwrap().config, ConfigSource::Explicit("/y".into()));
+        assert_eq!(parse(&[]).unwrap().config, ConfigSource::DefaultPath);
+        assert!(parse(&["--config"]).is_err());
+        assert!(parse(&["--bogus"]).is_err());
+    }
+}

@@ -1,0 +1,116 @@
+//! conntrack: table size and limit, plus the per-CPU statistics summed.
+//! Linux 2.6.22 names everything `ip_conntrack`; later kernels `nf_conntrack`.
+
+use super::{CollectError, Collector};
+use crate::exposition::{Exposition, MetricType};
+use crate::procfs::{self, conntrack};
+use crate::source::Roots;
+
+/// (modern path, 2.6.22 path) pairs, relative to the procfs root.
+const COUNT: [&str; 2] = ["sys/net/netfilter/nf_conntrack_count", "sys/net/ipv4/netfilter/ip_conntrack_count"];
+const MAX: [&str; 2] = ["sys/net/netfilter/nf_conntrack_max", "sys/net/ipv4/netfilter/ip_conntrack_max"];
+const STAT: [&str; 2] = ["net/stat/nf_conntrack", "net/stat/ip_conntrack"];
+
+/// Statistics columns exported, with node_exporter's HELP texts.
+const STAT_COLUMNS: [(&str, &str, &str); 8] = [
+    ("drop", "node_nf_conntrack_stat_drop", "Number of packets dropped due to conntrack failure."),
+    (
+        "early_drop",
+        "node_nf_conntrack_stat_early_drop",
+        "Number of dropped conntrack entries to make room for new ones, if maximum table size was reached.",
+    ),
+    ("found", "node_nf_conntrack_stat_found", "Number of searched entries which were successful."),
+    (
+        "ignore",
+        "node_nf_conntrack_stat_ignore",
+        "Number of packets seen which are already connected to a conntrack entry.",
+    ),
+    ("insert", "node_nf_conntrack_stat_insert", "Number of entries inserted into the list."),
+    (
+        "insert_failed",
+        "node_nf_conntrack_stat_insert_failed",
+        "Number of entries for which list insertion was attempted but failed.",
+    ),
+    ("invalid", "node_nf_conntrack_stat_invalid", "Number of packets seen which can not be tracked."),
+    (
+        "search_restart",
+        "node_nf_conntrack_stat_search_restart",
+        "Number of conntrack table lookups which had to be restarted due to hashtable resizes.",
+    ),
+];
+
+/// The conntrack collector.
+#[derive(Default)]
+pub struct ConntrackCollector {
+    text: String,
+    stat_text: String,
+}
+
+impl ConntrackCollector {
+    /// Reads one integer file, trying the modern then the legacy path.
+    /// Returns which of the two it used.
+    fn read_u64(&mut self, roots: &Roots, paths: [&str; 2], from: usize) -> Result<(usize, u64), CollectError> {
+        for (i, rel) in paths.iter().enumerate().skip(from) {
+            match roots.read_proc(rel, &mut self.text) {
+                Ok(()) => {
+                    let v = procfs::parse_single_u64(&self.text)
+                        .map_err(|error| CollectError::Parse { path: roots.proc_path(rel), error })?;
+                    return Ok((i, v));
+                }
+                Err(e) if e.is_missing() => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(CollectError::Unavailable(format!(
+            "neither {} nor {} exists: is connection tracking loaded?",
+            roots.proc_path(paths[0]).display(),
+            roots.proc_path(paths[1]).display()
+        )))
+    }
+}
+
+impl Collector for ConntrackCollector {
+    fn name(&self) -> &'static str {
+        "conntrack"
+    }
+
+    fn collect(&mut self, roots: &Roots, out: &mut Exposition) -> Result<(), CollectError> {
+        let (flavour, count) = self.read_u64(roots, COUNT, 0)?;
+        // Take the limit from the same family of files as the count.
+        let (_, limit) = self.read_u64(roots, MAX, flavour)?;
+        // The statistics file is optional (CONFIG_NF_CONNTRACK_PROCFS).
+        let stat_text = &mut self.stat_text;
+        let mut stat_path = None;
+        for rel in &STAT[flavour..] {
+            match roots.read_proc(rel, stat_text) {
+                Ok(()) => {
+                    stat_path = Some(*rel);
+                    break;
+                }
+                Err(e) if e.is_missing() => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let stats = match stat_path {
+            Some(rel) => Some(
+                conntrack::parse_stat(stat_text)
+                    .map_err(|error| CollectError::Parse { path: roots.proc_path(rel), error })?,
+            ),
+            None => None,
+        };
+
+        out.family("node_nf_conntrack_entries", "Number of currently allocated flow entries for connection tracking.", MetricType::Gauge);
+        out.sample(&[], count);
+        out.family("node_nf_conntrack_entries_limit", "Maximum size of connection tracking table.", MetricType::Gauge);
+        out.sample(&[], limit);
+        if let Some(stats) = stats {
+            for (column, name, help) in STAT_COLUMNS {
+                if let Some(v) = stats.get(column) {
+                    out.family(name, help, MetricType::Gauge);
+                    out.sample(&[], v);
+                }
+            }
+        }
+        Ok(())
+    }
+}

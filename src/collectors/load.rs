@@ -1,0 +1,34 @@
+//! load: `node_load1`, `node_load5` and `node_load15` from `/proc/loadavg`.
+
+use super::{CollectError, Collector};
+use crate::exposition::{Exposition, MetricType};
+use crate::procfs::loadavg;
+use crate::source::Roots;
+
+const SOURCE: &str = "loadavg";
+
+/// The load collector.
+#[derive(Default)]
+pub struct LoadCollector {
+    text: String,
+}
+
+impl Collector for LoadCollector {
+    fn name(&self) -> &'static str {
+        "load"
+    }
+
+    fn collect(&mut self, roots: &Roots, out: &mut Exposition) -> Result<(), CollectError> {
+        roots.read_proc(SOURCE, &mut self.text)?;
+        let l = loadavg::parse(&self.text).map_err(|error| CollectError::Parse { path: roots.proc_path(SOURCE), error })?;
+        for (name, help, v) in [
+            ("node_load1", "1m load average.", l.one),
+            ("node_load15", "15m load average.", l.fifteen),
+            ("node_load5", "5m load average.", l.five),
+        ] {
+            out.family(name, help, MetricType::Gauge);
+            out.sample(&[], v);
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,452 @@
+//! The TOML configuration (SPEC §3). Every key is optional; the defaults
+//! here equal the shipped `files/ap-exporter.toml` (a test keeps them equal).
+//! Values that need checking beyond their TOML type (addresses, networks,
+//! globs) are checked while deserializing, so errors carry TOML's span and
+//! name the file, line and column.
+
+use crate::cidr::Cidr;
+use crate::glob::Glob;
+use crate::source::Roots;
+use serde::Deserialize;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// Where Entware installs the config; the CLI default.
+pub const DEFAULT_PATH: &str = "/opt/etc/ap-exporter.toml";
+
+/// The whole configuration.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Addresses to listen on.
+    pub listen: ListenAddrs,
+    /// Client networks allowed to scrape; others get 403.
+    pub allow: AllowList,
+    /// Most concurrent client connections; more get 503.
+    pub max_connections: Bounded<1, 1024>,
+    /// Seconds a connection may take per request, idle time included.
+    pub connection_timeout_seconds: Bounded<1, 3600>,
+    /// Logging.
+    pub log: LogConfig,
+    /// Which collectors run.
+    pub collectors: CollectorSwitches,
+    /// The netdev collector.
+    pub netdev: NetdevConfig,
+    /// The wireless collector.
+    pub wireless: WirelessConfig,
+    /// Where procfs and sysfs are.
+    pub paths: PathsConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: ListenAddrs(vec![SocketAddr::from(([0, 0, 0, 0], 9100))]),
+            allow: AllowList(
+                ["127.0.0.0/8", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "::1/128", "fe80::/10", "fc00::/7"]
+                    .iter()
+                    .filter_map(|s| Cidr::parse(s).ok())
+                    .collect(),
+            ),
+            max_connections: Bounded(16),
+            connection_timeout_seconds: Bounded(10),
+            log: LogConfig::default(),
+            collectors: CollectorSwitches::default(),
+            netdev: NetdevConfig::default(),
+            wireless: WirelessConfig::default(),
+            paths: PathsConfig::default(),
+        }
+    }
+}
+
+/// Non-empty list of distinct socket addresses.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "Vec<String>")]
+pub struct ListenAddrs(pub Vec<SocketAddr>);
+
+impl TryFrom<Vec<String>> for ListenAddrs {
+    type Error = String;
+    fn try_from(items: Vec<String>) -> Result<Self, String> {
+        if items.is_empty() {
+            return Err("listen is empty: give at least one address such as \"0.0.0.0:9100\"".into());
+        }
+        let mut addrs: Vec<SocketAddr> = Vec::with_capacity(items.len());
+        for item in &items {
+            let addr: SocketAddr = item
+                .parse()
+                .map_err(|_| format!("{item:?} is not IP:PORT (examples: \"0.0.0.0:9100\", \"[::]:9100\")"))?;
+            if addrs.contains(&addr) {
+                return Err(format!("{item:?} is listed twice"));
+            }
+            addrs.push(addr);
+        }
+        Ok(ListenAddrs(addrs))
+    }
+}
+
+/// Non-empty list of client networks.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "Vec<String>")]
+pub struct AllowList(pub Vec<Cidr>);
+
+impl TryFrom<Vec<String>> for AllowList {
+    type Error = String;
+    fn try_from(items: Vec<String>) -> Result<Self, String> {
+        if items.is_empty() {
+            return Err("allow is empty, so no client could scrape; use [\"0.0.0.0/0\", \"::/0\"] to allow all".into());
+        }
+        items.iter().map(|s| Cidr::parse(s)).collect::<Result<_, _>>().map(AllowList)
+    }
+}
+
+impl AllowList {
+    /// Whether a client address may connect.
+    pub fn permits(&self, ip: std::net::IpAddr) -> bool {
+        self.0.iter().any(|net| net.contains(ip))
+    }
+}
+
+/// An integer that must lie in `MIN..=MAX`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "i64")]
+pub struct Bounded<const MIN: u64, const MAX: u64>(pub u64);
+
+impl<const MIN: u64, const MAX: u64> TryFrom<i64> for Bounded<MIN, MAX> {
+    type Error = String;
+    fn try_from(v: i64) -> Result<Self, String> {
+        match u64::try_from(v) {
+            Ok(u) if (MIN..=MAX).contains(&u) => Ok(Bounded(u)),
+            _ => Err(format!("{v} is out of range (expected {MIN} to {MAX})")),
+        }
+    }
+}
+
+/// A glob pattern, checked at load time.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub struct GlobPattern(pub Glob);
+
+impl TryFrom<String> for GlobPattern {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        Glob::new(&s).map(GlobPattern).map_err(|e| format!("{s:?} is not a valid glob: {e}"))
+    }
+}
+
+/// Log settings.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// Least severe level written.
+    pub level: LogLevel,
+    /// Where log lines go.
+    pub target: LogTarget,
+}
+
+/// Log levels, most severe first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LogLevel {
+    /// Errors only.
+    Error,
+    /// Warnings and errors.
+    Warn,
+    /// Normal operation (default).
+    #[default]
+    Info,
+    /// Everything.
+    Debug,
+}
+
+/// Log destinations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LogTarget {
+    /// Standard error (default).
+    #[default]
+    Stderr,
+    /// The local syslog socket `/dev/log` (init scripts use this).
+    Syslog,
+}
+
+/// On/off switch per collector.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CollectorSwitches {
+    /// `/proc/net/dev` counters.
+    pub netdev: bool,
+    /// WiFi interfaces and stations.
+    pub wireless: bool,
+    /// Connection tracking.
+    pub conntrack: bool,
+    /// Load averages.
+    pub load: bool,
+}
+
+impl Default for CollectorSwitches {
+    fn default() -> Self {
+        CollectorSwitches { netdev: true, wireless: true, conntrack: true, load: true }
+    }
+}
+
+/// netdev collector settings.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NetdevConfig {
+    /// Only interfaces matching one of these (empty: all).
+    pub include: Vec<GlobPattern>,
+    /// Never interfaces matching one of these.
+    pub exclude: Vec<GlobPattern>,
+    /// Seconds between the exporter's own samples of `/proc/net/dev`, which
+    /// catch 32-bit counter wraps between scrapes; 0 turns sampling off.
+    pub sample_interval_seconds: Bounded<0, 3600>,
+}
+
+impl Default for NetdevConfig {
+    fn default() -> Self {
+        NetdevConfig {
+            include: Vec::new(),
+            exclude: vec![GlobPattern(Glob::new("lo").unwrap_or_else(|_| unreachable!("\"lo\" is a literal glob")))],
+            sample_interval_seconds: Bounded(5),
+        }
+    }
+}
+
+impl NetdevConfig {
+    /// Whether an interface passes the include and exclude filters.
+    pub fn selects(&self, name: &str) -> bool {
+        (self.include.is_empty() || self.include.iter().any(|g| g.0.matches(name)))
+            && !self.exclude.iter().any(|g| g.0.matches(name))
+    }
+}
+
+/// Wireless backends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum WirelessBackend {
+    /// Try nl80211, then wl, then WEXT (default).
+    #[default]
+    Auto,
+    /// Linux nl80211 (OpenWrt mac80211 drivers).
+    Nl80211,
+    /// Broadcom's `wl` tool.
+    Wl,
+    /// `/proc/net/wireless`.
+    Wext,
+}
+
+/// wireless collector settings.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WirelessConfig {
+    /// Which backend to use.
+    pub backend: WirelessBackend,
+    /// Per-station series (a cardinality switch).
+    pub stations: bool,
+    /// The Broadcom `wl` command.
+    pub wl_command: String,
+    /// dnsmasq leases file for hostnames: "auto", a path, or "" for none.
+    pub leases: String,
+}
+
+impl Default for WirelessConfig {
+    fn default() -> Self {
+        WirelessConfig { backend: WirelessBackend::Auto, stations: true, wl_command: "wl".into(), leases: "auto".into() }
+    }
+}
+
+/// Filesystem roots.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PathsConfig {
+    /// Where procfs is mounted.
+    pub procfs: PathBuf,
+    /// Where sysfs is mounted.
+    pub sysfs: PathBuf,
+}
+
+impl Default for PathsConfig {
+    fn default() -> Self {
+        let r = Roots::default();
+        PathsConfig { procfs: r.procfs, sysfs: r.sysfs }
+    }
+}
+
+impl PathsConfig {
+    /// The roots collectors read from.
+    pub fn roots(&self) -> Roots {
+        Roots { procfs: self.procfs.clone(), sysfs: self.sysfs.clone() }
+    }
+}
+
+/// A config file that could not be used.
+#[derive(Debug)]
+pub enum ConfigError {
+    /// The file could not be read.
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        error: std::io::Error,
+    },
+    /// The file is not valid TOML or not a valid configuration.
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line and column, when TOML knows them.
+        position: Option<(usize, usize)>,
+        /// What is wrong.
+        message: String,
+        /// The offending line with a caret under the spot.
+        excerpt: String,
+    },
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConfigError::Read { path, error } => write!(f, "{}: cannot read config: {error}", path.display()),
+            ConfigError::Invalid { path, position, message, excerpt } => {
+                match position {
+                    Some((line, col)) => write!(f, "{}:{line}:{col}: {message}", path.display())?,
+                    None => write!(f, "{}: {message}", path.display())?,
+                }
+                if !excerpt.is_empty() {
+                    write!(f, "\n{excerpt}")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl Config {
+    /// Parses config text; `path` is only used in error messages.
+    pub fn from_toml(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        toml::from_str::<Config>(text).map_err(|e| {
+            let position = e.span().map(|span| line_col(text, span.start));
+            // toml's Display is "TOML parse error at ...\n<excerpt with caret>\n<message>":
+            // keep just the excerpt, since the position and message are ours to print.
+            let rendered = e.to_string();
+            let excerpt: Vec<&str> = rendered.lines().skip(1).take(3).collect();
+            let excerpt = if position.is_some() { excerpt.join("\n") } else { String::new() };
+            ConfigError::Invalid { path: path.to_path_buf(), position, message: e.message().trim().to_string(), excerpt }
+        })
+    }
+
+    /// Reads and parses a config file. An empty file is all defaults.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let bytes = std::fs::read(path).map_err(|error| ConfigError::Read { path: path.to_path_buf(), error })?;
+        let text = String::from_utf8(bytes).map_err(|e| {
+            let upto = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+            let line = upto.iter().filter(|&&b| b == b'\n').count() + 1;
+            ConfigError::Invalid {
+                path: path.to_path_buf(),
+                position: Some((line, 1)),
+                message: "the file is not UTF-8 text".into(),
+                excerpt: String::new(),
+            }
+        })?;
+        Config::from_toml(&text, path)
+    }
+}
+
+/// 1-based line and column (in characters) of a byte offset.
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let mut offset = offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, col)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(text: &str) -> String {
+        Config::from_toml(text, Path::new("t.toml")).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn shipped_file_equals_builtin_defaults() {
+        let shipped = include_str!("../files/ap-exporter.toml");
+        assert_eq!(Config::from_toml(shipped, Path::new("files/ap-exporter.toml")).unwrap(), Config::default());
+        assert_eq!(Config::from_toml("", Path::new("empty.toml")).unwrap(), Config::default());
+    }
+
+    #[test]
+    fn full_config_parses() {
+        let c = Config::from_toml(
+            r#"
+listen = ["127.0.0.1:9100", "[::1]:9101"]
+allow = ["10.0.0.0/8"]
+max_connections = 4
+[log]
+level = "debug"
+target = "syslog"
+[collectors]
+wireless = false
+[netdev]
+include = ["eth*", "wl[0-9]*"]
+exclude = []
+sample_interval_seconds = 0
+[wireless]
+backend = "wl"
+[paths]
+procfs = "/tmp/p"
+"#,
+            Path::new("x"),
+        )
+        .unwrap();
+        assert_eq!(c.listen.0.len(), 2);
+        assert_eq!(c.log.level, LogLevel::Debug);
+        assert!(!c.collectors.wireless && c.collectors.netdev);
+        assert!(c.netdev.selects("eth0") && c.netdev.selects("wl1.1") && !c.netdev.selects("br0"));
+        assert_eq!(c.paths.procfs, PathBuf::from("/tmp/p"));
+        assert_eq!(c.wireless.backend, WirelessBackend::Wl);
+    }
+
+    #[test]
+    fn errors_name_file_line_and_column() {
+        let e = err("listen = [\"0.0.0.0:9100\"]\n[netdev]\ninclude = [\"eth[0\"]\n");
+        assert!(e.starts_with("t.toml:3:"), "{e}");
+        assert!(e.contains("not a valid glob"), "{e}");
+        let e = err("[collectors]\nnetdev = \"yes\"\n");
+        assert!(e.starts_with("t.toml:2:10: "), "{e}");
+        assert!(e.contains("bool"), "{e}");
+        let e = err("\n\nlisten = 5\n");
+        assert!(e.starts_with("t.toml:3:"), "{e}");
+        let e = err("bogus = 1\n");
+        assert!(e.starts_with("t.toml:1:1: unknown field `bogus`"), "{e}");
+        let e = err("[netdev]\nincludes = []\n");
+        assert!(e.starts_with("t.toml:2:1: unknown field `includes`"), "{e}");
+        let e = err("allow = [\"10.0.0.0/33\"]");
+        assert!(e.contains("t.toml:1:") && e.contains("prefix"), "{e}");
+        let e = err("listen = [\"1.2.3.4:1\", \"1.2.3.4:1\"]");
+        assert!(e.contains("listed twice"), "{e}");
+        let e = err("listen = [\"localhost:9100\"]");
+        assert!(e.contains("not IP:PORT"), "{e}");
+        let e = err("max_connections = 0");
+        assert!(e.contains("out of range"), "{e}");
+        let e = err("[log]\nlevel = \"loud\"\n");
+        assert!(e.starts_with("t.toml:2:9: unknown variant `loud`"), "{e}");
+        let e = err("listen = [");
+        assert!(e.starts_with("t.toml:1:"), "{e}");
+        assert!(err("allow = []").contains("allow is empty"));
+    }
+
+    #[test]
+    fn line_col_counts_characters() {
+        assert_eq!(line_col("ab\ncé\nx", 0), (1, 1));
+        assert_eq!(line_col("ab\ncé\nx", 3), (2, 1));
+        assert_eq!(line_col("ab\ncé\nx", 7), (3, 1));
+        assert_eq!(line_col("ab\ncé\nx", 99), (3, 2));
+    }
+}

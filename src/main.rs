@@ -1,0 +1,5 @@
+//! Entry point; everything lives in the library (see `cli::main`).
+
+fn main() -> std::process::ExitCode {
+    ap_exporter::cli::main()
+}

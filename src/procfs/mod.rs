@@ -1,0 +1,87 @@
+//! Pure parsers for kernel text files: text in, typed values out.
+//!
+//! Each parser takes `&str` (callers read with [`crate::source`], which bounds
+//! the size) and reports the 1-based line and what it expected on failure.
+//! None of them indexes past what it checked, so any input gives `Ok` or `Err`.
+
+pub mod conntrack;
+pub mod loadavg;
+pub mod net_dev;
+pub mod process;
+
+use std::fmt;
+
+/// A parse failure at a specific line of a source file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseError {
+    /// 1-based line number (0 when the file as a whole is wrong, e.g. empty).
+    pub line: usize,
+    /// What the parser expected to find.
+    pub expected: String,
+    /// A short excerpt of what it found instead.
+    pub found: String,
+}
+
+impl ParseError {
+    /// Builds an error, clipping the excerpt of the offending text.
+    pub fn new(line: usize, expected: impl Into<String>, found: &str) -> Self {
+        const MAX: usize = 48;
+        let mut end = found.len().min(MAX);
+        while !found.is_char_boundary(end) {
+            end -= 1;
+        }
+        let mut excerpt = found[..end].to_string();
+        if end < found.len() {
+            excerpt.push('…');
+        }
+        ParseError { line, expected: expected.into(), found: excerpt }
+    }
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.line > 0 {
+            write!(f, "line {}: ", self.line)?;
+        }
+        write!(f, "expected {}, found {:?}", self.expected, self.found)
+    }
+}
+
+impl std::error::Error for ParseError {}
+
+/// Parses a file holding one unsigned decimal integer, such as
+/// `nf_conntrack_count`.
+pub fn parse_single_u64(text: &str) -> Result<u64, ParseError> {
+    let mut lines = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty());
+    let Some((idx, line)) = lines.next() else {
+        return Err(ParseError::new(0, "one unsigned integer", text));
+    };
+    let value = line.trim().parse::<u64>().map_err(|_| ParseError::new(idx + 1, "one unsigned integer", line))?;
+    if let Some((idx, extra)) = lines.next() {
+        return Err(ParseError::new(idx + 1, "end of file after the integer", extra));
+    }
+    Ok(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn single_u64_accepts_trailing_newline_and_rejects_junk() {
+        assert_eq!(parse_single_u64("262144\n"), Ok(262144));
+        assert_eq!(parse_single_u64("  7 \n\n"), Ok(7));
+        assert_eq!(parse_single_u64("").unwrap_err().line, 0);
+        assert_eq!(parse_single_u64("x\n").unwrap_err().line, 1);
+        assert_eq!(parse_single_u64("-1\n").unwrap_err().line, 1);
+        assert_eq!(parse_single_u64("1\n2\n").unwrap_err().line, 2);
+    }
+
+    #[test]
+    fn excerpt_is_clipped_on_a_char_boundary() {
+        let long = "é".repeat(100);
+        let e = ParseError::new(3, "x", &long);
+        assert!(e.found.ends_with('…'));
+        assert!(e.found.len() <= 48 + '…'.len_utf8());
+    }
+}

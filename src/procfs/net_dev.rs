@@ -1,0 +1,105 @@
+//! `/proc/net/dev`: per-interface receive and transmit counters.
+
+use super::ParseError;
+
+/// Receive field names, in the kernel's column order.
+pub const RECEIVE_FIELDS: [&str; 8] = ["bytes", "packets", "errs", "drop", "fifo", "frame", "compressed", "multicast"];
+/// Transmit field names, in the kernel's column order.
+pub const TRANSMIT_FIELDS: [&str; 8] = ["bytes", "packets", "errs", "drop", "fifo", "colls", "carrier", "compressed"];
+/// Number of counters on each device line.
+pub const FIELD_COUNT: usize = 16;
+
+/// One device line of `/proc/net/dev`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceCounters<'a> {
+    /// Interface name, as the kernel printed it.
+    pub name: &'a str,
+    /// The 8 receive counters then the 8 transmit counters.
+    pub counters: [u64; FIELD_COUNT],
+}
+
+/// Parses the whole file. Header lines (those with `|`) are skipped.
+///
+/// Each device line is split at its *first* colon: old kernels print
+/// `"%6s:%8lu"`, so an eight-digit counter leaves no space after the colon
+/// (`eth0:12345678 ...`). Interface names cannot contain a colon.
+pub fn parse(text: &str) -> Result<Vec<DeviceCounters<'_>>, ParseError> {
+    let mut devices = Vec::new();
+    for (idx, line) in text.lines().enumerate() {
+        let lineno = idx + 1;
+        if line.contains('|') || line.trim().is_empty() {
+            continue;
+        }
+        let Some((name, rest)) = line.split_once(':') else {
+            return Err(ParseError::new(lineno, "\"<interface>: <16 counters>\"", line));
+        };
+        let name = name.trim();
+        if name.is_empty() {
+            return Err(ParseError::new(lineno, "an interface name before ':'", line));
+        }
+        let mut counters = [0u64; FIELD_COUNT];
+        let mut fields = rest.split_ascii_whitespace();
+        for (i, slot) in counters.iter_mut().enumerate() {
+            let Some(field) = fields.next() else {
+                return Err(ParseError::new(lineno, format!("{FIELD_COUNT} counters for {name}, got {i}"), line));
+            };
+            *slot = field
+                .parse()
+                .map_err(|_| ParseError::new(lineno, format!("an unsigned integer for counter {} of {name}", i + 1), field))?;
+        }
+        if let Some(extra) = fields.next() {
+            return Err(ParseError::new(lineno, format!("only {FIELD_COUNT} counters for {name}"), extra));
+        }
+        devices.push(DeviceCounters { name, counters });
+    }
+    Ok(devices)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Captured from an ASUS RT-N16 running Linux 2.6.22 (Merlin-era Broadcom SDK):
+    /// note `vlan1:` and `eth1:` glued to an eight-digit counter.
+    const LINUX_2_6_22: &str = include_str!("../../tests/samples/net_dev_2.6.22_broadcom.txt");
+    /// Captured from an OpenWrt 23.05 (Linux 5.15) router.
+    const LINUX_5_15: &str = include_str!("../../tests/samples/net_dev_5.15_openwrt.txt");
+
+    #[test]
+    fn old_kernel_glued_colon_is_split_at_first_colon() {
+        let devs = parse(LINUX_2_6_22).unwrap();
+        let vlan1 = devs.iter().find(|d| d.name == "vlan1").unwrap();
+        assert_eq!(vlan1.counters[0], 3288446208);
+        assert_eq!(vlan1.counters[8], 12345678);
+        let names: Vec<_> = devs.iter().map(|d| d.name).collect();
+        assert_eq!(names, ["lo", "eth0", "eth1", "eth2", "vlan0", "vlan1", "br0", "wds0.1"]);
+    }
+
+    #[test]
+    fn modern_kernel_sample_parses_all_devices() {
+        let devs = parse(LINUX_5_15).unwrap();
+        assert_eq!(devs.len(), 9);
+        let phy = devs.iter().find(|d| d.name == "phy1-ap0").unwrap();
+        assert_eq!(phy.counters[0], 98231740912);
+        assert_eq!(phy.counters[9], 78231231);
+    }
+
+    #[test]
+    fn wrong_field_counts_name_the_line() {
+        let e = parse("h|x\nh|y\n  eth0: 1 2 3\n").unwrap_err();
+        assert_eq!(e.line, 3);
+        assert!(e.expected.contains("16 counters for eth0, got 3"), "{e}");
+        let e = parse(&format!("eth0:{}\n", " 1".repeat(17))).unwrap_err();
+        assert!(e.expected.contains("only 16"));
+        let e = parse("eth0 1 2\n").unwrap_err();
+        assert_eq!(e.line, 1);
+        let e = parse(&format!("eth0:{} -5\n", " 1".repeat(15))).unwrap_err();
+        assert!(e.expected.contains("counter 16 of eth0"), "{e}");
+        assert!(parse(":1\n").is_err());
+    }
+
+    #[test]
+    fn empty_file_has_no_devices() {
+        assert_eq!(parse("").unwrap(), vec![]);
+    }
+}

@@ -1,0 +1,365 @@
+//! The HTTP server: one thread, one `poll(2)` loop over the listeners, the
+//! signal pipe and a capped set of non-blocking connections, each with a
+//! deadline. Nothing here waits on a lock, channel or condvar: on Linux
+//! 2.6.22 std's futex waits fail with ENOSYS and would spin.
+
+use crate::http::{self, Parsed, Request, Status};
+use std::io::{self, Read, Write};
+use std::net::{IpAddr, Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::os::fd::{AsRawFd, RawFd};
+use std::time::{Duration, Instant};
+
+/// How long a rejected or finished connection may take to close its side.
+const LINGER: Duration = Duration::from_secs(2);
+/// Connections accepted per listener per loop turn, so a flood cannot starve
+/// the connections already being served.
+const ACCEPTS_PER_TURN: usize = 64;
+/// Response buffers above this are shrunk after use, to bound idle memory.
+const KEEP_BUFFER_BYTES: usize = 64 * 1024;
+
+/// What the server asks of the application.
+pub trait Handler {
+    /// Whether a client address may be served at all (else 403).
+    fn permits(&self, peer: IpAddr) -> bool;
+    /// Answers a request: writes the body into `body` (empty on entry) and
+    /// returns the status, content type and extra headers.
+    fn handle(&mut self, request: &Request, peer: IpAddr, body: &mut Vec<u8>) -> Reply;
+}
+
+/// A handler's answer, apart from its body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    /// The status.
+    pub status: Status,
+    /// The Content-Type.
+    pub content_type: &'static str,
+    /// Further headers, such as `Allow`.
+    pub headers: Vec<(&'static str, String)>,
+}
+
+/// Connection limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Most connections being served; more are answered 503.
+    pub max_connections: usize,
+    /// Time a client has for each request, idle time included.
+    pub timeout: Duration,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum Phase {
+    /// Waiting for (the rest of) a request head.
+    Reading,
+    /// Sending `out[sent..]`.
+    Writing,
+    /// Our side is shut; reading until the client closes, so closing never
+    /// resets a response the client has not read yet.
+    Draining,
+}
+
+struct Connection {
+    stream: TcpStream,
+    peer: IpAddr,
+    phase: Phase,
+    input: Vec<u8>,
+    out: Vec<u8>,
+    sent: usize,
+    close_after_write: bool,
+    deadline: Instant,
+    /// Accepted over the cap or from a forbidden address: answered at once
+    /// and never counted against the cap.
+    rejected: bool,
+}
+
+/// A set of bound listeners and live connections.
+pub struct Server {
+    listeners: Vec<(SocketAddr, TcpListener)>,
+    connections: Vec<Connection>,
+    limits: Limits,
+    body: Vec<u8>,
+}
+
+/// A listener that could not be bound.
+#[derive(Debug)]
+pub struct BindError {
+    /// The address.
+    pub addr: SocketAddr,
+    /// Why.
+    pub error: io::Error,
+}
+
+impl std::fmt::Display for BindError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "cannot listen on {}: {}", self.addr, self.error)
+    }
+}
+
+/// Whether a bind error means "this kernel has no IPv6", which is not fatal.
+fn ipv6_unsupported(addr: &SocketAddr, e: &io::Error) -> bool {
+    addr.is_ipv6() && matches!(e.raw_os_error(), Some(libc::EAFNOSUPPORT) | Some(libc::EADDRNOTAVAIL) | Some(libc::EPROTONOSUPPORT))
+}
+
+impl Server {
+    /// A server with no listeners yet.
+    pub fn new(limits: Limits) -> Server {
+        Server { listeners: Vec::new(), connections: Vec::new(), limits, body: Vec::new() }
+    }
+
+    /// Makes the listener set equal to `addrs`, all or nothing: either every
+    /// address is listening afterwards (IPv6 ones may be skipped on kernels
+    /// without IPv6) or nothing changed and the error is returned. Addresses
+    /// already bound keep their socket.
+    pub fn listen_on(&mut self, addrs: &[SocketAddr]) -> Result<(), BindError> {
+        let mut old = std::mem::take(&mut self.listeners);
+        let mut reused = Vec::new();
+        let mut fresh = Vec::new();
+        for &addr in addrs {
+            if let Some(i) = old.iter().position(|(a, _)| *a == addr) {
+                reused.push(old.swap_remove(i));
+                continue;
+            }
+            match TcpListener::bind(addr).and_then(|l| l.set_nonblocking(true).map(|()| l)) {
+                Ok(l) => fresh.push((addr, l)),
+                Err(e) if ipv6_unsupported(&addr, &e) => log::warn!("skipping {addr}: this kernel has no IPv6 ({e})"),
+                Err(error) => {
+                    // Undo: keep every old listener, drop the fresh ones.
+                    old.append(&mut reused);
+                    self.listeners = old;
+                    return Err(BindError { addr, error });
+                }
+            }
+        }
+        if reused.is_empty() && fresh.is_empty() {
+            self.listeners = old;
+            return Err(BindError {
+                addr: addrs.first().copied().unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0))),
+                error: io::Error::new(io::ErrorKind::AddrNotAvailable, "no listen address could be used"),
+            });
+        }
+        for (addr, _) in &old {
+            log::info!("no longer listening on {addr}");
+        }
+        for (addr, l) in &fresh {
+            log::info!("listening on {}", l.local_addr().unwrap_or(*addr));
+        }
+        reused.append(&mut fresh);
+        self.listeners = reused;
+        Ok(())
+    }
+
+    /// The addresses actually bound (port 0 resolved).
+    pub fn local_addrs(&self) -> Vec<SocketAddr> {
+        self.listeners.iter().filter_map(|(_, l)| l.local_addr().ok()).collect()
+    }
+
+    /// Changes the limits; existing connections keep going.
+    pub fn set_limits(&mut self, limits: Limits) {
+        self.limits = limits;
+    }
+
+    /// Number of open connections (served and rejected).
+    pub fn connection_count(&self) -> usize {
+        self.connections.len()
+    }
+
+    /// Waits once for activity on the listeners, the connections or `wake`,
+    /// up to `until`, and handles whatever is ready.
+    pub fn turn(&mut self, handler: &mut dyn Handler, wake: RawFd, until: Option<Instant>) -> io::Result<()> {
+        let now = Instant::now();
+        let mut fds: Vec<libc::pollfd> = Vec::with_capacity(1 + self.listeners.len() + self.connections.len());
+        fds.push(libc::pollfd { fd: wake, events: libc::POLLIN, revents: 0 });
+        for (_, l) in &self.listeners {
+            fds.push(libc::pollfd { fd: l.as_raw_fd(), events: libc::POLLIN, revents: 0 });
+        }
+        for c in &self.connections {
+            let events = if c.phase == Phase::Writing { libc::POLLOUT } else { libc::POLLIN };
+            fds.push(libc::pollfd { fd: c.stream.as_raw_fd(), events, revents: 0 });
+        }
+        let wake_at = self.connections.iter().map(|c| c.deadline).chain(until).min();
+        let timeout_ms = match wake_at {
+            None => -1,
+            Some(t) => {
+                let d = t.saturating_duration_since(now);
+                // Round up so we do not wake a hair early and spin.
+                d.as_millis().saturating_add(u128::from(d.subsec_nanos() % 1_000_000 != 0)).min(i32::MAX as u128) as i32
+            }
+        };
+        // SAFETY: fds is a valid array of fds.len() pollfd structs.
+        let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout_ms) };
+        if n < 0 {
+            let e = io::Error::last_os_error();
+            return if e.kind() == io::ErrorKind::Interrupted { Ok(()) } else { Err(e) };
+        }
+        let listener_ready: Vec<bool> = fds[1..1 + self.listeners.len()].iter().map(|p| p.revents != 0).collect();
+        let conn_ready: Vec<libc::c_short> = fds[1 + self.listeners.len()..].iter().map(|p| p.revents).collect();
+
+        // Existing connections first (they were in the poll set), then accept.
+        let now = Instant::now();
+        let mut keep = Vec::with_capacity(self.connections.len());
+        for (c, revents) in std::mem::take(&mut self.connections).into_iter().zip(conn_ready) {
+            let alive = if revents != 0 { self.progress(c, handler, now) } else { Some(c) };
+            if let Some(c) = alive {
+                if c.deadline > now {
+                    keep.push(c);
+                }
+            }
+        }
+        self.connections = keep;
+        for (li, ready) in listener_ready.into_iter().enumerate() {
+            if ready {
+                self.accept_from(li, handler, now);
+            }
+        }
+        Ok(())
+    }
+
+    fn accept_from(&mut self, li: usize, handler: &mut dyn Handler, now: Instant) {
+        for _ in 0..ACCEPTS_PER_TURN {
+            let (stream, peer) = match self.listeners[li].1.accept() {
+                Ok(s) => s,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    // EMFILE and friends: back off until the next turn.
+                    log::warn!("accept failed: {e}");
+                    return;
+                }
+            };
+            if stream.set_nonblocking(true).is_err() {
+                continue;
+            }
+            let _ = stream.set_nodelay(true);
+            let served = self.connections.iter().filter(|c| !c.rejected).count();
+            let reject = if !handler.permits(peer.ip()) {
+                Some(Status::Forbidden)
+            } else if served >= self.limits.max_connections {
+                Some(Status::ServiceUnavailable)
+            } else {
+                None
+            };
+            let mut c = Connection {
+                stream,
+                peer: peer.ip(),
+                phase: Phase::Reading,
+                input: Vec::new(),
+                out: Vec::new(),
+                sent: 0,
+                close_after_write: false,
+                deadline: now + self.limits.timeout,
+                rejected: reject.is_some(),
+            };
+            if let Some(status) = reject {
+                // Rejected clients cost no slot, but they are bounded too: past
+                // twice the cap they are just closed.
+                if self.connections.len() >= 2 * self.limits.max_connections {
+                    continue;
+                }
+                c.deadline = now + LINGER;
+                let body = format!("{} {}\n", status.code(), status.reason());
+                http::write_head(&mut c.out, status, "text/plain; charset=utf-8", body.len(), false, &[]);
+                c.out.extend_from_slice(body.as_bytes());
+                c.close_after_write = true;
+                c.phase = Phase::Writing;
+            }
+            if let Some(c) = self.progress(c, handler, now) {
+                self.connections.push(c);
+            }
+        }
+    }
+
+    /// Moves a connection forward as far as it can go without blocking.
+    /// Returns it if it stays open.
+    fn progress(&mut self, mut c: Connection, handler: &mut dyn Handler, now: Instant) -> Option<Connection> {
+        loop {
+            match c.phase {
+                Phase::Reading => {
+                    match http::parse(&c.input) {
+                        Parsed::Partial => {}
+                        Parsed::Reject(status) => {
+                            self.respond_error(&mut c, status);
+                            continue;
+                        }
+                        Parsed::Complete { request, len } => {
+                            self.body.clear();
+                            let reply = handler.handle(&request, c.peer, &mut self.body);
+                            let keep_alive = request.keep_alive && !request.has_body && reply.status == Status::Ok;
+                            let head_only = request.method == "HEAD";
+                            let extra: Vec<(&str, &str)> = reply.headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                            c.out.clear();
+                            http::write_head(&mut c.out, reply.status, reply.content_type, self.body.len(), keep_alive, &extra);
+                            if !head_only {
+                                c.out.extend_from_slice(&self.body);
+                            }
+                            c.input.drain(..len);
+                            c.close_after_write = !keep_alive;
+                            c.sent = 0;
+                            c.phase = Phase::Writing;
+                            continue;
+                        }
+                    }
+                    // Need more bytes.
+                    let mut chunk = [0u8; 4096];
+                    match c.stream.read(&mut chunk) {
+                        Ok(0) => return None,
+                        Ok(n) => {
+                            c.input.extend_from_slice(&chunk[..n]);
+                            if c.input.len() > http::MAX_HEAD_BYTES + chunk.len() {
+                                self.respond_error(&mut c, Status::HeaderFieldsTooLarge);
+                            }
+                        }
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Some(c),
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                        Err(_) => return None,
+                    }
+                }
+                Phase::Writing => {
+                    if c.sent >= c.out.len() {
+                        c.out.clear();
+                        c.sent = 0;
+                        if c.out.capacity() > KEEP_BUFFER_BYTES {
+                            c.out.shrink_to(KEEP_BUFFER_BYTES);
+                        }
+                        if c.close_after_write {
+                            let _ = c.stream.shutdown(Shutdown::Write);
+                            c.input = Vec::new();
+                            c.phase = Phase::Draining;
+                            c.deadline = c.deadline.min(now + LINGER);
+                        } else {
+                            c.phase = Phase::Reading;
+                            c.deadline = now + self.limits.timeout;
+                        }
+                        continue;
+                    }
+                    match c.stream.write(&c.out[c.sent..]) {
+                        Ok(0) => return None,
+                        Ok(n) => c.sent += n,
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Some(c),
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                        Err(_) => return None,
+                    }
+                }
+                Phase::Draining => {
+                    let mut sink = [0u8; 4096];
+                    match c.stream.read(&mut sink) {
+                        Ok(0) => return None,
+                        Ok(_) => {}
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Some(c),
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                        Err(_) => return None,
+                    }
+                }
+            }
+        }
+    }
+
+    /// Queues an error response that closes the connection.
+    fn respond_error(&mut self, c: &mut Connection, status: Status) {
+        let body = format!("{} {}\n", status.code(), status.reason());
+        c.out.clear();
+        http::write_head(&mut c.out, status, "text/plain; charset=utf-8", body.len(), false, &[]);
+        c.out.extend_from_slice(body.as_bytes());
+        c.sent = 0;
+        c.close_after_write = true;
+        c.phase = Phase::Writing;
+    }
+}

@@ -1,0 +1,140 @@
+//! The single I/O seam: every `/proc` and `/sys` path a collector reads is
+//! resolved here against configurable roots, so tests run on fixture trees.
+
+use std::fmt;
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+
+/// Largest file we will read from procfs or sysfs. `/proc/net/dev` with 512
+/// interfaces is about 60 KiB; anything far larger is not a file we understand.
+pub const MAX_SOURCE_BYTES: u64 = 4 * 1024 * 1024;
+
+/// Roots that collectors read from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Roots {
+    /// Where `/proc` is mounted (fixtures point this elsewhere).
+    pub procfs: PathBuf,
+    /// Where `/sys` is mounted.
+    pub sysfs: PathBuf,
+}
+
+impl Default for Roots {
+    fn default() -> Self {
+        Roots { procfs: PathBuf::from("/proc"), sysfs: PathBuf::from("/sys") }
+    }
+}
+
+/// A failure to read a source file, naming the resolved path.
+#[derive(Debug)]
+pub struct SourceError {
+    /// The resolved path that could not be read.
+    pub path: PathBuf,
+    /// What went wrong.
+    pub kind: SourceErrorKind,
+}
+
+/// Why a source file could not be read.
+#[derive(Debug)]
+pub enum SourceErrorKind {
+    /// The file does not exist (the kernel lacks the feature, or a fixture omits it).
+    Missing,
+    /// The file exists but reading failed.
+    Io(io::Error),
+    /// The file is larger than [`MAX_SOURCE_BYTES`].
+    TooLarge,
+    /// The file is not UTF-8 text.
+    NotText,
+}
+
+impl SourceError {
+    /// True when the file simply does not exist.
+    pub fn is_missing(&self) -> bool {
+        matches!(self.kind, SourceErrorKind::Missing)
+    }
+}
+
+impl fmt::Display for SourceError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let p = self.path.display();
+        match &self.kind {
+            SourceErrorKind::Missing => write!(f, "{p}: no such file"),
+            SourceErrorKind::Io(e) => write!(f, "{p}: {e}"),
+            SourceErrorKind::TooLarge => write!(f, "{p}: larger than {MAX_SOURCE_BYTES} bytes"),
+            SourceErrorKind::NotText => write!(f, "{p}: not UTF-8 text"),
+        }
+    }
+}
+
+impl Roots {
+    /// Resolves a path relative to the procfs root, such as `net/dev`.
+    pub fn proc_path(&self, rel: &str) -> PathBuf {
+        self.procfs.join(rel)
+    }
+
+    /// Resolves a path relative to the sysfs root, such as `class/net`.
+    pub fn sys_path(&self, rel: &str) -> PathBuf {
+        self.sysfs.join(rel)
+    }
+
+    /// Reads a procfs file into `buf` (cleared first), bounded in size.
+    pub fn read_proc(&self, rel: &str, buf: &mut String) -> Result<(), SourceError> {
+        read_bounded(&self.proc_path(rel), buf)
+    }
+}
+
+/// Reads a whole file into `buf` (cleared first), refusing more than
+/// [`MAX_SOURCE_BYTES`]. Reusing `buf` keeps the scrape path allocation-free
+/// once buffers have grown.
+pub fn read_bounded(path: &Path, buf: &mut String) -> Result<(), SourceError> {
+    let err = |kind| SourceError { path: path.to_path_buf(), kind };
+    buf.clear();
+    let file = std::fs::File::open(path).map_err(|e| {
+        if e.kind() == io::ErrorKind::NotFound { err(SourceErrorKind::Missing) } else { err(SourceErrorKind::Io(e)) }
+    })?;
+    let mut bytes = std::mem::take(buf).into_bytes();
+    let res = file.take(MAX_SOURCE_BYTES + 1).read_to_end(&mut bytes);
+    let outcome = match res {
+        Err(e) => Err(err(SourceErrorKind::Io(e))),
+        Ok(_) if bytes.len() as u64 > MAX_SOURCE_BYTES => Err(err(SourceErrorKind::TooLarge)),
+        Ok(_) => Ok(()),
+    };
+    match String::from_utf8(bytes) {
+        Ok(s) => {
+            *buf = s;
+            outcome
+        }
+        Err(e) => {
+            let mut bytes = e.into_bytes();
+            bytes.clear();
+            // Keep the allocation for the next read; the content is discarded.
+            *buf = String::from_utf8(bytes).unwrap_or_default();
+            outcome.and(Err(err(SourceErrorKind::NotText)))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_file_is_reported_as_missing_with_path() {
+        let roots = Roots { procfs: PathBuf::from("/nonexistent-root"), sysfs: PathBuf::from("/x") };
+        let mut buf = String::new();
+        let e = roots.read_proc("net/dev", &mut buf).unwrap_err();
+        assert!(e.is_missing());
+        assert_eq!(e.to_string(), "/nonexistent-root/net/dev: no such file");
+    }
+
+    #[test]
+    fn non_utf8_is_rejected() {
+        let dir = std::env::temp_dir().join(format!("apx-src-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("bin");
+        std::fs::write(&p, [0xff, 0xfe, 0x00]).unwrap();
+        let mut buf = String::new();
+        let e = read_bounded(&p, &mut buf).unwrap_err();
+        assert!(matches!(e.kind, SourceErrorKind::NotText));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
