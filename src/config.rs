@@ -350,6 +350,17 @@ impl Config {
                 excerpt: String::new(),
             }
         })?;
+        if text.trim().is_empty() {
+            // Often a write cut short by a full flash; silently falling back to
+            // defaults would change the listen and allow lists behind the user's back.
+            return Err(ConfigError::Invalid {
+                path: path.to_path_buf(),
+                position: Some((1, 1)),
+                message: "the file is empty; write at least one key, or delete the file to use built-in defaults"
+                    .into(),
+                excerpt: String::new(),
+            });
+        }
         Config::from_toml(&text, path)
     }
 }

@@ -1,0 +1,71 @@
+//! Golden end-to-end test: the real binary's `--once` scrape over each fake
+//! proc root in `tests/fixtures/<scenario>/`, against its `expected.prom`.
+//! `UPDATE_GOLDEN=1 cargo test --test golden` rewrites the expected files.
+
+mod common;
+
+use std::process::Command;
+
+/// Drops the samples that differ from run to run (durations, the process'
+/// own figures, the build target), keeping their HELP and TYPE lines.
+fn stable(scrape: &str) -> String {
+    scrape
+        .lines()
+        .filter(|l| {
+            !(l.starts_with("node_scrape_collector_duration_seconds{")
+                || l.starts_with("process_")
+                || l.starts_with("ap_exporter_build_info{"))
+        })
+        .map(|l| format!("{l}\n"))
+        .collect()
+}
+
+#[test]
+fn golden_scenarios() {
+    let update = std::env::var_os("UPDATE_GOLDEN").is_some();
+    let mut scenarios: Vec<_> = std::fs::read_dir(common::fixtures())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.join("config.toml").exists())
+        .collect();
+    scenarios.sort();
+    assert!(scenarios.len() >= 5, "expected at least 5 scenarios, found {scenarios:?}");
+    let mut failures = Vec::new();
+    for dir in &scenarios {
+        let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+        let out = Command::new(common::exporter_bin())
+            .args(["--once", "--config", "config.toml"])
+            .current_dir(dir)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{name}: exit {:?}: {}", out.status, String::from_utf8_lossy(&out.stderr));
+        let scrape = String::from_utf8(out.stdout).unwrap();
+        if let Err(e) = common::promtool_check(&scrape) {
+            failures.push(format!("{name}: promtool check metrics failed:\n{e}"));
+        }
+        let got = stable(&scrape);
+        let expected_path = dir.join("expected.prom");
+        if update {
+            std::fs::write(&expected_path, &got).unwrap();
+            continue;
+        }
+        let expected = std::fs::read_to_string(&expected_path).unwrap_or_default();
+        if got != expected {
+            failures.push(format!(
+                "{name}: scrape differs from {} (UPDATE_GOLDEN=1 rewrites it)\n--- got ---\n{got}",
+                expected_path.display()
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+#[test]
+fn golden_files_pass_promtool() {
+    for entry in std::fs::read_dir(common::fixtures()).unwrap() {
+        let p = entry.unwrap().path().join("expected.prom");
+        if let Ok(text) = std::fs::read_to_string(&p) {
+            common::promtool_check(&text).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+        }
+    }
+}
