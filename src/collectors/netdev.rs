@@ -98,3 +98,80 @@ impl Collector for NetdevCollector {
         Some(self.last_read.map_or_else(Instant::now, |t| t + every))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use std::path::PathBuf;
+
+    struct Root(PathBuf);
+    impl Drop for Root {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn root(tag: &str) -> (Root, Roots) {
+        let dir = std::env::temp_dir().join(format!("apx-netdev-{tag}-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("net")).unwrap();
+        let roots = Roots { procfs: dir.clone(), sysfs: dir.clone() };
+        (Root(dir), roots)
+    }
+
+    /// Writes net/dev with one line per `(name, rx_bytes)`, as 2.6.22 prints it.
+    fn write(roots: &Roots, devs: &[(&str, u64)]) {
+        let mut text = String::from("Inter-|   Receive |  Transmit\n face |bytes packets|bytes\n");
+        for (name, rx) in devs {
+            text.push_str(&format!("{name:>6}:{rx:8} 1 0 0 0 0 0 0 2 3 0 0 0 0 0 0\n"));
+        }
+        std::fs::write(roots.proc_path("net/dev"), text).unwrap();
+    }
+
+    fn rx_bytes(c: &mut NetdevCollector, roots: &Roots, dev: &str) -> Option<u64> {
+        let mut out = Exposition::new();
+        c.collect(roots, &mut out).unwrap();
+        let prefix = format!("node_network_receive_bytes_total{{device=\"{dev}\"}} ");
+        out.as_str().lines().find_map(|l| l.strip_prefix(&prefix)).map(|v| v.parse().unwrap())
+    }
+
+    #[test]
+    fn sampling_between_scrapes_catches_a_wrap() {
+        let (_guard, roots) = root("wrap");
+        let mut c = NetdevCollector::new(&Config::default().netdev);
+        let near_top = (1u64 << 32) - 100;
+        write(&roots, &[("eth0", near_top)]);
+        assert_eq!(rx_bytes(&mut c, &roots, "eth0"), Some(near_top));
+        // The counter wraps; the timer sample sees it before the next scrape.
+        write(&roots, &[("eth0", 50)]);
+        c.sample(&roots);
+        write(&roots, &[("eth0", 4000)]);
+        assert_eq!(rx_bytes(&mut c, &roots, "eth0"), Some(near_top + 100 + 4000));
+    }
+
+    #[test]
+    fn removed_interface_is_a_reset_and_lo_is_excluded() {
+        let (_guard, roots) = root("reset");
+        let mut c = NetdevCollector::new(&Config::default().netdev);
+        let near_top = (1u64 << 32) - 100;
+        write(&roots, &[("lo", 5), ("wl0", near_top)]);
+        assert_eq!(rx_bytes(&mut c, &roots, "wl0"), Some(near_top));
+        assert_eq!(rx_bytes(&mut c, &roots, "lo"), None);
+        write(&roots, &[("lo", 5)]);
+        c.sample(&roots);
+        assert_eq!(rx_bytes(&mut c, &roots, "wl0"), None);
+        // Re-added with a small counter: a fresh start, not a wrap.
+        write(&roots, &[("lo", 5), ("wl0", 10)]);
+        assert_eq!(rx_bytes(&mut c, &roots, "wl0"), Some(10));
+    }
+
+    #[test]
+    fn sample_timer_follows_the_config() {
+        let mut config = Config::default().netdev;
+        let c = NetdevCollector::new(&config);
+        assert!(c.next_sample().is_some());
+        config.sample_interval_seconds = crate::config::Bounded(0);
+        let c = NetdevCollector::new(&config);
+        assert_eq!(c.next_sample(), None);
+    }
+}

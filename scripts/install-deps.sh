@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs what the tests (and, with "cross", the cross builds) need, only
+# when it is missing. Safe to run again: it does nothing when all is there.
+#   scripts/install-deps.sh          test peers: promtool, node_exporter
+#   scripts/install-deps.sh cross    + Debian's Rust 1.96 with std source, qemu-user, zig
+set -euo pipefail
+
+want_cross=0
+[ "${1:-}" = cross ] && want_cross=1
+
+sudo_if_needed() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+missing=()
+command -v promtool >/dev/null || missing+=(prometheus)
+command -v prometheus-node-exporter >/dev/null || missing+=(prometheus-node-exporter)
+command -v ip >/dev/null || missing+=(iproute2)
+if [ "$want_cross" = 1 ]; then
+  [ -x /usr/bin/rustc ] && /usr/bin/rustc --version 2>/dev/null | grep -q '^rustc 1\.9[6-9]' || missing+=(rustc-web cargo-web)
+  [ -d /usr/lib/rustlib/src/rust/library ] || missing+=(rust-web-src)
+  command -v qemu-mipsel-static >/dev/null || missing+=(qemu-user-static)
+  command -v readelf >/dev/null || missing+=(binutils)
+fi
+
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "install-deps: apt-get install ${missing[*]}"
+  sudo_if_needed apt-get update -qq
+  sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if [ "$want_cross" = 1 ]; then
+  if ! command -v cargo-zigbuild >/dev/null || ! python3 -m ziglang version >/dev/null 2>&1; then
+    echo "install-deps: pip install ziglang cargo-zigbuild"
+    python3 -m pip install -q ziglang cargo-zigbuild
+  fi
+fi

@@ -1,0 +1,141 @@
+//! Property tests for every parser: on any input (random bytes, and real
+//! samples mutated by byte flips, splices and truncation) a parser returns
+//! `Ok` or `Err`, never panics, and an `Err` names a line inside the input.
+//! Bounded: a fixed seed and count, so CI time stays in seconds.
+
+use ap_exporter::config::Config;
+use ap_exporter::procfs::{self, conntrack, loadavg, net_dev, process};
+use std::path::Path;
+
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+}
+
+const ALPHABET: &[u8] = b"0123456789abcdefABCDEF :|\n\t.-_()/[]\"\\=#xyz\xc3\xa9";
+
+fn mutate(rng: &mut Rng, seed: &str) -> String {
+    let mut bytes = seed.as_bytes().to_vec();
+    for _ in 0..1 + rng.below(8) {
+        match rng.below(5) {
+            0 if !bytes.is_empty() => {
+                let i = rng.below(bytes.len());
+                bytes[i] = ALPHABET[rng.below(ALPHABET.len())];
+            }
+            1 if !bytes.is_empty() => {
+                let cut = rng.below(bytes.len());
+                bytes.truncate(cut);
+            }
+            2 => {
+                let i = rng.below(bytes.len() + 1);
+                let insert: Vec<u8> = (0..rng.below(40)).map(|_| ALPHABET[rng.below(ALPHABET.len())]).collect();
+                bytes.splice(i..i, insert);
+            }
+            3 if !bytes.is_empty() => {
+                let a = rng.below(bytes.len());
+                let b = (a + rng.below(64)).min(bytes.len());
+                bytes.drain(a..b);
+            }
+            _ => {
+                // A long run of digits: overflow territory.
+                let i = rng.below(bytes.len() + 1);
+                bytes.splice(i..i, std::iter::repeat_n(b'9', 1 + rng.below(30)));
+            }
+        }
+    }
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+fn random_text(rng: &mut Rng) -> String {
+    let len = rng.below(300);
+    let bytes: Vec<u8> = (0..len).map(|_| ALPHABET[rng.below(ALPHABET.len())]).collect();
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+fn check_line(input: &str, line: usize) {
+    assert!(line <= input.lines().count().max(1), "error line {line} beyond input {input:?}");
+}
+
+/// Runs `f` on random and mutated inputs. `AP_EXPORTER_FUZZ_ITERATIONS`
+/// overrides the count (`make fuzz` runs a long campaign).
+fn property(seeds: &[&str], iterations: usize, mut f: impl FnMut(&str)) {
+    let iterations = std::env::var("AP_EXPORTER_FUZZ_ITERATIONS").ok().and_then(|v| v.parse().ok()).unwrap_or(iterations);
+    let mut rng = Rng(0x2545F4914F6CDD1D);
+    for i in 0..iterations {
+        let input = if i % 4 == 0 || seeds.is_empty() {
+            random_text(&mut rng)
+        } else {
+            let seed = seeds[rng.below(seeds.len())];
+            mutate(&mut rng, seed)
+        };
+        f(&input);
+    }
+}
+
+const NET_DEV: [&str; 3] = [
+    include_str!("samples/net_dev_2.6.22_broadcom.txt"),
+    include_str!("samples/net_dev_5.15_openwrt.txt"),
+    include_str!("samples/net_dev_6.18_x86_64_host.txt"),
+];
+
+#[test]
+fn net_dev_never_panics() {
+    property(&NET_DEV, 20_000, |s| match net_dev::parse(s) {
+        Ok(devs) => assert!(devs.iter().all(|d| !d.name.is_empty() && !d.name.contains(':'))),
+        Err(e) => check_line(s, e.line),
+    });
+}
+
+#[test]
+fn loadavg_never_panics() {
+    property(&["0.08 0.03 0.01 1/43 1190\n", "12.50 7.25 3.00 3/120 23145\n"], 20_000, |s| match loadavg::parse(s) {
+        Ok(l) => assert!(l.one.is_finite() && l.one >= 0.0),
+        Err(e) => check_line(s, e.line),
+    });
+}
+
+#[test]
+fn conntrack_never_panics() {
+    let seeds = [
+        include_str!("samples/nf_conntrack_stat_5.15_openwrt_4cpu.txt"),
+        include_str!("samples/ip_conntrack_stat_2.6.22_broadcom_1cpu.txt"),
+        "262144\n",
+    ];
+    property(&seeds, 20_000, |s| {
+        if let Err(e) = conntrack::parse_stat(s) {
+            check_line(s, e.line);
+        }
+        if let Err(e) = procfs::parse_single_u64(s) {
+            check_line(s, e.line);
+        }
+    });
+}
+
+#[test]
+fn process_stat_never_panics() {
+    let seeds = ["3515 (cat) R 3510 3510 1061 0 -1 4194304 98 0 0 0 0 0 0 0 20 0 1 0 16809 3133440 359 18446744073709551615 0\n", "cpu 1 2 3\nbtime 1795593433\n"];
+    property(&seeds, 20_000, |s| {
+        let _ = process::parse_stat(s);
+        let _ = process::parse_boot_time(s);
+    });
+}
+
+#[test]
+fn config_never_panics() {
+    let seeds = [include_str!("../files/ap-exporter.toml"), "listen = [\"[::]:9100\"]\n[netdev]\ninclude = [\"eth[0-9]\"]\n"];
+    property(&seeds, 5_000, |s| {
+        if let Err(e) = Config::from_toml(s, Path::new("fuzz.toml")) {
+            let text = e.to_string();
+            assert!(text.starts_with("fuzz.toml"), "{text}");
+        }
+    });
+}
