@@ -1,11 +1,29 @@
 # ap-exporter. The two front-door commands (see README.md):
 #   make run    serve this host's metrics on :9100 with the shipped config
-#   make test   the whole test suite (installs its test peers when missing)
+#   make test   the whole test suite (installs what it needs when missing)
+#
+# Router builds (static musl, soft-float; see README "Install on your router"):
+#   make cross TARGET=mipsel-unknown-linux-musl
+#   make ipk ARCH=mipsel-3.4          Entware package in dist/
+#   make packages                     every Entware package
+#   make openwrt-ipk ARCH=mips_24kc   OpenWrt package in dist/openwrt/
+#   make openwrt-packages             every OpenWrt package
+#   make size                         stripped size of every cross binary
 
 CARGO ?= cargo
 CONFIG ?= files/ap-exporter.toml
+# Reproducible packages: same source, same bytes.
+SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
+export SOURCE_DATE_EPOCH
 
-.PHONY: run test deps check fuzz
+ARCHES_TSV := package/arches.tsv
+# $(call arches,FLAVOR): the package architectures of a flavor.
+arches = $(shell awk -F'\t' '$$1=="$(1)" {print $$2}' $(ARCHES_TSV))
+# $(call target_of,FLAVOR,ARCH): its Rust target.
+target_of = $(shell awk -F'\t' '$$1=="$(1)" && $$2=="$(2)" {print $$3}' $(ARCHES_TSV))
+TARGETS := $(shell awk -F'\t' '!/^\#/ && NF>2 {print $$3}' $(ARCHES_TSV) | sort -u)
+
+.PHONY: run test unit-test package-test deps check fuzz cross ipk openwrt-ipk packages openwrt-packages size
 
 run:
 	$(CARGO) run --release -- --config $(CONFIG)
@@ -13,10 +31,39 @@ run:
 deps:
 	bash scripts/install-deps.sh
 
-test: deps
+test: deps unit-test package-test
+
+unit-test:
 	$(CARGO) test --locked
 
-# Lints the way CI would like them.
+# Cross-builds every package, then checks formats, runs each binary under
+# qemu on an FPU-less CPU, and drives the Entware init script.
+package-test: packages openwrt-packages
+	python3 tests/packaging/check_packages.py
+
+cross:
+	@test -n "$(TARGET)" || { echo "usage: make cross TARGET=<rust target>"; exit 2; }
+	scripts/cross-build.sh $(TARGET)
+
+ipk:
+	@t="$(call target_of,entware,$(ARCH))"; \
+	test -n "$$t" || { echo "usage: make ipk ARCH=<one of: $(call arches,entware)>"; exit 2; }; \
+	bin=$$(scripts/cross-build.sh $$t) && python3 scripts/mkipk.py --flavor entware --arch $(ARCH) --binary $$bin --out dist
+
+openwrt-ipk:
+	@t="$(call target_of,openwrt,$(ARCH))"; \
+	test -n "$$t" || { echo "usage: make openwrt-ipk ARCH=<one of: $(call arches,openwrt)>"; exit 2; }; \
+	bin=$$(scripts/cross-build.sh $$t) && python3 scripts/mkipk.py --flavor openwrt --arch $(ARCH) --binary $$bin --out dist/openwrt
+
+packages:
+	@for a in $(call arches,entware); do $(MAKE) --no-print-directory ipk ARCH=$$a || exit 1; done
+
+openwrt-packages:
+	@for a in $(call arches,openwrt); do $(MAKE) --no-print-directory openwrt-ipk ARCH=$$a || exit 1; done
+
+size:
+	@for t in $(TARGETS); do b=$$(scripts/cross-build.sh $$t) && printf '%-32s %7d KiB\n' $$t $$(( $$(stat -c %s $$b) / 1024 )); done
+
 check:
 	$(CARGO) clippy --all-targets -- -D warnings
 

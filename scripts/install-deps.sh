@@ -19,6 +19,9 @@ if [ "$want_cross" = 1 ]; then
   [ -d /usr/lib/rustlib/src/rust/library ] || missing+=(rust-web-src)
   command -v qemu-mipsel-static >/dev/null || missing+=(qemu-user-static)
   command -v readelf >/dev/null || missing+=(binutils)
+  # The Entware init-script test finds and signals the process by name.
+  command -v killall >/dev/null || missing+=(psmisc)
+  command -v pidof >/dev/null || missing+=(procps)
 fi
 
 if [ "${#missing[@]}" -gt 0 ]; then

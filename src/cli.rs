@@ -19,11 +19,13 @@ pub struct Args {
     pub version: bool,
     /// Print usage and exit.
     pub help: bool,
+    /// Log to syslog whatever `log.target` says.
+    pub syslog: bool,
 }
 
 /// Usage text for `--help` and for argument errors.
 pub const USAGE: &str = "\
-Usage: ap-exporter [--config PATH] [--check-config] [--once] [--version] [--help]
+Usage: ap-exporter [--config PATH] [--check-config] [--once] [--syslog] [--version] [--help]
 
 Prometheus exporter for WiFi access points and routers.
 
@@ -32,6 +34,8 @@ Options:
                    defaults apply when no file is at the default path)
   --check-config   validate the config and exit (0 = valid)
   --once           print one scrape to stdout and exit
+  --syslog         log to syslog (/dev/log) whatever log.target says;
+                   the init scripts use it
   --version        print the version and exit
   -h, --help       print this help
 
@@ -40,7 +44,7 @@ Signals: SIGHUP reloads the config; SIGTERM and SIGINT stop the exporter.
 
 /// Parses the arguments after the program name.
 pub fn parse_args<I: IntoIterator<Item = String>>(args: I) -> Result<Args, String> {
-    let mut out = Args { config: ConfigSource::DefaultPath, check_config: false, once: false, version: false, help: false };
+    let mut out = Args { config: ConfigSource::DefaultPath, check_config: false, once: false, version: false, help: false, syslog: false };
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -53,6 +57,7 @@ pub fn parse_args<I: IntoIterator<Item = String>>(args: I) -> Result<Args, Strin
             "--once" => out.once = true,
             "--version" | "-V" => out.version = true,
             "--help" | "-h" => out.help = true,
+            "--syslog" => out.syslog = true,
             other => return Err(format!("unknown argument {other:?}")),
         }
     }
@@ -112,6 +117,9 @@ pub fn main() -> ExitCode {
         };
     }
     crate::logging::apply(&config.log);
+    if args.syslog {
+        crate::logging::force_syslog();
+    }
     match app::serve(args.config, config) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

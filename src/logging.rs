@@ -7,6 +7,8 @@ use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 static TO_SYSLOG: AtomicBool = AtomicBool::new(false);
+/// Set by `--syslog`: overrides `log.target`, across reloads too.
+static FORCE_SYSLOG: AtomicBool = AtomicBool::new(false);
 static LOGGER: Logger = Logger;
 
 struct Logger;
@@ -26,7 +28,15 @@ pub fn apply(config: &LogConfig) {
         LogLevel::Info => log::LevelFilter::Info,
         LogLevel::Debug => log::LevelFilter::Debug,
     });
-    TO_SYSLOG.store(config.target == LogTarget::Syslog, Ordering::Relaxed);
+    let syslog = config.target == LogTarget::Syslog || FORCE_SYSLOG.load(Ordering::Relaxed);
+    TO_SYSLOG.store(syslog, Ordering::Relaxed);
+}
+
+/// Sends every later log line to syslog, whatever the config says. Init
+/// scripts use this: Entware's rc.func throws stdout and stderr away.
+pub fn force_syslog() {
+    FORCE_SYSLOG.store(true, Ordering::Relaxed);
+    TO_SYSLOG.store(true, Ordering::Relaxed);
 }
 
 impl log::Log for Logger {

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Builds a static, soft-float musl binary for one Rust target (SPEC §2):
+#   scripts/cross-build.sh mipsel-unknown-linux-musl
+# Uses Debian's Rust 1.96 with its std source (-Zbuild-std) and zig as the
+# linker; installs both when missing. Prints the binary's path.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+target=${1:?usage: cross-build.sh RUST_TARGET}
+
+bash scripts/install-deps.sh cross >&2
+
+# Static, not static-PIE: static-PIE on MIPS crashes on the first thread-local
+# access. immediate-abort drops the panic formatting machinery (about 300 KB);
+# the code never panics on input by design.
+rustflags="-C relocation-model=static -Zunstable-options -Cpanic=immediate-abort"
+case "$target" in
+  mips*) ;;
+  # Tier-2 musl targets ship their own crt objects; let zig supply them.
+  *) rustflags="$rustflags -C link-self-contained=no" ;;
+esac
+
+# rustup's cargo comes first in PATH by default, and cargo-zigbuild runs
+# whichever cargo is first: put Debian's first.
+env PATH="/usr/bin:$PATH" RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 RUSTFLAGS="$rustflags" \
+  /usr/bin/cargo zigbuild --release --locked --quiet --target "$target" \
+  -Zbuild-std=std,panic_abort -Zbuild-std-features=optimize_for_size >&2
+
+echo "target/$target/release/ap-exporter"

@@ -1,0 +1,153 @@
+#!/usr/bin/env python3
+"""Builds an .ipk the way opkg-lede (Entware, OpenWrt) reads it (SPEC §2).
+
+Outer container: a gzip'd tar (never `ar`) holding ./debian-binary,
+./control.tar.gz and ./data.tar.gz. Every tar is GNU format (PAX makes opkg
+install nothing and still report success), with sorted names, owner 0:0,
+integer mtimes from SOURCE_DATE_EPOCH, and gzip headers without names or
+times, so the same inputs give byte-identical packages.
+
+  mkipk.py --flavor entware --arch mipsel --binary PATH --out dist/
+"""
+import argparse
+import gzip
+import io
+import os
+import re
+import sys
+import tarfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+# (path in package, source relative to ROOT or None for the binary, mode, conffile?)
+LAYOUTS = {
+    "entware": [
+        ("opt/bin/ap-exporter", None, 0o755, False),
+        ("opt/etc/ap-exporter.toml", "files/ap-exporter.toml", 0o644, True),
+        ("opt/etc/init.d/S99ap-exporter", "init.d/S99ap-exporter", 0o755, False),
+    ],
+    "openwrt": [
+        ("usr/bin/ap-exporter", None, 0o755, False),
+        ("etc/ap-exporter.toml", "files/ap-exporter.toml", 0o644, True),
+        ("etc/init.d/ap-exporter", "init.d/ap-exporter.procd", 0o755, False),
+    ],
+}
+SCRIPTS = {"entware": "package/entware", "openwrt": "package/openwrt-ipk"}
+
+
+def arches():
+    """Rows of package/arches.tsv as (flavor, arch, target, qemu)."""
+    rows = []
+    with open(os.path.join(ROOT, "package/arches.tsv")) as f:
+        for line in f:
+            if line.startswith("#") or not line.strip():
+                continue
+            parts = line.rstrip("\n").split("\t")
+            rows.append((parts[0], parts[1], parts[2], parts[3] if len(parts) > 3 else ""))
+    return rows
+
+
+def cargo_field(name):
+    with open(os.path.join(ROOT, "Cargo.toml")) as f:
+        m = re.search(r'^%s = "([^"]*)"' % name, f.read(), re.M)
+    if not m:
+        sys.exit("mkipk: no %s in Cargo.toml" % name)
+    return m.group(1)
+
+
+def tar_gz(entries, mtime):
+    """entries: list of (name, bytes or None for a directory, mode)."""
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w", format=tarfile.GNU_FORMAT) as tar:
+        for name, data, mode in sorted(entries, key=lambda e: e[0]):
+            info = tarfile.TarInfo(name)
+            info.mtime = int(mtime)
+            info.uid = info.gid = 0
+            info.uname = info.gname = "root"
+            info.mode = mode
+            if data is None:
+                info.type = tarfile.DIRTYPE
+                tar.addfile(info)
+            else:
+                info.size = len(data)
+                tar.addfile(info, io.BytesIO(data))
+    out = io.BytesIO()
+    with gzip.GzipFile(filename="", mode="wb", fileobj=out, mtime=int(mtime), compresslevel=9) as gz:
+        gz.write(raw.getvalue())
+    return out.getvalue()
+
+
+def with_dirs(files):
+    """Adds ./ and every parent directory of the files, mode 0755."""
+    names = {"./"}
+    for path, _, _ in files:
+        parts = path.split("/")[:-1]
+        for i in range(1, len(parts) + 1):
+            names.add("./" + "/".join(parts[:i]) + "/")
+    return [(n, None, 0o755) for n in names] + [("./" + p, d, m) for p, d, m in files]
+
+
+def build(flavor, arch, binary, out_dir, mtime):
+    version = cargo_field("version") + "-1"
+    files = []
+    conffiles = []
+    for path, source, mode, is_conf in LAYOUTS[flavor]:
+        with open(binary if source is None else os.path.join(ROOT, source), "rb") as f:
+            files.append((path, f.read(), mode))
+        if is_conf:
+            conffiles.append("/" + path)
+    installed = sum(len(d) for _, d, _ in files)
+    control = "".join(
+        "%s: %s\n" % kv
+        for kv in [
+            ("Package", "ap-exporter"),
+            ("Version", version),
+            ("Architecture", arch),
+            ("Maintainer", "ap-exporter developers"),
+            ("License", cargo_field("license")),
+            ("Section", "net"),
+            ("Installed-Size", str(installed)),
+            ("Description", cargo_field("description")),
+        ]
+    )
+    # No Depends line at all: the binary is static, and an empty Depends
+    # crashes opkg.
+    control_files = [("control", control.encode(), 0o644), ("conffiles", "".join(c + "\n" for c in conffiles).encode(), 0o644)]
+    for script in ("postinst", "prerm"):
+        with open(os.path.join(ROOT, SCRIPTS[flavor], script), "rb") as f:
+            control_files.append((script, f.read(), 0o755))
+    outer = [
+        ("./debian-binary", b"2.0\n", 0o644),
+        ("./control.tar.gz", tar_gz([("./", None, 0o755)] + [("./" + n, d, m) for n, d, m in control_files], mtime), 0o644),
+        ("./data.tar.gz", tar_gz(with_dirs(files), mtime), 0o644),
+    ]
+    os.makedirs(out_dir, exist_ok=True)
+    name = os.path.join(out_dir, "ap-exporter_%s_%s.ipk" % (version, arch))
+    # The outer tar keeps debian-binary first, as ipkg-build does.
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w", format=tarfile.GNU_FORMAT) as tar:
+        for member, data, mode in outer:
+            info = tarfile.TarInfo(member)
+            info.mtime, info.uid, info.gid, info.uname, info.gname, info.mode, info.size = int(mtime), 0, 0, "root", "root", mode, len(data)
+            tar.addfile(info, io.BytesIO(data))
+    with open(name, "wb") as f, gzip.GzipFile(filename="", mode="wb", fileobj=f, mtime=int(mtime), compresslevel=9) as gz:
+        gz.write(raw.getvalue())
+    return name
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--flavor", choices=sorted(LAYOUTS), required=True)
+    p.add_argument("--arch", required=True)
+    p.add_argument("--binary", required=True)
+    p.add_argument("--out", default=os.path.join(ROOT, "dist"))
+    args = p.parse_args()
+    known = {(f, a) for f, a, _, _ in arches()}
+    if (args.flavor, args.arch) not in known:
+        sys.exit("mkipk: unknown %s arch %r (see package/arches.tsv)" % (args.flavor, args.arch))
+    mtime = int(os.environ.get("SOURCE_DATE_EPOCH", "0"))
+    print(build(args.flavor, args.arch, args.binary, args.out, mtime))
+
+
+if __name__ == "__main__":
+    main()
