@@ -1,6 +1,7 @@
 //! The running exporter: config loading and reloading, the HTTP routes, and
 //! the main loop that ties the server, the signals and the collectors together.
 
+use crate::auth::{BasicAuth, Verdict};
 use crate::collectors::{Registry, Selection};
 use crate::config::{Config, ConfigError, DEFAULT_PATH};
 use crate::exposition::{CONTENT_TYPE, Exposition};
@@ -55,6 +56,7 @@ const LANDING_PAGE: &str = "<!DOCTYPE html>\n<html><head><title>ap-exporter</tit
 pub struct App {
     config: Config,
     registry: Registry,
+    auth: BasicAuth,
     metrics: Exposition,
 }
 
@@ -69,7 +71,8 @@ impl App {
     /// Builds the app for a config.
     pub fn new(config: Config) -> App {
         let registry = Registry::new(&config);
-        App { config, registry, metrics: Exposition::new() }
+        let auth = BasicAuth::new(config.auth.basic_auth_users.clone());
+        App { config, registry, auth, metrics: Exposition::new() }
     }
 
     /// One scrape of every enabled collector, as text.
@@ -101,6 +104,8 @@ impl App {
         server.set_limits(limits(&new));
         crate::logging::apply(&new.log);
         self.registry.apply(&new);
+        // New users, and the cache of verified credentials starts empty.
+        self.auth = BasicAuth::new(new.auth.basic_auth_users.clone());
         self.config = new;
         Ok(())
     }
@@ -121,6 +126,11 @@ impl Handler for App {
     }
 
     fn handle(&mut self, request: &Request, _peer: IpAddr, body: &mut Vec<u8>) -> Reply {
+        if self.auth.check(request.authorization) == Verdict::Denied {
+            let mut r = text_reply(Status::Unauthorized, body, "401 Unauthorized\n");
+            r.headers.push(("WWW-Authenticate", "Basic realm=\"ap-exporter\", charset=\"UTF-8\"".into()));
+            return r;
+        }
         let known = matches!(request.path, "/metrics" | "/");
         if !known {
             return text_reply(Status::NotFound, body, "404 Not Found: try /metrics\n");

@@ -29,6 +29,8 @@ pub struct Config {
     pub connection_timeout_seconds: Bounded<1, 3600>,
     /// Logging.
     pub log: LogConfig,
+    /// Optional HTTP basic authentication.
+    pub auth: AuthConfig,
     /// Which collectors run.
     pub collectors: CollectorSwitches,
     /// The netdev collector.
@@ -52,6 +54,7 @@ impl Default for Config {
             max_connections: Bounded(16),
             connection_timeout_seconds: Bounded(10),
             log: LogConfig::default(),
+            auth: AuthConfig::default(),
             collectors: CollectorSwitches::default(),
             netdev: NetdevConfig::default(),
             wireless: WirelessConfig::default(),
@@ -168,6 +171,14 @@ pub enum LogTarget {
     Stderr,
     /// The local syslog socket `/dev/log` (init scripts use this).
     Syslog,
+}
+
+/// HTTP basic authentication (off when no users are listed).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthConfig {
+    /// User name to bcrypt hash, as made by `htpasswd -nBC 10 USER`.
+    pub basic_auth_users: std::collections::BTreeMap<String, crate::auth::BcryptHash>,
 }
 
 /// On/off switch per collector.
@@ -408,6 +419,8 @@ wireless = false
 include = ["eth*", "wl[0-9]*"]
 exclude = []
 sample_interval_seconds = 0
+[auth]
+basic_auth_users = { prometheus = "$2y$04$4SppoHq90W10tCcxhnR1DOsbAzDBifZmh2OT7Qq.IekPaQWG8M.kC" }
 [wireless]
 backend = "wl"
 [paths]
@@ -422,6 +435,7 @@ procfs = "/tmp/p"
         assert!(c.netdev.selects("eth0") && c.netdev.selects("wl1.1") && !c.netdev.selects("br0"));
         assert_eq!(c.paths.procfs, PathBuf::from("/tmp/p"));
         assert_eq!(c.wireless.backend, WirelessBackend::Wl);
+        assert_eq!(c.auth.basic_auth_users.len(), 1);
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! home routers, down to Linux 2.6.22 on FPU-less MIPS.
 
 pub mod app;
+pub mod auth;
 pub mod cidr;
 pub mod cli;
 pub mod collectors;

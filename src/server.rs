@@ -16,6 +16,9 @@ const LINGER: Duration = Duration::from_secs(2);
 const ACCEPTS_PER_TURN: usize = 64;
 /// Response buffers above this are shrunk after use, to bound idle memory.
 const KEEP_BUFFER_BYTES: usize = 64 * 1024;
+/// At the cap, a connection that has waited this long for a complete request
+/// (idle keep-alive or slowloris) gives its slot to a newcomer.
+const EVICT_AFTER: Duration = Duration::from_secs(2);
 
 /// What the server asks of the application.
 pub trait Handler {
@@ -66,6 +69,8 @@ struct Connection {
     sent: usize,
     close_after_write: bool,
     deadline: Instant,
+    /// When the current request (or the idle wait for it) began.
+    waiting_since: Instant,
     /// Accepted over the cap or from a forbidden address: answered at once
     /// and never counted against the cap.
     rejected: bool,
@@ -232,7 +237,7 @@ impl Server {
             let served = self.connections.iter().filter(|c| !c.rejected).count();
             let reject = if !handler.permits(peer.ip()) {
                 Some(Status::Forbidden)
-            } else if served >= self.limits.max_connections {
+            } else if served >= self.limits.max_connections && !self.evict_longest_waiting(now) {
                 Some(Status::ServiceUnavailable)
             } else {
                 None
@@ -246,6 +251,7 @@ impl Server {
                 sent: 0,
                 close_after_write: false,
                 deadline: now + self.limits.timeout,
+                waiting_since: now,
                 rejected: reject.is_some(),
             };
             if let Some(status) = reject {
@@ -264,6 +270,26 @@ impl Server {
             if let Some(c) = self.progress(c, handler, now) {
                 self.connections.push(c);
             }
+        }
+    }
+
+    /// Closes the served connection that has waited longest for a complete
+    /// request, if it has waited at least [`EVICT_AFTER`]. Slow or idle
+    /// clients so cannot hold every slot against a scraper.
+    fn evict_longest_waiting(&mut self, now: Instant) -> bool {
+        let victim = self
+            .connections
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| !c.rejected && c.phase == Phase::Reading && now.duration_since(c.waiting_since) >= EVICT_AFTER)
+            .min_by_key(|(_, c)| c.waiting_since)
+            .map(|(i, _)| i);
+        match victim {
+            Some(i) => {
+                self.connections.swap_remove(i);
+                true
+            }
+            None => false,
         }
     }
 
@@ -327,6 +353,7 @@ impl Server {
                         } else {
                             c.phase = Phase::Reading;
                             c.deadline = now + self.limits.timeout;
+                            c.waiting_since = now;
                         }
                         continue;
                     }

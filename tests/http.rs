@@ -242,3 +242,24 @@ fn serving_uses_a_single_thread() {
     let tasks = std::fs::read_dir(format!("/proc/{}/task", exp.child.id())).unwrap().count();
     assert_eq!(tasks, 1, "the exporter must serve from one thread");
 }
+
+#[test]
+fn basic_auth_answers_401_until_the_right_password() {
+    // `htpasswd -nbBC 4 prometheus secret`
+    let (_dir, _exp, addr) =
+        start("[auth]\nbasic_auth_users = { prometheus = \"$2y$04$4SppoHq90W10tCcxhnR1DOsbAzDBifZmh2OT7Qq.IekPaQWG8M.kC\" }");
+    let r = get(addr, "/metrics");
+    assert_eq!(r.status, 401);
+    assert_eq!(r.header("www-authenticate"), Some("Basic realm=\"ap-exporter\", charset=\"UTF-8\""));
+    let with = |cred: &str| {
+        raw(addr, format!("GET /metrics HTTP/1.1\r\nAuthorization: Basic {cred}\r\nConnection: close\r\n\r\n").as_bytes())
+    };
+    // base64("prometheus:wrong"), base64("prometheus:secret")
+    assert_eq!(with("cHJvbWV0aGV1czp3cm9uZw==").status, 401);
+    assert_eq!(with("not base64!").status, 401);
+    let ok = with("cHJvbWV0aGV1czpzZWNyZXQ=");
+    assert_eq!(ok.status, 200);
+    assert!(ok.text().contains("node_load1"));
+    // Served again from the cache of verified credentials.
+    assert_eq!(with("cHJvbWV0aGV1czpzZWNyZXQ=").status, 200);
+}
