@@ -33,7 +33,9 @@ deps:
 
 test: deps unit-test package-test
 
+# tests/old_kernel.rs runs the x86_64-musl build under a 2.6.22 seccomp filter.
 unit-test:
+	scripts/cross-build.sh x86_64-unknown-linux-musl > /dev/null
 	$(CARGO) test --locked
 
 # Cross-builds every package, then checks formats, runs each binary under

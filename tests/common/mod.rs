@@ -47,7 +47,7 @@ pub struct Exporter {
 impl Exporter {
     /// Starts the binary with `--config CONFIG`, in `cwd`.
     pub fn start(config: &Path, cwd: &Path) -> Exporter {
-        let mut child = Command::new(exporter_bin())
+        let child = Command::new(exporter_bin())
             .arg("--config")
             .arg(config)
             .current_dir(cwd)
@@ -56,6 +56,11 @@ impl Exporter {
             .stderr(Stdio::piped())
             .spawn()
             .expect("start exporter");
+        Exporter::adopt(child)
+    }
+
+    /// Wraps a child started elsewhere with a piped stderr.
+    pub fn adopt(mut child: Child) -> Exporter {
         let stderr = child.stderr.take().unwrap();
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {

@@ -1,0 +1,121 @@
+//! The exporter on Linux 2.6.22's syscall surface (SPEC §2), simulated with
+//! the seccomp filter in `tests/old_kernel/seccomp_2_6_22.c` around the
+//! x86_64-unknown-linux-musl build (`make test` builds it first; by hand:
+//! `scripts/cross-build.sh x86_64-unknown-linux-musl`). Under it the exporter
+//! must start, serve 20 scrapes that pass promtool, reload on SIGHUP, idle
+//! below 1 % CPU, serve from one thread, and exit on SIGTERM.
+
+mod common;
+
+use common::*;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+fn musl_binary() -> PathBuf {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/x86_64-unknown-linux-musl/release/ap-exporter");
+    assert!(p.exists(), "{} is missing: run `make test`, or scripts/cross-build.sh x86_64-unknown-linux-musl", p.display());
+    p
+}
+
+fn seccomp_helper(dir: &std::path::Path) -> PathBuf {
+    let src = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/old_kernel/seccomp_2_6_22.c");
+    let out = dir.join("seccomp_2_6_22");
+    let status = Command::new("cc").args(["-O2", "-Wall", "-o"]).arg(&out).arg(&src).status().expect("a C compiler (cc)");
+    assert!(status.success());
+    out
+}
+
+/// CPU ticks (user + system) a process has used.
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let rest = &stat[stat.rfind(')').unwrap() + 2..];
+    let f: Vec<&str> = rest.split(' ').collect();
+    f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap()
+}
+
+#[test]
+fn serves_reloads_idles_and_stops_on_a_2_6_22_syscall_surface() {
+    let dir = TempDir::new("oldk");
+    let helper = seccomp_helper(dir.path());
+    // The filter itself works: a SOCK_CLOEXEC socket is refused and pipe2 is gone.
+    let probe = Command::new(&helper)
+        .args(["/usr/bin/python3", "-c", "import socket,os\ntry:\n socket.socket(socket.AF_INET, socket.SOCK_STREAM|socket.SOCK_CLOEXEC)\nexcept OSError as e: print(e.errno)\ntry:\n os.pipe2(0)\nexcept OSError as e: print(e.errno)"])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&probe.stdout), "22\n38\n", "filter not in force");
+
+    let proc_root = fixtures().join("modern_openwrt/proc");
+    let base = format!(
+        "listen = [\"127.0.0.1:0\"]\n[netdev]\nsample_interval_seconds = 1\n[collectors]\nwireless = false\n[paths]\nprocfs = {:?}\n",
+        proc_root.display().to_string()
+    );
+    let cfg = write_config(dir.path(), &base);
+    let child = Command::new(&helper)
+        .arg(musl_binary())
+        .arg("--config")
+        .arg(&cfg)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut exp = Exporter::adopt(child);
+    let addr = exp.wait_listening();
+
+    for i in 0..20 {
+        let r = get(addr, "/metrics");
+        assert_eq!(r.status, 200, "scrape {i}");
+        promtool_check(&r.text()).unwrap_or_else(|e| panic!("scrape {i}: {e}"));
+    }
+    let pid = exp.child.id();
+    let threads = std::fs::read_dir(format!("/proc/{pid}/task")).unwrap().count();
+    assert_eq!(threads, 1, "serving must stay on one thread (std's futex waits spin on 2.6.22)");
+
+    std::fs::write(&cfg, base.replace("wireless = false", "wireless = false\nload = false")).unwrap();
+    exp.signal(libc::SIGHUP);
+    exp.wait_for("reloaded", Duration::from_secs(10));
+    assert!(!get(addr, "/metrics").text().contains("node_load1"));
+
+    // Idle for 5 s (the netdev sampler still fires every second): under 1 %
+    // of one core is under 50 ms, i.e. 5 ticks at 100 Hz.
+    let before = cpu_ticks(pid);
+    std::thread::sleep(Duration::from_secs(5));
+    let used = cpu_ticks(pid) - before;
+    // SAFETY: sysconf only reads a constant.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as u64;
+    println!("idle CPU over 5 s: {used} ticks at {hz} Hz");
+    assert!(used * 100 < 5 * hz, "idle CPU {used} ticks in 5 s is 1 % or more");
+
+    exp.signal(libc::SIGTERM);
+    assert_eq!(exp.wait_exit(Duration::from_secs(10)), Some(0));
+}
+
+/// CPU seconds (user + system) a finished child used, from wait4.
+fn run_cpu_seconds(cmd: &mut Command) -> f64 {
+    let child = cmd.spawn().unwrap();
+    let mut status = 0;
+    // SAFETY: a zeroed rusage is valid for wait4 to fill in; the pid is our child.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let pid = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
+    assert_eq!(pid, child.id() as i32);
+    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    secs(usage.ru_utime) + secs(usage.ru_stime)
+}
+
+#[test]
+fn the_filter_makes_a_condvar_waiter_spin() {
+    // Shows the test above would catch a server that blocks on std locks:
+    // the same filter turns a 2 s Condvar wait into a busy loop.
+    let dir = TempDir::new("cv");
+    let helper = seccomp_helper(dir.path());
+    let src = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/old_kernel/condvar_wait.rs");
+    let bin = dir.path().join("condvar_wait");
+    let built = Command::new("rustc").args(["-O", "-o"]).arg(&bin).arg(&src).status().unwrap();
+    assert!(built.success());
+    let plain = run_cpu_seconds(&mut Command::new(&bin));
+    let filtered = run_cpu_seconds(Command::new(&helper).arg(&bin));
+    println!("2 s Condvar wait: {plain:.3} CPU s normally, {filtered:.3} CPU s under the 2.6.22 filter");
+    assert!(plain < 0.2, "the wait should cost nothing normally ({plain} s)");
+    assert!(filtered > 0.4, "under the filter the wait should spin ({filtered} s)");
+}
