@@ -139,3 +139,27 @@ fn config_never_panics() {
         }
     });
 }
+
+/// Inputs kept from earlier campaigns (tests/corpus/<parser>/): each must
+/// give a clean error or value, never a panic. Add crash inputs here.
+#[test]
+fn corpus_regressions() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus");
+    let mut count = 0;
+    for parser in std::fs::read_dir(&root).unwrap() {
+        let parser = parser.unwrap().path();
+        let name = parser.file_name().unwrap().to_string_lossy().into_owned();
+        for file in std::fs::read_dir(&parser).unwrap() {
+            let bytes = std::fs::read(file.unwrap().path()).unwrap();
+            let text = String::from_utf8_lossy(&bytes);
+            match name.as_str() {
+                "net_dev" => assert!(net_dev::parse(&text).is_err()),
+                "conntrack_stat" => assert!(conntrack::parse_stat(&text).is_err()),
+                "loadavg" => assert!(loadavg::parse(&text).is_err()),
+                other => panic!("no parser for corpus folder {other}"),
+            }
+            count += 1;
+        }
+    }
+    assert!(count >= 7);
+}
