@@ -257,14 +257,38 @@ pub struct WirelessConfig {
     pub stations: bool,
     /// The Broadcom `wl` command.
     pub wl_command: String,
+    /// The `nvram` command that names Broadcom interfaces.
+    pub nvram_command: String,
+    /// Seconds each `wl` or `nvram` run may take before it is killed.
+    pub command_timeout_seconds: Bounded<1, 60>,
     /// dnsmasq leases file for hostnames: "auto", a path, or "" for none.
     pub leases: String,
+    /// Per-interface overrides, keyed by interface name.
+    pub interfaces: std::collections::BTreeMap<String, WirelessInterface>,
 }
 
 impl Default for WirelessConfig {
     fn default() -> Self {
-        WirelessConfig { backend: WirelessBackend::Auto, stations: true, wl_command: "wl".into(), leases: "auto".into() }
+        WirelessConfig {
+            backend: WirelessBackend::Auto,
+            stations: true,
+            wl_command: "wl".into(),
+            nvram_command: "nvram".into(),
+            command_timeout_seconds: Bounded(2),
+            leases: "auto".into(),
+            interfaces: Default::default(),
+        }
     }
+}
+
+/// Overrides for one wireless interface (`[wireless.interfaces.eth1]`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct WirelessInterface {
+    /// The band label, when the driver does not tell it.
+    pub band: Option<crate::wireless::Band>,
+    /// The radio label (a friendly name such as "5GHz-main").
+    pub radio: Option<String>,
 }
 
 /// Filesystem roots.
@@ -275,12 +299,15 @@ pub struct PathsConfig {
     pub procfs: PathBuf,
     /// Where sysfs is mounted.
     pub sysfs: PathBuf,
+    /// Empty: ask the kernel over netlink. A directory: replay nl80211
+    /// replies captured there with `--nl80211-capture` (tests, bug reports).
+    pub nl80211: PathBuf,
 }
 
 impl Default for PathsConfig {
     fn default() -> Self {
         let r = Roots::default();
-        PathsConfig { procfs: r.procfs, sysfs: r.sysfs }
+        PathsConfig { procfs: r.procfs, sysfs: r.sysfs, nl80211: PathBuf::new() }
     }
 }
 
@@ -423,6 +450,9 @@ sample_interval_seconds = 0
 basic_auth_users = { prometheus = "$2y$04$4SppoHq90W10tCcxhnR1DOsbAzDBifZmh2OT7Qq.IekPaQWG8M.kC" }
 [wireless]
 backend = "wl"
+[wireless.interfaces.eth1]
+band = "2.4GHz"
+radio = "main"
 [paths]
 procfs = "/tmp/p"
 "#,
@@ -436,6 +466,7 @@ procfs = "/tmp/p"
         assert_eq!(c.paths.procfs, PathBuf::from("/tmp/p"));
         assert_eq!(c.wireless.backend, WirelessBackend::Wl);
         assert_eq!(c.auth.basic_auth_users.len(), 1);
+        assert_eq!(c.wireless.interfaces["eth1"].band, Some(crate::wireless::Band::G2_4));
     }
 
     #[test]

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod cidr;
 pub mod cli;
 pub mod collectors;
+pub mod command;
 pub mod config;
 pub mod counter_wrap;
 pub mod exposition;
@@ -16,6 +17,7 @@ pub mod procfs;
 pub mod server;
 pub mod signals;
 pub mod source;
+pub mod wireless;
 
 /// The crate version, as in `ap_exporter_build_info`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -4,7 +4,8 @@
 //! Bounded: a fixed seed and count, so CI time stays in seconds.
 
 use ap_exporter::config::Config;
-use ap_exporter::procfs::{self, conntrack, loadavg, net_dev, process};
+use ap_exporter::procfs::{self, conntrack, loadavg, net_dev, process, wireless as wext};
+use ap_exporter::wireless::{leases, nl80211, wl};
 use std::path::Path;
 
 struct Rng(u64);
@@ -162,4 +163,77 @@ fn corpus_regressions() {
         }
     }
     assert!(count >= 7);
+}
+
+#[test]
+fn wl_outputs_never_panic() {
+    let seeds = [
+        include_str!("samples/wl/status_ddwrt_2g.txt"),
+        include_str!("samples/wl/status_ddwrt_5g.txt"),
+        include_str!("samples/wl/status_merlin_ax_2g.txt"),
+        include_str!("samples/wl/sta_info_rt-ac56u.txt"),
+        include_str!("samples/wl/sta_info_ver8_5g_160.txt"),
+        include_str!("samples/wl/assoclist_ver8.txt"),
+    ];
+    property(&seeds, 20_000, |s| {
+        let st = wl::parse_status(s);
+        let _ = st.frequency_mhz();
+        let sta = wl::parse_sta_info("aa:bb:cc:dd:ee:ff", s);
+        assert!(sta.signal_dbm.is_none_or(|r| r < 0));
+        for mac in wl::parse_assoclist(s) {
+            assert_eq!(mac.len(), 17);
+        }
+        let _ = wl::parse_int(s);
+    });
+}
+
+#[test]
+fn wext_and_leases_never_panic() {
+    let seeds = [
+        " wlan1: 0000   70.  -30.  -256        0      0      0      0      0        0\n",
+        "1732560000 34:53:d2:fc:e5:12 192.168.1.23 pixel-7 01:34:53:d2:fc:e5:12\nduid 00:01\n",
+    ];
+    property(&seeds, 20_000, |s| {
+        if let Err(e) = wext::parse(s) {
+            check_line(s, e.line);
+        }
+        if let Err(e) = leases::parse(s) {
+            check_line(s, e.line);
+        }
+    });
+}
+
+#[test]
+fn nl80211_decoder_never_panics() {
+    // Random bytes and mutated real requests/replies: Ok or Err, never a panic.
+    let mut rng = Rng(0x9E3779B97F4A7C15);
+    let mut seeds: Vec<Vec<u8>> = vec![nl80211::get_family_request(1), nl80211::request(0x22, 0, 2, 5, &[(4, b"wlan0\0"), (3, &7u32.to_ne_bytes())])];
+    for dir in ["tests/fixtures/openwrt_nl80211/nl80211", "tests/fixtures/wext_only/nl80211"] {
+        if let Ok(entries) = std::fs::read_dir(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(dir)) {
+            seeds.extend(entries.filter_map(|e| std::fs::read(e.ok()?.path()).ok()));
+        }
+    }
+    let iterations = std::env::var("AP_EXPORTER_FUZZ_ITERATIONS").ok().and_then(|v| v.parse().ok()).unwrap_or(20_000usize);
+    for i in 0..iterations {
+        let mut bytes = if i % 5 == 0 {
+            (0..rng.below(200)).map(|_| rng.next() as u8).collect::<Vec<u8>>()
+        } else {
+            seeds[rng.below(seeds.len())].clone()
+        };
+        for _ in 0..1 + rng.below(6) {
+            if bytes.is_empty() {
+                break;
+            }
+            let at = rng.below(bytes.len());
+            match rng.below(3) {
+                0 => bytes[at] = rng.next() as u8,
+                1 => bytes.truncate(at),
+                _ => bytes[at] = bytes[at].wrapping_add(4),
+            }
+        }
+        let _ = nl80211::decode_interfaces(&bytes);
+        let _ = nl80211::decode_stations(&bytes);
+        let _ = nl80211::decode_survey_noise(&bytes);
+        let _ = nl80211::decode_family_id(&bytes);
+    }
 }

@@ -138,7 +138,7 @@ impl Registry {
         self.enabled = [c.conntrack, c.load, c.netdev, c.wireless];
         self.roots = config.paths.roots();
         self.netdev.configure(&config.netdev);
-        self.wireless.configure(&config.wireless);
+        self.wireless.configure(&config.wireless, &config.paths.nl80211);
     }
 
     /// All enabled collectors.
@@ -246,6 +246,11 @@ impl Registry {
                 }
             }
         }
+    }
+
+    /// Saves nl80211 replies into `dir` during scrapes (`--nl80211-capture`).
+    pub fn capture_nl80211(&mut self, dir: &std::path::Path) {
+        self.wireless.capture_nl80211(dir);
     }
 
     /// The earliest time any enabled collector wants a between-scrape sample.

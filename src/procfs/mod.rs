@@ -8,6 +8,7 @@ pub mod conntrack;
 pub mod loadavg;
 pub mod net_dev;
 pub mod process;
+pub mod wireless;
 
 use std::fmt;
 

@@ -1,0 +1,87 @@
+//! dnsmasq's leases file: `EXPIRY MAC IP HOSTNAME CLIENT-ID` per line, used
+//! to put hostnames and addresses on `wifi_station_info`.
+
+use crate::procfs::ParseError;
+
+/// Where dnsmasq keeps leases on OpenWrt, Merlin and DD-WRT; "auto" tries these.
+pub const AUTO_PATHS: [&str; 4] =
+    ["/tmp/dhcp.leases", "/var/lib/misc/dnsmasq.leases", "/tmp/var/lib/misc/dnsmasq.leases", "/tmp/dnsmasq.leases"];
+
+/// MAC to (hostname, IP), sorted by MAC.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Leases {
+    entries: Vec<(String, String, String)>,
+}
+
+impl Leases {
+    /// The hostname and IP for a lower-case MAC.
+    pub fn lookup(&self, mac: &str) -> Option<(&str, &str)> {
+        self.entries
+            .binary_search_by(|(m, _, _)| m.as_str().cmp(mac))
+            .ok()
+            .map(|i| (self.entries[i].1.as_str(), self.entries[i].2.as_str()))
+    }
+
+    /// Number of leases.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
+/// Parses a leases file. IPv6 lines (`duid ...`) are skipped; a hostname of
+/// `*` means none. A MAC leased twice keeps the later line.
+pub fn parse(text: &str) -> Result<Leases, ParseError> {
+    let mut entries: Vec<(String, String, String)> = Vec::new();
+    for (idx, line) in text.lines().enumerate() {
+        let f: Vec<&str> = line.split_ascii_whitespace().collect();
+        if f.is_empty() || f[0] == "duid" {
+            continue;
+        }
+        if f.len() < 4 || f[0].parse::<u64>().is_err() {
+            return Err(ParseError::new(idx + 1, "\"EXPIRY MAC IP HOSTNAME [CLIENT-ID]\"", line));
+        }
+        // IPv6 leases put an IAID where the MAC goes: skip what is not a MAC.
+        let Some(mac) = super::normalize_mac(f[1]) else { continue };
+        if f[2].parse::<std::net::IpAddr>().is_err() {
+            return Err(ParseError::new(idx + 1, "an IP address in the third field", f[2]));
+        }
+        let host = if f[3] == "*" { String::new() } else { f[3].to_string() };
+        entries.retain(|(m, _, _)| *m != mac);
+        entries.push((mac, host, f[2].to_string()));
+    }
+    entries.sort();
+    Ok(Leases { entries })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn openwrt_and_merlin_leases() {
+        // OpenWrt /tmp/dhcp.leases and Merlin /var/lib/misc/dnsmasq.leases share this format.
+        let l = parse(
+            "1732560000 34:53:d2:fc:e5:12 192.168.1.23 pixel-7 01:34:53:d2:fc:e5:12\n\
+             0 7E:BA:8E:9E:62:06 192.168.1.40 * *\n\
+             duid 00:01:00:01:2c:1f:4e:aa:34:53:d2:fc:e5:12\n\
+             1732560000 1234567 fd00::23 laptop 00:01:00:01\n",
+        )
+        .unwrap();
+        assert_eq!(l.len(), 2);
+        assert_eq!(l.lookup("34:53:d2:fc:e5:12"), Some(("pixel-7", "192.168.1.23")));
+        assert_eq!(l.lookup("7e:ba:8e:9e:62:06"), Some(("", "192.168.1.40")));
+        assert_eq!(l.lookup("00:00:00:00:00:00"), None);
+    }
+
+    #[test]
+    fn bad_lines_are_errors() {
+        assert_eq!(parse("x y z w\n").unwrap_err().line, 1);
+        assert_eq!(parse("1 aa:bb:cc:dd:ee:ff notanip h\n").unwrap_err().line, 1);
+        assert_eq!(parse("\n1 aa\n").unwrap_err().line, 2);
+    }
+}

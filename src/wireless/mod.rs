@@ -1,0 +1,270 @@
+//! The wireless model shared by the backends (nl80211, Broadcom `wl`,
+//! Wireless Extensions) and the metrics written from it.
+
+pub mod leases;
+pub mod netlink;
+pub mod nl80211;
+pub mod wl;
+
+use crate::exposition::{Exposition, MetricType, Value};
+
+/// A WiFi band, as the `band` label spells it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+pub enum Band {
+    /// 2.4 GHz.
+    #[serde(rename = "2.4GHz")]
+    G2_4,
+    /// 5 GHz.
+    #[serde(rename = "5GHz")]
+    G5,
+    /// 6 GHz.
+    #[serde(rename = "6GHz")]
+    G6,
+}
+
+impl Band {
+    /// The label value.
+    pub fn label(self) -> &'static str {
+        match self {
+            Band::G2_4 => "2.4GHz",
+            Band::G5 => "5GHz",
+            Band::G6 => "6GHz",
+        }
+    }
+
+    /// The band of a centre frequency in MHz.
+    pub fn from_mhz(mhz: u32) -> Option<Band> {
+        match mhz {
+            2400..=2500 => Some(Band::G2_4),
+            4900..=5924 => Some(Band::G5),
+            5925..=7125 => Some(Band::G6),
+            _ => None,
+        }
+    }
+}
+
+/// The channel number of a frequency in MHz (IEEE 802.11 numbering).
+pub fn channel_from_mhz(mhz: u32) -> Option<u32> {
+    match mhz {
+        2484 => Some(14),
+        2412..=2472 => Some((mhz - 2407) / 5),
+        5955..=7115 => Some((mhz - 5950) / 5),
+        4910..=5895 => Some((mhz - 5000) / 5),
+        _ => None,
+    }
+}
+
+/// The frequency in MHz of a channel in a band.
+pub fn mhz_from_channel(band: Band, channel: u32) -> Option<u32> {
+    match (band, channel) {
+        (Band::G2_4, 14) => Some(2484),
+        (Band::G2_4, 1..=13) => Some(2407 + 5 * channel),
+        (Band::G5, 1..=196) => Some(5000 + 5 * channel),
+        (Band::G6, 1..=233) => Some(5950 + 5 * channel),
+        _ => None,
+    }
+}
+
+/// One WiFi interface (a BSS on a radio).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Network {
+    /// Interface name, such as `phy0-ap0` or `eth1`.
+    pub ifname: String,
+    /// The radio it runs on, such as `phy0` or `wl0`.
+    pub radio: String,
+    /// The network name.
+    pub ssid: String,
+    /// The BSSID, lower case.
+    pub bssid: String,
+    /// `ap`, `station`, `mesh`, ... or empty when unknown.
+    pub mode: String,
+    /// The band, when known.
+    pub band: Option<Band>,
+    /// The primary channel.
+    pub channel: Option<u32>,
+    /// The primary channel's centre frequency in MHz.
+    pub frequency_mhz: Option<u32>,
+    /// Channel width in MHz.
+    pub width_mhz: Option<u32>,
+    /// Noise floor in dBm.
+    pub noise_dbm: Option<i32>,
+    /// Link signal for client-mode interfaces (WEXT), in dBm.
+    pub signal_dbm: Option<i32>,
+    /// WEXT link quality, in the driver's own units.
+    pub link_quality: Option<u32>,
+    /// Associated stations.
+    pub stations: Vec<Station>,
+}
+
+/// One associated client.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Station {
+    /// MAC address, lower case with colons.
+    pub mac: String,
+    /// Signal in dBm.
+    pub signal_dbm: Option<i32>,
+    /// Time since the last activity, in ms.
+    pub inactive_ms: Option<u64>,
+    /// Time associated, in seconds.
+    pub connected_s: Option<u64>,
+    /// PHY rate of the last transmitted frame, kbit/s.
+    pub tx_kbps: Option<u64>,
+    /// PHY rate of the last received frame, kbit/s.
+    pub rx_kbps: Option<u64>,
+    /// Bytes sent to the station.
+    pub tx_bytes: Option<u64>,
+    /// Bytes received from the station.
+    pub rx_bytes: Option<u64>,
+    /// Packets sent to the station.
+    pub tx_packets: Option<u64>,
+    /// Packets received from the station.
+    pub rx_packets: Option<u64>,
+    /// Transmit retries.
+    pub tx_retries: Option<u64>,
+    /// Transmissions that failed after all retries.
+    pub tx_failed: Option<u64>,
+}
+
+/// Normalises a MAC address to lower case with colons, or `None`.
+pub fn normalize_mac(s: &str) -> Option<String> {
+    let parts: Vec<&str> = s.split(':').collect();
+    if parts.len() != 6 || !parts.iter().all(|p| p.len() == 2 && p.bytes().all(|b| b.is_ascii_hexdigit())) {
+        return None;
+    }
+    Some(s.to_ascii_lowercase())
+}
+
+/// Formats 6 bytes as a MAC address.
+pub fn format_mac(b: &[u8; 6]) -> String {
+    format!("{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", b[0], b[1], b[2], b[3], b[4], b[5])
+}
+
+/// Writes the wireless families for `networks` (sorted here by ifname and
+/// MAC so output is stable). `leases` maps MACs to (hostname, ip).
+pub fn write_metrics(networks: &mut [Network], stations: bool, leases: &leases::Leases, out: &mut Exposition) {
+    if networks.is_empty() {
+        return;
+    }
+    networks.sort_by(|a, b| a.ifname.cmp(&b.ifname));
+    for n in networks.iter_mut() {
+        n.stations.sort_by(|a, b| a.mac.cmp(&b.mac));
+    }
+    out.family("wifi_network_info", "WiFi interface: radio, SSID, BSSID, mode, band and channel; value 1.", MetricType::Gauge);
+    for n in networks.iter() {
+        let channel = n.channel.map(|c| c.to_string()).unwrap_or_default();
+        out.sample(
+            &[
+                ("band", n.band.map_or("", Band::label)),
+                ("bssid", &n.bssid),
+                ("channel", &channel),
+                ("ifname", &n.ifname),
+                ("mode", &n.mode),
+                ("radio", &n.radio),
+                ("ssid", &n.ssid),
+            ],
+            1u64,
+        );
+    }
+    let per_network: [(&str, &str, fn(&Network) -> Option<i64>); 5] = [
+        ("wifi_network_frequency_hertz", "Centre frequency of the primary channel.", |n| n.frequency_mhz.map(|f| i64::from(f) * 1_000_000)),
+        ("wifi_network_channel_width_hertz", "Channel width.", |n| n.width_mhz.map(|w| i64::from(w) * 1_000_000)),
+        ("wifi_network_noise_dbm", "Noise floor on the channel in dBm.", |n| n.noise_dbm.map(i64::from)),
+        ("wifi_network_signal_dbm", "Signal of a client-mode interface's link in dBm.", |n| n.signal_dbm.map(i64::from)),
+        ("wifi_network_link_quality", "Link quality of a client-mode interface, in the driver's units (Wireless Extensions).", |n| n.link_quality.map(i64::from)),
+    ];
+    for (name, help, get) in per_network {
+        if networks.iter().any(|n| get(n).is_some()) {
+            out.family(name, help, MetricType::Gauge);
+            for n in networks.iter() {
+                if let Some(v) = get(n) {
+                    out.sample(&[("ifname", &n.ifname)], v);
+                }
+            }
+        }
+    }
+    if !stations {
+        return;
+    }
+    out.family("wifi_stations", "Number of associated stations.", MetricType::Gauge);
+    for n in networks.iter() {
+        out.sample(&[("ifname", &n.ifname)], n.stations.len() as u64);
+    }
+    let gauges: [(&str, &str, fn(&Station) -> Option<i64>); 5] = [
+        ("wifi_station_signal_dbm", "Signal of the station in dBm.", |s| s.signal_dbm.map(i64::from)),
+        ("wifi_station_inactive_milliseconds", "Time since the station was last active.", |s| s.inactive_ms.and_then(|v| i64::try_from(v).ok())),
+        ("wifi_station_connected_seconds", "Time the station has been associated.", |s| s.connected_s.and_then(|v| i64::try_from(v).ok())),
+        ("wifi_station_transmit_kilobits_per_second", "PHY rate of the last frame sent to the station.", |s| s.tx_kbps.and_then(|v| i64::try_from(v).ok())),
+        ("wifi_station_receive_kilobits_per_second", "PHY rate of the last frame received from the station.", |s| s.rx_kbps.and_then(|v| i64::try_from(v).ok())),
+    ];
+    for (name, help, get) in gauges {
+        write_station_family(networks, name, help, MetricType::Gauge, get, out);
+    }
+    let counters: [(&str, &str, fn(&Station) -> Option<u64>); 6] = [
+        ("wifi_station_transmit_bytes_total", "Bytes sent to the station.", |s| s.tx_bytes),
+        ("wifi_station_receive_bytes_total", "Bytes received from the station.", |s| s.rx_bytes),
+        ("wifi_station_transmit_packets_total", "Packets sent to the station.", |s| s.tx_packets),
+        ("wifi_station_receive_packets_total", "Packets received from the station.", |s| s.rx_packets),
+        ("wifi_station_transmit_retries_total", "Transmit retries to the station.", |s| s.tx_retries),
+        ("wifi_station_transmit_failed_total", "Transmissions to the station that failed after all retries.", |s| s.tx_failed),
+    ];
+    for (name, help, get) in counters {
+        write_station_family(networks, name, help, MetricType::Counter, get, out);
+    }
+    out.family("wifi_station_info", "Station hostname and IP address from the DHCP leases; value 1.", MetricType::Gauge);
+    for n in networks.iter() {
+        for s in &n.stations {
+            let (host, ip) = leases.lookup(&s.mac).unwrap_or(("", ""));
+            out.sample(&[("hostname", host), ("ifname", &n.ifname), ("ip", ip), ("mac", &s.mac)], 1u64);
+        }
+    }
+}
+
+/// Writes one per-station family, only if some station has a value.
+fn write_station_family<V: Into<Value>>(
+    networks: &[Network],
+    name: &str,
+    help: &str,
+    ty: MetricType,
+    get: impl Fn(&Station) -> Option<V>,
+    out: &mut Exposition,
+) {
+    if !networks.iter().any(|n| n.stations.iter().any(|s| get(s).is_some())) {
+        return;
+    }
+    out.family(name, help, ty);
+    for n in networks {
+        for s in &n.stations {
+            if let Some(v) = get(s) {
+                out.sample(&[("ifname", &n.ifname), ("mac", &s.mac)], v);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bands_and_channels() {
+        assert_eq!(Band::from_mhz(2437), Some(Band::G2_4));
+        assert_eq!(channel_from_mhz(2437), Some(6));
+        assert_eq!(channel_from_mhz(2484), Some(14));
+        assert_eq!(Band::from_mhz(5180), Some(Band::G5));
+        assert_eq!(channel_from_mhz(5180), Some(36));
+        assert_eq!(Band::from_mhz(5955), Some(Band::G6));
+        assert_eq!(channel_from_mhz(5955), Some(1));
+        assert_eq!(Band::from_mhz(900), None);
+        assert_eq!(mhz_from_channel(Band::G5, 149), Some(5745));
+        assert_eq!(mhz_from_channel(Band::G2_4, 11), Some(2462));
+        assert_eq!(mhz_from_channel(Band::G2_4, 15), None);
+    }
+
+    #[test]
+    fn macs() {
+        assert_eq!(normalize_mac("34:53:D2:FC:E5:12").as_deref(), Some("34:53:d2:fc:e5:12"));
+        assert_eq!(normalize_mac("34:53:D2:FC:E5"), None);
+        assert_eq!(normalize_mac("34:53:D2:FC:E5:1g"), None);
+        assert_eq!(format_mac(&[2, 0, 0, 0, 1, 0]), "02:00:00:00:01:00");
+    }
+}

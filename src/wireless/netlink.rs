@@ -1,0 +1,218 @@
+//! Where nl80211 replies come from: the kernel's generic netlink socket, or
+//! a directory of captured replies (fixtures, bug reports). Socket I/O stays
+//! here; decoding is in [`super::nl80211`].
+
+use super::nl80211::{self, CMD_GET_INTERFACE, CMD_GET_STATION, CMD_GET_SURVEY, NLM_F_DUMP};
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::path::{Path, PathBuf};
+
+/// Largest reply accepted for one request.
+const MAX_REPLY: usize = 4 * 1024 * 1024;
+
+/// The three nl80211 dumps the collector needs, as raw reply bytes.
+pub trait Transport {
+    /// GET_INTERFACE dump.
+    fn interfaces(&mut self) -> io::Result<Vec<u8>>;
+    /// GET_STATION dump for one interface.
+    fn stations(&mut self, ifindex: u32, ifname: &str) -> io::Result<Vec<u8>>;
+    /// GET_SURVEY dump for one interface.
+    fn survey(&mut self, ifindex: u32, ifname: &str) -> io::Result<Vec<u8>>;
+}
+
+/// A generic netlink socket bound to nl80211.
+pub struct Socket {
+    fd: OwnedFd,
+    family: u16,
+    seq: u32,
+}
+
+impl Socket {
+    /// Opens the socket and resolves the nl80211 family. Fails with
+    /// `NotFound` where the kernel has no nl80211 (old kernels, Broadcom `wl` drivers).
+    pub fn open() -> io::Result<Socket> {
+        // SAFETY: plain socket(2); no SOCK_CLOEXEC flag because Linux 2.6.22
+        // rejects it; FD_CLOEXEC is set right after.
+        let raw = unsafe { libc::socket(libc::AF_NETLINK, libc::SOCK_RAW, libc::NETLINK_GENERIC) };
+        if raw < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: socket just returned this descriptor; we own it now.
+        let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+        // SAFETY: fcntl and setsockopt on a descriptor we own, with valid
+        // pointers to locals of the stated sizes.
+        unsafe {
+            libc::fcntl(fd.as_raw_fd(), libc::F_SETFD, libc::FD_CLOEXEC);
+            // A kernel that never answers must not hang the scrape.
+            let tv = libc::timeval { tv_sec: 2, tv_usec: 0 };
+            libc::setsockopt(
+                fd.as_raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_RCVTIMEO,
+                (&tv as *const libc::timeval).cast(),
+                std::mem::size_of::<libc::timeval>() as libc::socklen_t,
+            );
+            let mut addr: libc::sockaddr_nl = std::mem::zeroed();
+            addr.nl_family = libc::AF_NETLINK as libc::sa_family_t;
+            if libc::bind(fd.as_raw_fd(), (&addr as *const libc::sockaddr_nl).cast(), std::mem::size_of::<libc::sockaddr_nl>() as libc::socklen_t) < 0 {
+                return Err(io::Error::last_os_error());
+            }
+        }
+        let mut s = Socket { fd, family: 0, seq: 0 };
+        let reply = s.exchange(&nl80211::get_family_request(1))?;
+        s.family = nl80211::decode_family_id(&reply).map_err(|e| match e {
+            nl80211::DecodeError::Kernel(libc::ENOENT) => io::Error::new(io::ErrorKind::NotFound, "the kernel has no nl80211"),
+            other => io::Error::new(io::ErrorKind::InvalidData, other.to_string()),
+        })?;
+        Ok(s)
+    }
+
+    /// Sends one request and reads until its dump ends (NLMSG_DONE) or an
+    /// error or acknowledgement arrives. Returns all reply bytes.
+    fn exchange(&mut self, msg: &[u8]) -> io::Result<Vec<u8>> {
+        // SAFETY: send from a valid slice on a descriptor we own.
+        let sent = unsafe { libc::send(self.fd.as_raw_fd(), msg.as_ptr().cast(), msg.len(), 0) };
+        if sent < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let mut reply = Vec::new();
+        let mut buf = vec![0u8; 32 * 1024];
+        loop {
+            // SAFETY: recv into a buffer of the stated length.
+            let n = unsafe { libc::recv(self.fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
+            if n < 0 {
+                let e = io::Error::last_os_error();
+                if e.kind() == io::ErrorKind::Interrupted {
+                    continue;
+                }
+                return Err(e);
+            }
+            let chunk = &buf[..n as usize];
+            reply.extend_from_slice(chunk);
+            if reply.len() > MAX_REPLY {
+                return Err(io::Error::new(io::ErrorKind::InvalidData, "nl80211 reply too large"));
+            }
+            if ends_reply(chunk) {
+                return Ok(reply);
+            }
+        }
+    }
+
+    fn dump(&mut self, cmd: u8, ifindex: Option<u32>) -> io::Result<Vec<u8>> {
+        self.seq = self.seq.wrapping_add(1);
+        let idx = ifindex.map(u32::to_ne_bytes);
+        let attrs: Vec<(u16, &[u8])> = idx.as_ref().map(|b| vec![(nl80211::ATTR_IFINDEX, &b[..])]).unwrap_or_default();
+        let msg = nl80211::request(self.family, NLM_F_DUMP, self.seq, cmd, &attrs);
+        self.exchange(&msg)
+    }
+}
+
+/// Whether a received chunk holds the message that ends a reply.
+fn ends_reply(chunk: &[u8]) -> bool {
+    let mut pos = 0;
+    while pos + 16 <= chunk.len() {
+        let len = u32::from_ne_bytes([chunk[pos], chunk[pos + 1], chunk[pos + 2], chunk[pos + 3]]) as usize;
+        let ty = u16::from_ne_bytes([chunk[pos + 4], chunk[pos + 5]]);
+        let flags = u16::from_ne_bytes([chunk[pos + 6], chunk[pos + 7]]);
+        // NLMSG_ERROR (errors and acks) and NLMSG_DONE end a reply; so does
+        // a data message that is not part of a multipart dump.
+        if ty == 2 || ty == 3 || (ty > 15 && flags & 0x2 == 0) {
+            return true;
+        }
+        if len < 16 {
+            return true;
+        }
+        pos += (len + 3) & !3;
+    }
+    false
+}
+
+impl Transport for Socket {
+    fn interfaces(&mut self) -> io::Result<Vec<u8>> {
+        self.dump(CMD_GET_INTERFACE, None)
+    }
+    fn stations(&mut self, ifindex: u32, _ifname: &str) -> io::Result<Vec<u8>> {
+        self.dump(CMD_GET_STATION, Some(ifindex))
+    }
+    fn survey(&mut self, ifindex: u32, _ifname: &str) -> io::Result<Vec<u8>> {
+        self.dump(CMD_GET_SURVEY, Some(ifindex))
+    }
+}
+
+/// Replies captured earlier: `interfaces.bin`, `stations-<ifname>.bin`,
+/// `survey-<ifname>.bin` in one directory (byte order of the capturing host).
+pub struct Replay {
+    dir: PathBuf,
+}
+
+impl Replay {
+    /// Replays from `dir`.
+    pub fn new(dir: &Path) -> Replay {
+        Replay { dir: dir.to_path_buf() }
+    }
+
+    fn read(&self, name: &str) -> io::Result<Vec<u8>> {
+        let path = self.dir.join(name);
+        std::fs::read(&path).map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))
+    }
+}
+
+impl Transport for Replay {
+    fn interfaces(&mut self) -> io::Result<Vec<u8>> {
+        self.read("interfaces.bin")
+    }
+    fn stations(&mut self, _ifindex: u32, ifname: &str) -> io::Result<Vec<u8>> {
+        self.read(&format!("stations-{ifname}.bin"))
+    }
+    fn survey(&mut self, _ifindex: u32, ifname: &str) -> io::Result<Vec<u8>> {
+        self.read(&format!("survey-{ifname}.bin"))
+    }
+}
+
+/// Passes replies through and saves them in the [`Replay`] layout
+/// (`--nl80211-capture DIR`).
+pub struct Capture<T> {
+    inner: T,
+    dir: PathBuf,
+}
+
+impl<T: Transport> Capture<T> {
+    /// Captures `inner`'s replies into `dir`.
+    pub fn new(inner: T, dir: &Path) -> Capture<T> {
+        Capture { inner, dir: dir.to_path_buf() }
+    }
+
+    fn save(&self, name: &str, bytes: io::Result<Vec<u8>>) -> io::Result<Vec<u8>> {
+        let bytes = bytes?;
+        std::fs::create_dir_all(&self.dir)?;
+        std::fs::write(self.dir.join(name), &bytes)?;
+        Ok(bytes)
+    }
+}
+
+impl<T: Transport> Transport for Capture<T> {
+    fn interfaces(&mut self) -> io::Result<Vec<u8>> {
+        let r = self.inner.interfaces();
+        self.save("interfaces.bin", r)
+    }
+    fn stations(&mut self, ifindex: u32, ifname: &str) -> io::Result<Vec<u8>> {
+        let r = self.inner.stations(ifindex, ifname);
+        self.save(&format!("stations-{ifname}.bin"), r)
+    }
+    fn survey(&mut self, ifindex: u32, ifname: &str) -> io::Result<Vec<u8>> {
+        let r = self.inner.survey(ifindex, ifname);
+        self.save(&format!("survey-{ifname}.bin"), r)
+    }
+}
+
+impl Transport for Box<dyn Transport> {
+    fn interfaces(&mut self) -> io::Result<Vec<u8>> {
+        (**self).interfaces()
+    }
+    fn stations(&mut self, ifindex: u32, ifname: &str) -> io::Result<Vec<u8>> {
+        (**self).stations(ifindex, ifname)
+    }
+    fn survey(&mut self, ifindex: u32, ifname: &str) -> io::Result<Vec<u8>> {
+        (**self).survey(ifindex, ifname)
+    }
+}

@@ -1,0 +1,478 @@
+//! nl80211 over generic netlink, decoded by hand: a pure walk over message
+//! bytes with every length checked, so captured replies are test fixtures.
+//! (A netlink crate would cost more flash than these ~300 lines.)
+//! Byte order is the host's, as netlink's is.
+
+use super::{Band, Station, format_mac};
+use std::fmt;
+
+const NLMSG_HDR: usize = 16;
+const GENL_HDR: usize = 4;
+const NLMSG_NOOP: u16 = 1;
+const NLMSG_ERROR: u16 = 2;
+const NLMSG_DONE: u16 = 3;
+const NLMSG_OVERRUN: u16 = 4;
+
+/// Netlink request flags.
+pub const NLM_F_REQUEST: u16 = 0x1;
+/// Ask for an acknowledgement.
+pub const NLM_F_ACK: u16 = 0x4;
+/// Dump all objects.
+pub const NLM_F_DUMP: u16 = 0x300;
+
+/// The generic netlink controller's family id.
+pub const GENL_ID_CTRL: u16 = 0x10;
+const CTRL_CMD_GETFAMILY: u8 = 3;
+const CTRL_ATTR_FAMILY_ID: u16 = 1;
+const CTRL_ATTR_FAMILY_NAME: u16 = 2;
+
+/// nl80211 commands used here.
+pub const CMD_GET_INTERFACE: u8 = 5;
+/// Station dump.
+pub const CMD_GET_STATION: u8 = 17;
+/// Survey (noise) dump.
+pub const CMD_GET_SURVEY: u8 = 50;
+
+const ATTR_WIPHY: u16 = 1;
+/// The interface index attribute (requests carry it too).
+pub const ATTR_IFINDEX: u16 = 3;
+const ATTR_IFNAME: u16 = 4;
+const ATTR_IFTYPE: u16 = 5;
+const ATTR_MAC: u16 = 6;
+const ATTR_STA_INFO: u16 = 21;
+const ATTR_WIPHY_FREQ: u16 = 38;
+const ATTR_SSID: u16 = 52;
+const ATTR_SURVEY_INFO: u16 = 84;
+const ATTR_CHANNEL_WIDTH: u16 = 159;
+
+const STA_INACTIVE_TIME: u16 = 1;
+const STA_RX_BYTES: u16 = 2;
+const STA_TX_BYTES: u16 = 3;
+const STA_SIGNAL: u16 = 7;
+const STA_TX_BITRATE: u16 = 8;
+const STA_RX_PACKETS: u16 = 9;
+const STA_TX_PACKETS: u16 = 10;
+const STA_TX_RETRIES: u16 = 11;
+const STA_TX_FAILED: u16 = 12;
+const STA_RX_BITRATE: u16 = 14;
+const STA_CONNECTED_TIME: u16 = 16;
+const STA_RX_BYTES64: u16 = 23;
+const STA_TX_BYTES64: u16 = 24;
+
+const RATE_BITRATE: u16 = 1;
+const RATE_BITRATE32: u16 = 5;
+
+const SURVEY_FREQUENCY: u16 = 1;
+const SURVEY_NOISE: u16 = 2;
+const SURVEY_IN_USE: u16 = 3;
+
+/// Why a reply could not be decoded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DecodeError {
+    /// A length field points past the end of the buffer.
+    Truncated {
+        /// Byte offset of the bad header.
+        offset: usize,
+    },
+    /// The kernel answered with an error (a positive errno).
+    Kernel(i32),
+    /// The reply lacks something it must have.
+    Missing(&'static str),
+}
+
+impl fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DecodeError::Truncated { offset } => write!(f, "netlink message truncated at byte {offset}"),
+            DecodeError::Kernel(errno) => write!(f, "kernel error: {}", std::io::Error::from_raw_os_error(*errno)),
+            DecodeError::Missing(what) => write!(f, "reply has no {what}"),
+        }
+    }
+}
+
+/// An interface from the GET_INTERFACE dump.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Interface {
+    /// Kernel interface index.
+    pub ifindex: u32,
+    /// Name.
+    pub ifname: String,
+    /// The wiphy (radio) index.
+    pub wiphy: Option<u32>,
+    /// nl80211 interface type.
+    pub iftype: Option<u32>,
+    /// Interface MAC (the BSSID for an AP).
+    pub mac: Option<[u8; 6]>,
+    /// SSID (APs and associated stations).
+    pub ssid: Option<String>,
+    /// Operating frequency in MHz.
+    pub freq_mhz: Option<u32>,
+    /// nl80211 channel width enum.
+    pub width: Option<u32>,
+}
+
+impl Interface {
+    /// The mode label.
+    pub fn mode(&self) -> &'static str {
+        match self.iftype {
+            Some(1) => "adhoc",
+            Some(2) => "station",
+            Some(3) => "ap",
+            Some(4) => "ap_vlan",
+            Some(5) => "wds",
+            Some(6) => "monitor",
+            Some(7) => "mesh",
+            Some(8) => "p2p_client",
+            Some(9) => "p2p_go",
+            Some(10) => "p2p_device",
+            _ => "",
+        }
+    }
+
+    /// Channel width in MHz.
+    pub fn width_mhz(&self) -> Option<u32> {
+        match self.width? {
+            0 | 1 => Some(20),
+            2 => Some(40),
+            3 => Some(80),
+            4 | 5 => Some(160),
+            6 => Some(5),
+            7 => Some(10),
+            13 => Some(320),
+            _ => None,
+        }
+    }
+
+    /// The band, from the frequency.
+    pub fn band(&self) -> Option<Band> {
+        self.freq_mhz.and_then(Band::from_mhz)
+    }
+}
+
+/// Iterates netlink attributes in `buf`.
+struct Attrs<'a> {
+    buf: &'a [u8],
+    pos: usize,
+    base: usize,
+}
+
+fn attrs(buf: &[u8], base: usize) -> Attrs<'_> {
+    Attrs { buf, pos: 0, base }
+}
+
+impl<'a> Iterator for Attrs<'a> {
+    type Item = Result<(u16, &'a [u8]), DecodeError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let rest = self.buf.get(self.pos..)?;
+        if rest.len() < 4 {
+            return None; // trailing padding
+        }
+        let len = usize::from(u16::from_ne_bytes([rest[0], rest[1]]));
+        let ty = u16::from_ne_bytes([rest[2], rest[3]]) & 0x3fff;
+        if len < 4 || len > rest.len() {
+            let offset = self.base + self.pos;
+            self.pos = self.buf.len();
+            return Some(Err(DecodeError::Truncated { offset }));
+        }
+        let payload = &rest[4..len];
+        self.pos += (len + 3) & !3;
+        Some(Ok((ty, payload)))
+    }
+}
+
+fn u32_of(p: &[u8]) -> Option<u32> {
+    Some(u32::from_ne_bytes(p.get(..4)?.try_into().ok()?))
+}
+fn u64_of(p: &[u8]) -> Option<u64> {
+    Some(u64::from_ne_bytes(p.get(..8)?.try_into().ok()?))
+}
+fn u16_of(p: &[u8]) -> Option<u16> {
+    Some(u16::from_ne_bytes(p.get(..2)?.try_into().ok()?))
+}
+fn s8_of(p: &[u8]) -> Option<i32> {
+    p.first().map(|&b| i32::from(b as i8))
+}
+fn string_of(p: &[u8]) -> String {
+    let end = p.iter().position(|&b| b == 0).unwrap_or(p.len());
+    String::from_utf8_lossy(&p[..end]).into_owned()
+}
+
+/// Walks the messages of one reply, yielding each data message's
+/// attribute bytes (after the genetlink header) and its offset.
+fn messages(buf: &[u8]) -> Result<Vec<(usize, &[u8])>, DecodeError> {
+    let mut out = Vec::new();
+    let mut pos = 0;
+    while pos + NLMSG_HDR <= buf.len() {
+        let h = &buf[pos..pos + NLMSG_HDR];
+        let len = u32::from_ne_bytes([h[0], h[1], h[2], h[3]]) as usize;
+        let ty = u16::from_ne_bytes([h[4], h[5]]);
+        if len < NLMSG_HDR || len > buf.len() - pos {
+            return Err(DecodeError::Truncated { offset: pos });
+        }
+        let body = &buf[pos + NLMSG_HDR..pos + len];
+        match ty {
+            NLMSG_DONE => break,
+            NLMSG_NOOP | NLMSG_OVERRUN => {}
+            NLMSG_ERROR => {
+                let errno = body.get(..4).map(|b| i32::from_ne_bytes([b[0], b[1], b[2], b[3]])).ok_or(DecodeError::Truncated { offset: pos })?;
+                if errno != 0 {
+                    return Err(DecodeError::Kernel(-errno));
+                }
+                // errno 0 is an acknowledgement.
+            }
+            _ => {
+                if body.len() < GENL_HDR {
+                    return Err(DecodeError::Truncated { offset: pos });
+                }
+                out.push((pos + NLMSG_HDR + GENL_HDR, &body[GENL_HDR..]));
+            }
+        }
+        pos += (len + 3) & !3;
+    }
+    Ok(out)
+}
+
+/// The family id in a CTRL_CMD_GETFAMILY reply.
+pub fn decode_family_id(buf: &[u8]) -> Result<u16, DecodeError> {
+    for (base, body) in messages(buf)? {
+        for a in attrs(body, base) {
+            let (ty, p) = a?;
+            if ty == CTRL_ATTR_FAMILY_ID {
+                return u16_of(p).ok_or(DecodeError::Missing("family id"));
+            }
+        }
+    }
+    Err(DecodeError::Missing("family id"))
+}
+
+/// The interfaces in a GET_INTERFACE dump.
+pub fn decode_interfaces(buf: &[u8]) -> Result<Vec<Interface>, DecodeError> {
+    let mut out = Vec::new();
+    for (base, body) in messages(buf)? {
+        let mut i = Interface::default();
+        for a in attrs(body, base) {
+            let (ty, p) = a?;
+            match ty {
+                ATTR_IFINDEX => i.ifindex = u32_of(p).unwrap_or(0),
+                ATTR_IFNAME => i.ifname = string_of(p),
+                ATTR_WIPHY => i.wiphy = u32_of(p),
+                ATTR_IFTYPE => i.iftype = u32_of(p),
+                ATTR_MAC => i.mac = p.get(..6).and_then(|m| m.try_into().ok()),
+                ATTR_SSID => i.ssid = Some(String::from_utf8_lossy(p).into_owned()),
+                ATTR_WIPHY_FREQ => i.freq_mhz = u32_of(p),
+                ATTR_CHANNEL_WIDTH => i.width = u32_of(p),
+                _ => {}
+            }
+        }
+        if !i.ifname.is_empty() {
+            out.push(i);
+        }
+    }
+    Ok(out)
+}
+
+fn bitrate_kbps(nested: &[u8], base: usize) -> Result<Option<u64>, DecodeError> {
+    let mut rate16 = None;
+    let mut rate32 = None;
+    for a in attrs(nested, base) {
+        let (ty, p) = a?;
+        match ty {
+            RATE_BITRATE => rate16 = u16_of(p).map(u64::from),
+            RATE_BITRATE32 => rate32 = u32_of(p).map(u64::from),
+            _ => {}
+        }
+    }
+    // Units of 100 kbit/s; the 32-bit field wins where present.
+    Ok(rate32.or(rate16).map(|r| r * 100))
+}
+
+/// The stations in a GET_STATION dump.
+pub fn decode_stations(buf: &[u8]) -> Result<Vec<Station>, DecodeError> {
+    let mut out = Vec::new();
+    for (base, body) in messages(buf)? {
+        let mut s = Station::default();
+        let mut bytes32 = (None, None);
+        let mut bytes64 = (None, None);
+        for a in attrs(body, base) {
+            let (ty, p) = a?;
+            match ty {
+                ATTR_MAC => {
+                    if let Some(m) = p.get(..6).and_then(|m| <[u8; 6]>::try_from(m).ok()) {
+                        s.mac = format_mac(&m);
+                    }
+                }
+                ATTR_STA_INFO => {
+                    for a in attrs(p, base) {
+                        let (ty, p) = a?;
+                        match ty {
+                            STA_INACTIVE_TIME => s.inactive_ms = u32_of(p).map(u64::from),
+                            STA_RX_BYTES => bytes32.0 = u32_of(p).map(u64::from),
+                            STA_TX_BYTES => bytes32.1 = u32_of(p).map(u64::from),
+                            STA_RX_BYTES64 => bytes64.0 = u64_of(p),
+                            STA_TX_BYTES64 => bytes64.1 = u64_of(p),
+                            STA_SIGNAL => s.signal_dbm = s8_of(p),
+                            STA_RX_PACKETS => s.rx_packets = u32_of(p).map(u64::from),
+                            STA_TX_PACKETS => s.tx_packets = u32_of(p).map(u64::from),
+                            STA_TX_RETRIES => s.tx_retries = u32_of(p).map(u64::from),
+                            STA_TX_FAILED => s.tx_failed = u32_of(p).map(u64::from),
+                            STA_CONNECTED_TIME => s.connected_s = u32_of(p).map(u64::from),
+                            STA_TX_BITRATE => s.tx_kbps = bitrate_kbps(p, base)?,
+                            STA_RX_BITRATE => s.rx_kbps = bitrate_kbps(p, base)?,
+                            _ => {}
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        // The 64-bit byte counters (Linux 3.x+) never wrap; prefer them.
+        s.rx_bytes = bytes64.0.or(bytes32.0);
+        s.tx_bytes = bytes64.1.or(bytes32.1);
+        if !s.mac.is_empty() {
+            out.push(s);
+        }
+    }
+    Ok(out)
+}
+
+/// The noise (dBm) of the in-use channel in a GET_SURVEY dump.
+pub fn decode_survey_noise(buf: &[u8]) -> Result<Option<i32>, DecodeError> {
+    for (base, body) in messages(buf)? {
+        for a in attrs(body, base) {
+            let (ty, p) = a?;
+            if ty != ATTR_SURVEY_INFO {
+                continue;
+            }
+            let (mut in_use, mut noise, mut _freq) = (false, None, None);
+            for a in attrs(p, base) {
+                let (ty, p) = a?;
+                match ty {
+                    SURVEY_IN_USE => in_use = true,
+                    SURVEY_NOISE => noise = s8_of(p),
+                    SURVEY_FREQUENCY => _freq = u32_of(p),
+                    _ => {}
+                }
+            }
+            if in_use {
+                return Ok(noise);
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// Builds one generic netlink request.
+pub fn request(family: u16, flags: u16, seq: u32, cmd: u8, attributes: &[(u16, &[u8])]) -> Vec<u8> {
+    let mut body = vec![cmd, 1, 0, 0];
+    for (ty, payload) in attributes {
+        let len = 4 + payload.len();
+        body.extend_from_slice(&(len as u16).to_ne_bytes());
+        body.extend_from_slice(&ty.to_ne_bytes());
+        body.extend_from_slice(payload);
+        body.resize((body.len() + 3) & !3, 0);
+    }
+    let mut msg = Vec::with_capacity(NLMSG_HDR + body.len());
+    msg.extend_from_slice(&((NLMSG_HDR + body.len()) as u32).to_ne_bytes());
+    msg.extend_from_slice(&family.to_ne_bytes());
+    msg.extend_from_slice(&(flags | NLM_F_REQUEST).to_ne_bytes());
+    msg.extend_from_slice(&seq.to_ne_bytes());
+    msg.extend_from_slice(&0u32.to_ne_bytes());
+    msg.extend_from_slice(&body);
+    msg
+}
+
+/// The request that resolves the "nl80211" family id.
+pub fn get_family_request(seq: u32) -> Vec<u8> {
+    // No ACK: the reply (or an error) alone ends it, so nothing stale is
+    // left in the socket for the next request.
+    request(GENL_ID_CTRL, 0, seq, CTRL_CMD_GETFAMILY, &[(CTRL_ATTR_FAMILY_NAME, b"nl80211\0")])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Builds a reply message (as the kernel would) for decoder tests.
+    fn reply(family: u16, cmd: u8, attributes: &[(u16, Vec<u8>)]) -> Vec<u8> {
+        let refs: Vec<(u16, &[u8])> = attributes.iter().map(|(t, p)| (*t, p.as_slice())).collect();
+        request(family, 0, 1, cmd, &refs)
+    }
+
+    fn done() -> Vec<u8> {
+        let mut m = Vec::new();
+        m.extend_from_slice(&20u32.to_ne_bytes());
+        m.extend_from_slice(&NLMSG_DONE.to_ne_bytes());
+        m.extend_from_slice(&[0; 10]);
+        m.extend_from_slice(&0i32.to_ne_bytes());
+        m
+    }
+
+    fn nested(items: &[(u16, Vec<u8>)]) -> Vec<u8> {
+        let refs: Vec<(u16, &[u8])> = items.iter().map(|(t, p)| (*t, p.as_slice())).collect();
+        // A request body minus its headers is exactly an attribute list.
+        request(0, 0, 0, 0, &refs)[NLMSG_HDR + GENL_HDR..].to_vec()
+    }
+
+    #[test]
+    fn decodes_interface_station_and_survey() {
+        let mut buf = reply(
+            0x22,
+            7,
+            &[
+                (ATTR_IFINDEX, 4u32.to_ne_bytes().to_vec()),
+                (ATTR_IFNAME, b"wlan0\0".to_vec()),
+                (ATTR_WIPHY, 0u32.to_ne_bytes().to_vec()),
+                (ATTR_IFTYPE, 3u32.to_ne_bytes().to_vec()),
+                (ATTR_MAC, vec![2, 0, 0, 0, 0, 0]),
+                (ATTR_SSID, b"test-ap".to_vec()),
+                (ATTR_WIPHY_FREQ, 2437u32.to_ne_bytes().to_vec()),
+                (ATTR_CHANNEL_WIDTH, 1u32.to_ne_bytes().to_vec()),
+            ],
+        );
+        buf.extend(done());
+        let i = &decode_interfaces(&buf).unwrap()[0];
+        assert_eq!((i.ifname.as_str(), i.mode(), i.band(), i.width_mhz()), ("wlan0", "ap", Some(Band::G2_4), Some(20)));
+        assert_eq!(i.ssid.as_deref(), Some("test-ap"));
+
+        let info = nested(&[
+            (STA_INACTIVE_TIME, 120u32.to_ne_bytes().to_vec()),
+            (STA_RX_BYTES, 5u32.to_ne_bytes().to_vec()),
+            (STA_RX_BYTES64, (5u64 << 32).to_ne_bytes().to_vec()),
+            (STA_SIGNAL, vec![(-30i8) as u8]),
+            (STA_TX_BITRATE, nested(&[(RATE_BITRATE, 650u16.to_ne_bytes().to_vec()), (RATE_BITRATE32, 650u32.to_ne_bytes().to_vec())])),
+            (STA_CONNECTED_TIME, 3u32.to_ne_bytes().to_vec()),
+        ]);
+        let mut buf = reply(0x22, 17, &[(ATTR_MAC, vec![2, 0, 0, 0, 1, 0]), (ATTR_STA_INFO, info)]);
+        buf.extend(done());
+        let s = &decode_stations(&buf).unwrap()[0];
+        assert_eq!(s.mac, "02:00:00:00:01:00");
+        assert_eq!((s.signal_dbm, s.inactive_ms, s.connected_s), (Some(-30), Some(120), Some(3)));
+        assert_eq!(s.rx_bytes, Some(5u64 << 32), "64-bit counter preferred");
+        assert_eq!(s.tx_kbps, Some(65_000));
+
+        let survey = nested(&[(SURVEY_FREQUENCY, 2437u32.to_ne_bytes().to_vec()), (SURVEY_NOISE, vec![(-92i8) as u8]), (SURVEY_IN_USE, vec![])]);
+        let other = nested(&[(SURVEY_FREQUENCY, 2412u32.to_ne_bytes().to_vec()), (SURVEY_NOISE, vec![(-80i8) as u8])]);
+        let mut buf = reply(0x22, 50, &[(ATTR_SURVEY_INFO, other)]);
+        buf.extend(reply(0x22, 50, &[(ATTR_SURVEY_INFO, survey)]));
+        assert_eq!(decode_survey_noise(&buf).unwrap(), Some(-92));
+    }
+
+    #[test]
+    fn kernel_errors_and_truncation() {
+        let mut err = Vec::new();
+        err.extend_from_slice(&36u32.to_ne_bytes());
+        err.extend_from_slice(&NLMSG_ERROR.to_ne_bytes());
+        err.extend_from_slice(&[0; 10]);
+        err.extend_from_slice(&(-2i32).to_ne_bytes());
+        err.extend_from_slice(&[0; 16]);
+        assert_eq!(decode_family_id(&err), Err(DecodeError::Kernel(2)));
+        let good = reply(0x22, 5, &[(ATTR_IFNAME, b"wlan0\0".to_vec())]);
+        assert!(matches!(decode_interfaces(&good[..good.len() - 3]), Err(DecodeError::Truncated { .. })));
+        // An attribute claiming more than its message holds.
+        let mut bad = good.clone();
+        bad[NLMSG_HDR + GENL_HDR] = 200;
+        assert!(matches!(decode_interfaces(&bad), Err(DecodeError::Truncated { .. })));
+        assert_eq!(decode_interfaces(&[]), Ok(vec![]));
+    }
+}
