@@ -14,6 +14,11 @@ missing=()
 command -v promtool >/dev/null || missing+=(prometheus)
 command -v prometheus-node-exporter >/dev/null || missing+=(prometheus-node-exporter)
 command -v ip >/dev/null || missing+=(iproute2)
+# tests/hwsim.rs boots Debian's kernel in QEMU with mac80211_hwsim.
+command -v qemu-system-x86_64 >/dev/null || missing+=(qemu-system-x86)
+command -v cpio >/dev/null || missing+=(cpio)
+command -v xz >/dev/null || missing+=(xz-utils)
+command -v cc >/dev/null || missing+=(gcc)
 if [ "$want_cross" = 1 ]; then
   [ -x /usr/bin/rustc ] && /usr/bin/rustc --version 2>/dev/null | grep -q '^rustc 1\.9[6-9]' || missing+=(rustc-web cargo-web)
   [ -d /usr/lib/rustlib/src/rust/library ] || missing+=(rust-web-src)
@@ -24,7 +29,8 @@ if [ "$want_cross" = 1 ]; then
   command -v pidof >/dev/null || missing+=(procps)
 fi
 
-if [ "${#missing[@]}" -gt 0 ]; then
+# The hwsim VM is built from `apt-get download`ed packages: needs package lists.
+if [ "${#missing[@]}" -gt 0 ] || [ -z "$(ls /var/lib/apt/lists/*Packages* 2>/dev/null | head -1)" ]; then
   echo "install-deps: apt-get install ${missing[*]}"
   sudo_if_needed apt-get update -qq
   sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -75,6 +75,11 @@ impl App {
         App { config, registry, auth, metrics: Exposition::new() }
     }
 
+    /// Saves nl80211 replies into `dir` during scrapes.
+    pub fn capture_nl80211(&mut self, dir: &Path) {
+        self.registry.capture_nl80211(dir);
+    }
+
     /// One scrape of every enabled collector, as text.
     pub fn scrape_all(&mut self) -> &str {
         let sel = self.registry.all_enabled();

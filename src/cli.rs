@@ -21,11 +21,14 @@ pub struct Args {
     pub help: bool,
     /// Log to syslog whatever `log.target` says.
     pub syslog: bool,
+    /// With `--once`: save the raw nl80211 replies into this directory.
+    pub nl80211_capture: Option<PathBuf>,
 }
 
 /// Usage text for `--help` and for argument errors.
 pub const USAGE: &str = "\
-Usage: ap-exporter [--config PATH] [--check-config] [--once] [--syslog] [--version] [--help]
+Usage: ap-exporter [--config PATH] [--check-config] [--once [--nl80211-capture DIR]] [--syslog]
+                   [--version] [--help]
 
 Prometheus exporter for WiFi access points and routers.
 
@@ -36,6 +39,9 @@ Options:
   --once           print one scrape to stdout and exit
   --syslog         log to syslog (/dev/log) whatever log.target says;
                    the init scripts use it
+  --nl80211-capture DIR
+                   with --once: also save the raw nl80211 replies in DIR
+                   (attach them to a bug report; paths.nl80211 replays them)
   --version        print the version and exit
   -h, --help       print this help
 
@@ -44,7 +50,7 @@ Signals: SIGHUP reloads the config; SIGTERM and SIGINT stop the exporter.
 
 /// Parses the arguments after the program name.
 pub fn parse_args<I: IntoIterator<Item = String>>(args: I) -> Result<Args, String> {
-    let mut out = Args { config: ConfigSource::DefaultPath, check_config: false, once: false, version: false, help: false, syslog: false };
+    let mut out = Args { config: ConfigSource::DefaultPath, check_config: false, once: false, version: false, help: false, syslog: false, nl80211_capture: None };
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -58,6 +64,10 @@ pub fn parse_args<I: IntoIterator<Item = String>>(args: I) -> Result<Args, Strin
             "--version" | "-V" => out.version = true,
             "--help" | "-h" => out.help = true,
             "--syslog" => out.syslog = true,
+            "--nl80211-capture" => {
+                let dir = args.next().ok_or("--nl80211-capture needs a directory")?;
+                out.nl80211_capture = Some(PathBuf::from(dir));
+            }
             other => return Err(format!("unknown argument {other:?}")),
         }
     }
@@ -100,12 +110,19 @@ pub fn main() -> ExitCode {
         }
         return ExitCode::SUCCESS;
     }
+    if args.nl80211_capture.is_some() && !args.once {
+        eprintln!("ap-exporter: --nl80211-capture works with --once only\n\n{USAGE}");
+        return ExitCode::from(2);
+    }
     if args.once {
         // --once is for eyes on a console: keep the configured level but stay on stderr.
         let mut log = config.log.clone();
         log.target = crate::config::LogTarget::Stderr;
         crate::logging::apply(&log);
         let mut app = App::new(config);
+        if let Some(dir) = &args.nl80211_capture {
+            app.capture_nl80211(dir);
+        }
         let text = app.scrape_all().to_string();
         let mut stdout = std::io::stdout().lock();
         return match stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {

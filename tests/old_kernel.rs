@@ -45,10 +45,15 @@ fn serves_reloads_idles_and_stops_on_a_2_6_22_syscall_surface() {
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&probe.stdout), "22\n38\n", "filter not in force");
 
-    let proc_root = fixtures().join("modern_openwrt/proc");
+    // The Merlin fixture: netdev and load from its proc root, and the wl
+    // backend, so helper processes (wl, nvram) are spawned under the filter too.
+    let merlin = fixtures().join("merlin_wl");
     let base = format!(
-        "listen = [\"127.0.0.1:0\"]\n[netdev]\nsample_interval_seconds = 1\n[collectors]\nwireless = false\n[paths]\nprocfs = {:?}\n",
-        proc_root.display().to_string()
+        "listen = [\"127.0.0.1:0\"]\n[netdev]\nsample_interval_seconds = 1\n[collectors]\nwireless = true\n\
+         [wireless]\nbackend = \"wl\"\nwl_command = {:?}\nnvram_command = {:?}\nleases = \"\"\n[paths]\nprocfs = {:?}\n",
+        merlin.join("bin/wl").display().to_string(),
+        merlin.join("bin/nvram").display().to_string(),
+        merlin.join("proc").display().to_string()
     );
     let cfg = write_config(dir.path(), &base);
     let child = Command::new(&helper)
@@ -66,13 +71,16 @@ fn serves_reloads_idles_and_stops_on_a_2_6_22_syscall_surface() {
     for i in 0..20 {
         let r = get(addr, "/metrics");
         assert_eq!(r.status, 200, "scrape {i}");
-        promtool_check(&r.text()).unwrap_or_else(|e| panic!("scrape {i}: {e}"));
+        let text = r.text();
+        promtool_check(&text).unwrap_or_else(|e| panic!("scrape {i}: {e}"));
+        assert!(text.contains("node_scrape_collector_success{collector=\"wireless\"} 1"), "wl backend failed under the filter:\n{text}");
+        assert!(text.contains("wifi_stations{ifname=\"eth2\"} 2"));
     }
     let pid = exp.child.id();
     let threads = std::fs::read_dir(format!("/proc/{pid}/task")).unwrap().count();
     assert_eq!(threads, 1, "serving must stay on one thread (std's futex waits spin on 2.6.22)");
 
-    std::fs::write(&cfg, base.replace("wireless = false", "wireless = false\nload = false")).unwrap();
+    std::fs::write(&cfg, base.replace("wireless = true", "wireless = true\nload = false")).unwrap();
     exp.signal(libc::SIGHUP);
     exp.wait_for("reloaded", Duration::from_secs(10));
     assert!(!get(addr, "/metrics").text().contains("node_load1"));

@@ -26,9 +26,11 @@ pub struct WirelessCollector {
     leases_error: Option<String>,
 }
 
-/// A backend that cannot run here at all (as opposed to one that failed).
+/// What one backend found.
 enum Outcome {
-    Networks(Vec<Network>),
+    /// Interfaces it reports, and how many it saw in all (down ones too).
+    Networks(Vec<Network>, usize),
+    /// It cannot run here at all (as opposed to one that failed).
     Unavailable(String),
 }
 
@@ -76,7 +78,9 @@ impl WirelessCollector {
         }
         let reply = transport.interfaces().map_err(|e| CollectError::Unavailable(format!("nl80211 interface dump: {e}")))?;
         let mut networks = Vec::new();
-        for i in nl80211::decode_interfaces(&reply).map_err(nl_error)? {
+        let interfaces = nl80211::decode_interfaces(&reply).map_err(nl_error)?;
+        let seen = interfaces.len();
+        for i in interfaces {
             let mut n = Network {
                 radio: i.wiphy.map(|w| format!("phy{w}")).unwrap_or_default(),
                 ssid: i.ssid.clone().unwrap_or_default(),
@@ -105,7 +109,7 @@ impl WirelessCollector {
             }
             networks.push(n);
         }
-        Ok(Outcome::Networks(networks))
+        Ok(Outcome::Networks(networks, seen))
     }
 
     fn run(&self, program: &str, args: &[&str]) -> Result<String, CommandError> {
@@ -166,6 +170,7 @@ impl WirelessCollector {
             }
         };
         let mut networks = Vec::new();
+        let seen = interfaces.len();
         for (ifname, radio) in interfaces {
             if skip.contains(&ifname) {
                 continue;
@@ -229,7 +234,7 @@ impl WirelessCollector {
             }
             networks.push(n);
         }
-        Ok(Outcome::Networks(networks))
+        Ok(Outcome::Networks(networks, seen))
     }
 
     fn wext(&mut self, roots: &Roots, skip: &[String]) -> Result<Outcome, CollectError> {
@@ -240,6 +245,7 @@ impl WirelessCollector {
             Err(e) => return Err(e.into()),
         }
         let parsed = procfs::wireless::parse(&self.text).map_err(|error| CollectError::Parse { path: roots.proc_path(SOURCE), error })?;
+        let seen = parsed.len();
         Ok(Outcome::Networks(
             parsed
                 .into_iter()
@@ -253,6 +259,7 @@ impl WirelessCollector {
                     ..Network::default()
                 })
                 .collect(),
+            seen,
         ))
     }
 
@@ -292,6 +299,7 @@ impl Collector for WirelessCollector {
         let backend = self.config.backend;
         let mut networks: Vec<Network> = Vec::new();
         let mut unavailable: Vec<String> = Vec::new();
+        let mut seen = 0;
         let wants = |b: WirelessBackend| backend == WirelessBackend::Auto || backend == b;
         let order = [WirelessBackend::Nl80211, WirelessBackend::Wl, WirelessBackend::Wext];
         for b in order.into_iter().filter(|&b| wants(b)) {
@@ -302,12 +310,20 @@ impl Collector for WirelessCollector {
                 _ => self.wext(roots, &covered)?,
             };
             match outcome {
-                Outcome::Networks(found) => networks.extend(found.into_iter().filter(|n| !covered.contains(&n.ifname))),
+                Outcome::Networks(found, count) => {
+                    seen += count;
+                    networks.extend(found.into_iter().filter(|n| !covered.contains(&n.ifname)));
+                }
                 Outcome::Unavailable(why) => unavailable.push(why),
             }
         }
         if backend != WirelessBackend::Auto && !unavailable.is_empty() {
             return Err(CollectError::Unavailable(unavailable.join("; ")));
+        }
+        // A backend chosen by name that sees no interface at all (not even a
+        // disabled one) is misconfigured or broken: say so.
+        if backend != WirelessBackend::Auto && seen == 0 {
+            return Err(CollectError::Unavailable(format!("the {backend:?} backend found no wireless interface")));
         }
         if networks.is_empty() {
             log::debug!("wireless: no interfaces ({})", unavailable.join("; "));

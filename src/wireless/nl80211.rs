@@ -458,6 +458,30 @@ mod tests {
         assert_eq!(decode_survey_noise(&buf).unwrap(), Some(-92));
     }
 
+    /// Replies captured from Linux 6.1 with mac80211_hwsim (tests/hwsim.rs).
+    fn captured(name: &str) -> Vec<u8> {
+        std::fs::read(format!("{}/tests/fixtures/openwrt_nl80211/nl80211/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+    }
+
+    #[test]
+    fn decodes_replies_captured_from_linux_6_1_hwsim() {
+        let mut ifaces = decode_interfaces(&captured("interfaces.bin")).unwrap();
+        ifaces.sort_by(|a, b| a.ifname.cmp(&b.ifname));
+        let names: Vec<_> = ifaces.iter().map(|i| (i.ifname.as_str(), i.mode())).collect();
+        assert_eq!(names, [("wlan0", "ap"), ("wlan1", "station")]);
+        let ap = &ifaces[0];
+        assert_eq!((ap.ssid.as_deref(), ap.freq_mhz, ap.width_mhz(), ap.wiphy), (Some("ap-exporter-test"), Some(2437), Some(20), Some(0)));
+        assert_eq!(ap.mac, Some([2, 0, 0, 0, 0, 0]));
+        let stations = decode_stations(&captured("stations-wlan0.bin")).unwrap();
+        assert_eq!(stations.len(), 1);
+        let s = &stations[0];
+        assert_eq!((s.mac.as_str(), s.signal_dbm), ("02:00:00:00:01:00", Some(-30)));
+        assert!(s.rx_bytes.unwrap() >= 10_000 && s.tx_packets.unwrap() > 0 && s.connected_s.is_some());
+        assert_eq!(s.tx_kbps, Some(11_000));
+        // hwsim reports no noise for the in-use channel of an AP.
+        assert_eq!(decode_survey_noise(&captured("survey-wlan0.bin")).unwrap(), None);
+    }
+
     #[test]
     fn kernel_errors_and_truncation() {
         let mut err = Vec::new();
