@@ -173,6 +173,26 @@ pub fn read_response(stream: &mut TcpStream, head_only: bool) -> Response {
             (k.trim().to_string(), v.trim().to_string())
         })
         .collect();
+    let chunked = headers.iter().any(|(k, v)| k.eq_ignore_ascii_case("transfer-encoding") && v.eq_ignore_ascii_case("chunked"));
+    if chunked && !head_only {
+        // Go's servers (Prometheus) chunk larger responses.
+        let mut body = Vec::new();
+        loop {
+            let mut line = Vec::new();
+            while !line.ends_with(b"\r\n") {
+                stream.read_exact(&mut byte).expect("read chunk size");
+                line.push(byte[0]);
+            }
+            let size = usize::from_str_radix(String::from_utf8_lossy(&line).trim().split(';').next().unwrap(), 16).expect("chunk size");
+            let mut chunk = vec![0u8; size + 2];
+            stream.read_exact(&mut chunk).expect("read chunk");
+            if size == 0 {
+                break;
+            }
+            body.extend_from_slice(&chunk[..size]);
+        }
+        return Response { status, headers, body };
+    }
     let len: usize = headers.iter().find(|(k, _)| k.eq_ignore_ascii_case("content-length")).map(|(_, v)| v.parse().unwrap()).unwrap_or(0);
     let mut body = vec![0u8; if head_only { 0 } else { len }];
     stream.read_exact(&mut body).expect("read body");
@@ -230,4 +250,91 @@ pub fn write_config(dir: &Path, text: &str) -> PathBuf {
 /// The fixtures directory.
 pub fn fixtures() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
+
+/// A running Prometheus server on loopback, killed on drop.
+pub struct Prometheus {
+    pub child: Child,
+    pub addr: SocketAddr,
+}
+
+impl Prometheus {
+    /// Starts `prometheus` with `config` (in `dir`, which also holds its TSDB).
+    pub fn start(dir: &Path, config: &Path) -> Prometheus {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+        let log = std::fs::File::create(dir.join("prometheus.log")).unwrap();
+        let child = Command::new("prometheus")
+            .arg(format!("--config.file={}", config.display()))
+            .arg(format!("--storage.tsdb.path={}", dir.join("tsdb").display()))
+            .arg(format!("--web.listen-address={addr}"))
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("prometheus (apt-get install prometheus)");
+        let prom = Prometheus { child, addr };
+        // It answers 503 until its TSDB is open.
+        let end = Instant::now() + Duration::from_secs(60);
+        while std::net::TcpStream::connect(addr).is_err() || get(addr, "/-/ready").status != 200 {
+            assert!(Instant::now() < end, "prometheus not ready; see {}", dir.join("prometheus.log").display());
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        prom
+    }
+
+    /// Runs an instant query; returns the `data.result` array.
+    pub fn query(&self, promql: &str) -> Vec<serde_json::Value> {
+        let mut encoded = String::new();
+        for b in promql.bytes() {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                encoded.push(b as char);
+            } else {
+                encoded.push_str(&format!("%{b:02X}"));
+            }
+        }
+        let r = get(self.addr, &format!("/api/v1/query?query={encoded}"));
+        let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap_or_else(|e| panic!("bad JSON from Prometheus ({e}): {}", r.text()));
+        assert_eq!(v["status"], "success", "query {promql:?} failed: {v}");
+        v["data"]["result"].as_array().cloned().unwrap_or_default()
+    }
+
+    /// Waits until `promql` returns at least one series with value >= `min`.
+    pub fn wait_for(&self, promql: &str, min: f64, within: Duration) {
+        let end = Instant::now() + within;
+        loop {
+            let ok = std::net::TcpStream::connect(self.addr).is_ok()
+                && self.query(promql).iter().any(|s| sample_value(s) >= min);
+            if ok {
+                return;
+            }
+            assert!(Instant::now() < end, "{promql} never reached {min} within {within:?}");
+            std::thread::sleep(Duration::from_millis(250));
+        }
+    }
+}
+
+/// The value of one instant-vector sample from the query API.
+pub fn sample_value(series: &serde_json::Value) -> f64 {
+    series["value"][1].as_str().and_then(|v| v.parse().ok()).unwrap_or(f64::NAN)
+}
+
+impl Drop for Prometheus {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Copies a directory tree (fixtures into a temp dir the test may change).
+pub fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let dest = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&entry.path(), &dest);
+        } else {
+            std::fs::copy(entry.path(), &dest).unwrap();
+        }
+    }
 }
