@@ -23,7 +23,7 @@ arches = $(shell awk -F'\t' '$$1=="$(1)" {print $$2}' $(ARCHES_TSV))
 target_of = $(shell awk -F'\t' '$$1=="$(1)" && $$2=="$(2)" {print $$3}' $(ARCHES_TSV))
 TARGETS := $(shell awk -F'\t' '!/^\#/ && NF>2 {print $$3}' $(ARCHES_TSV) | sort -u)
 
-.PHONY: run test unit-test package-test deps check fuzz cross ipk openwrt-ipk packages openwrt-packages size
+.PHONY: run test unit-test package-test deps check fuzz bench cross ipk openwrt-ipk packages openwrt-packages size
 
 run:
 	$(CARGO) run --release -- --config $(CONFIG)
@@ -68,6 +68,11 @@ size:
 
 check:
 	$(CARGO) clippy --all-targets -- -D warnings
+
+# Speed, memory and size figures against node_exporter (SPEC 6); prints a
+# markdown table. Not part of `make test`: timings are not assertions.
+bench: deps
+	python3 scripts/bench.py
 
 # A longer property-test campaign than CI's (the same tests, more iterations).
 fuzz:

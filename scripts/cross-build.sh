@@ -19,9 +19,15 @@ case "$target" in
   *) rustflags="$rustflags -C link-self-contained=no" ;;
 esac
 
+# Point cargo-zigbuild at the zig that pip installed, found with the python3
+# that has it; with /usr/bin first in PATH below, "python3" would be Debian's.
+zig=$(python3 -c 'import ziglang, os; print(os.path.join(os.path.dirname(ziglang.__file__), "zig"))')
+zigbuild=$(command -v cargo-zigbuild)
+
 # rustup's cargo comes first in PATH by default, and cargo-zigbuild runs
 # whichever cargo is first: put Debian's first.
-env PATH="/usr/bin:$PATH" RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 RUSTFLAGS="$rustflags" \
+env PATH="/usr/bin:$(dirname "$zigbuild"):$PATH" RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 RUSTFLAGS="$rustflags" \
+  CARGO_ZIGBUILD_ZIG_PATH="$zig" \
   /usr/bin/cargo zigbuild --release --locked --quiet --target "$target" \
   -Zbuild-std=std,panic_abort -Zbuild-std-features=optimize_for_size >&2
 

@@ -107,28 +107,63 @@ impl Exposition {
             self.buf.push('}');
         }
         self.buf.push(' ');
-        // Writing to a String cannot fail.
-        let _ = match value.into() {
-            Value::U64(v) => write!(self.buf, "{v}"),
-            Value::I64(v) => write!(self.buf, "{v}"),
-            Value::F64(v) if v.is_nan() => write!(self.buf, "NaN"),
-            Value::F64(v) if v.is_infinite() => write!(self.buf, "{}", if v > 0.0 { "+Inf" } else { "-Inf" }),
-            Value::F64(v) => write!(self.buf, "{v}"),
-        };
+        match value.into() {
+            Value::U64(v) => push_u64(&mut self.buf, v),
+            Value::I64(v) => {
+                if v < 0 {
+                    self.buf.push('-');
+                }
+                push_u64(&mut self.buf, v.unsigned_abs());
+            }
+            Value::F64(v) if v.is_nan() => self.buf.push_str("NaN"),
+            Value::F64(v) if v.is_infinite() => self.buf.push_str(if v > 0.0 { "+Inf" } else { "-Inf" }),
+            // Writing to a String cannot fail.
+            Value::F64(v) => {
+                let _ = write!(self.buf, "{v}");
+            }
+        }
         self.buf.push('\n');
     }
 }
 
-/// Escapes `\` and newline always, and `"` inside label values.
+/// Escapes `\` and newline always, and `"` inside label values. Text that
+/// needs no escaping (nearly all of it) is copied in one piece.
 fn escape_into(out: &mut String, s: &str, quote: bool) {
-    for c in s.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '"' if quote => out.push_str("\\\""),
-            c => out.push(c),
+    let special = |b: u8| b == b'\\' || b == b'\n' || (quote && b == b'"');
+    if !s.bytes().any(special) {
+        out.push_str(s);
+        return;
+    }
+    let mut start = 0;
+    for (i, b) in s.bytes().enumerate() {
+        if special(b) {
+            out.push_str(&s[start..i]);
+            out.push_str(match b {
+                b'\\' => "\\\\",
+                b'\n' => "\\n",
+                _ => "\\\"",
+            });
+            start = i + 1;
         }
     }
+    out.push_str(&s[start..]);
+}
+
+/// Appends an integer in decimal without the `fmt` machinery (a hot path:
+/// every sample of every scrape).
+fn push_u64(out: &mut String, mut v: u64) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    // Only ASCII digits were written.
+    out.push_str(std::str::from_utf8(&buf[i..]).unwrap_or("0"));
 }
 
 #[cfg(test)]
@@ -141,6 +176,8 @@ mod tests {
         e.family("x_total", "Help with \\ and\nnewline \"kept\".", MetricType::Counter);
         e.sample(&[("device", "a\"b\\c\nd")], u64::MAX);
         e.sample(&[], -5i64);
+        e.sample(&[], i64::MIN);
+        e.sample(&[], 0u64);
         e.family("g", "G.", MetricType::Gauge);
         e.sample(&[("a", "1"), ("b", "2")], 0.25);
         e.sample(&[], f64::NAN);
@@ -148,7 +185,7 @@ mod tests {
         assert_eq!(
             e.as_str(),
             "# HELP x_total Help with \\\\ and\\nnewline \"kept\".\n# TYPE x_total counter\n\
-             x_total{device=\"a\\\"b\\\\c\\nd\"} 18446744073709551615\nx_total -5\n\
+             x_total{device=\"a\\\"b\\\\c\\nd\"} 18446744073709551615\nx_total -5\nx_total -9223372036854775808\nx_total 0\n\
              # HELP g G.\n# TYPE g gauge\ng{a=\"1\",b=\"2\"} 0.25\ng NaN\ng -Inf\n"
         );
     }
