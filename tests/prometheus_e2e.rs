@@ -101,7 +101,7 @@ fn dashboard_queries_and_recording_rules_on_a_real_prometheus() {
             }
         }
     }
-    assert!(checked >= 15, "only {checked} panel queries");
+    assert!(checked >= 18, "only {checked} panel queries");
     assert!(empty.is_empty(), "panel queries without data:\n{}", empty.join("\n"));
 
     // The recording rules give one series per band, and 5 GHz carries four
