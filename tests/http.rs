@@ -18,11 +18,7 @@ fn config(extra: &str) -> String {
 }
 
 fn start(extra: &str) -> (TempDir, Exporter, SocketAddr) {
-    let dir = TempDir::new("http");
-    let cfg = write_config(dir.path(), &config(extra));
-    let mut exp = Exporter::start(&cfg, dir.path());
-    let addr = exp.wait_listening();
-    (dir, exp, addr)
+    start_on_fixture(extra)
 }
 
 #[test]

@@ -10,18 +10,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 fn start(extra: &str) -> (TempDir, Exporter, SocketAddr) {
-    let dir = TempDir::new("abuse");
-    let proc_root = fixtures().join("modern_openwrt/proc");
-    let cfg = write_config(
-        dir.path(),
-        &format!(
-            "listen = [\"127.0.0.1:0\"]\n{extra}\n[collectors]\nwireless = false\n[paths]\nprocfs = {:?}\n",
-            proc_root.display().to_string()
-        ),
-    );
-    let mut exp = Exporter::start(&cfg, dir.path());
-    let addr = exp.wait_listening();
-    (dir, exp, addr)
+    start_on_fixture(extra)
 }
 
 fn rss_kib(pid: u32) -> u64 {

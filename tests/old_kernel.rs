@@ -100,6 +100,7 @@ fn serves_reloads_idles_and_stops_on_a_2_6_22_syscall_surface() {
 }
 
 /// CPU seconds (user + system) a finished child used, from wait4.
+#[allow(clippy::zombie_processes)] // reaped by wait4 below, which also reports its CPU time
 fn run_cpu_seconds(cmd: &mut Command) -> f64 {
     let child = cmd.spawn().unwrap();
     let mut status = 0;

@@ -15,33 +15,32 @@ fn promtool(args: &[&str]) {
     );
 }
 
-#[test]
-fn shipped_rules_load() {
+/// Repository-relative paths of the files in `dir` whose names end with `suffix`, sorted.
+fn files_ending(dir: &str, suffix: &str) -> Vec<String> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let mut files: Vec<String> = std::fs::read_dir(root.join("files"))
+    let mut files: Vec<String> = std::fs::read_dir(root.join(dir))
         .unwrap()
         .map(|e| e.unwrap().path())
-        .filter(|p| p.to_string_lossy().ends_with(".rules.yml"))
+        .filter(|p| p.to_string_lossy().ends_with(suffix))
         .map(|p| p.strip_prefix(&root).unwrap().to_string_lossy().into_owned())
         .collect();
     files.sort();
-    assert!(!files.is_empty());
+    assert!(!files.is_empty(), "no {suffix} files in {dir}");
+    files
+}
+
+#[test]
+fn shipped_rules_load() {
+    let files = files_ending("files", ".rules.yml");
+    let alerts = files_ending("files", ".alerts.yml");
     let mut args = vec!["check", "rules"];
-    args.extend(files.iter().map(String::as_str));
+    args.extend(files.iter().chain(&alerts).map(String::as_str));
     promtool(&args);
 }
 
 #[test]
 fn rule_unit_tests_pass() {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let mut tests: Vec<String> = std::fs::read_dir(root.join("tests/rules"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.to_string_lossy().ends_with(".test.yml"))
-        .map(|p| p.strip_prefix(&root).unwrap().to_string_lossy().into_owned())
-        .collect();
-    tests.sort();
-    assert!(!tests.is_empty());
+    let tests = files_ending("tests/rules", ".test.yml");
     let mut args = vec!["test", "rules"];
     args.extend(tests.iter().map(String::as_str));
     promtool(&args);

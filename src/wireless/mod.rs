@@ -139,6 +139,11 @@ pub fn format_mac(b: &[u8; 6]) -> String {
     format!("{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", b[0], b[1], b[2], b[3], b[4], b[5])
 }
 
+/// A per-network family: name, HELP, and its value for one network.
+type NetworkFamily = (&'static str, &'static str, fn(&Network) -> Option<i64>);
+/// A per-station family: name, HELP, and its value for one station.
+type StationFamily<V> = (&'static str, &'static str, fn(&Station) -> Option<V>);
+
 /// Writes the wireless families for `networks` (sorted here by ifname and
 /// MAC so output is stable). `leases` maps MACs to (hostname, ip).
 pub fn write_metrics(networks: &mut [Network], stations: bool, leases: &leases::Leases, out: &mut Exposition) {
@@ -165,7 +170,7 @@ pub fn write_metrics(networks: &mut [Network], stations: bool, leases: &leases::
             1u64,
         );
     }
-    let per_network: [(&str, &str, fn(&Network) -> Option<i64>); 5] = [
+    let per_network: [NetworkFamily; 5] = [
         ("wifi_network_frequency_hertz", "Centre frequency of the primary channel.", |n| n.frequency_mhz.map(|f| i64::from(f) * 1_000_000)),
         ("wifi_network_channel_width_hertz", "Channel width.", |n| n.width_mhz.map(|w| i64::from(w) * 1_000_000)),
         ("wifi_network_noise_dbm", "Noise floor on the channel in dBm.", |n| n.noise_dbm.map(i64::from)),
@@ -189,7 +194,7 @@ pub fn write_metrics(networks: &mut [Network], stations: bool, leases: &leases::
     for n in networks.iter() {
         out.sample(&[("ifname", &n.ifname)], n.stations.len() as u64);
     }
-    let gauges: [(&str, &str, fn(&Station) -> Option<i64>); 5] = [
+    let gauges: [StationFamily<i64>; 5] = [
         ("wifi_station_signal_dbm", "Signal of the station in dBm.", |s| s.signal_dbm.map(i64::from)),
         ("wifi_station_inactive_milliseconds", "Time since the station was last active.", |s| s.inactive_ms.and_then(|v| i64::try_from(v).ok())),
         ("wifi_station_connected_seconds", "Time the station has been associated.", |s| s.connected_s.and_then(|v| i64::try_from(v).ok())),
@@ -199,7 +204,7 @@ pub fn write_metrics(networks: &mut [Network], stations: bool, leases: &leases::
     for (name, help, get) in gauges {
         write_station_family(networks, name, help, MetricType::Gauge, get, out);
     }
-    let counters: [(&str, &str, fn(&Station) -> Option<u64>); 6] = [
+    let counters: [StationFamily<u64>; 6] = [
         ("wifi_station_transmit_bytes_total", "Bytes sent to the station.", |s| s.tx_bytes),
         ("wifi_station_receive_bytes_total", "Bytes received from the station.", |s| s.rx_bytes),
         ("wifi_station_transmit_packets_total", "Packets sent to the station.", |s| s.tx_packets),
