@@ -138,13 +138,21 @@ impl TryFrom<String> for GlobPattern {
 }
 
 /// Log settings.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct LogConfig {
     /// Least severe level written.
     pub level: LogLevel,
     /// Where log lines go.
     pub target: LogTarget,
+    /// The local syslog socket (datagram).
+    pub syslog_socket: PathBuf,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig { level: LogLevel::Info, target: LogTarget::Stderr, syslog_socket: PathBuf::from("/dev/log") }
+    }
 }
 
 /// Log levels, most severe first.

@@ -3,8 +3,16 @@
 //! without locks.
 
 use crate::config::{LogConfig, LogLevel, LogTarget};
+use std::cell::RefCell;
 use std::io::Write;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
+
+thread_local! {
+    /// The syslog socket path. Only the serving thread logs, so a
+    /// thread-local needs no lock.
+    static SYSLOG_SOCKET: RefCell<PathBuf> = RefCell::new(PathBuf::from("/dev/log"));
+}
 
 static TO_SYSLOG: AtomicBool = AtomicBool::new(false);
 /// Set by `--syslog`: overrides `log.target`, across reloads too.
@@ -28,6 +36,7 @@ pub fn apply(config: &LogConfig) {
         LogLevel::Info => log::LevelFilter::Info,
         LogLevel::Debug => log::LevelFilter::Debug,
     });
+    SYSLOG_SOCKET.with(|p| p.replace(config.syslog_socket.clone()));
     let syslog = config.target == LogTarget::Syslog || FORCE_SYSLOG.load(Ordering::Relaxed);
     TO_SYSLOG.store(syslog, Ordering::Relaxed);
 }
@@ -59,7 +68,9 @@ impl log::Log for Logger {
     fn flush(&self) {}
 }
 
-/// Sends one RFC 3164-style message to the local syslog socket, facility daemon.
+/// Sends one RFC 3164-style message to the local syslog socket, facility
+/// daemon. A new socket per message: log lines are rare, and this survives
+/// syslogd restarts.
 fn send_syslog(record: &log::Record) -> std::io::Result<()> {
     let severity = match record.level() {
         log::Level::Error => 3,
@@ -70,7 +81,7 @@ fn send_syslog(record: &log::Record) -> std::io::Result<()> {
     const DAEMON: u32 = 3 << 3;
     let msg = format!("<{}>ap-exporter[{}]: {}", DAEMON | severity, std::process::id(), record.args());
     let sock = std::os::unix::net::UnixDatagram::unbound()?;
-    sock.send_to(msg.as_bytes(), "/dev/log").map(|_| ())
+    SYSLOG_SOCKET.with(|p| sock.send_to(msg.as_bytes(), &*p.borrow())).map(|_| ())
 }
 
 /// `YYYY-MM-DDTHH:MM:SSZ` for now, without a date library.
