@@ -70,10 +70,6 @@ impl ConntrackCollector {
 }
 
 impl Collector for ConntrackCollector {
-    fn name(&self) -> &'static str {
-        "conntrack"
-    }
-
     fn collect(&mut self, roots: &Roots, out: &mut Exposition) -> Result<(), CollectError> {
         let (flavour, count) = self.read_u64(roots, COUNT, 0)?;
         // Take the limit from the same family of files as the count.

@@ -14,10 +14,6 @@ pub struct LoadCollector {
 }
 
 impl Collector for LoadCollector {
-    fn name(&self) -> &'static str {
-        "load"
-    }
-
     fn collect(&mut self, roots: &Roots, out: &mut Exposition) -> Result<(), CollectError> {
         roots.read_proc(SOURCE, &mut self.text)?;
         let l = loadavg::parse(&self.text).map_err(|error| CollectError::Parse { path: roots.proc_path(SOURCE), error })?;

@@ -53,8 +53,6 @@ impl fmt::Display for CollectError {
 /// A source of metrics. `collect` writes whole families into `out`; on error
 /// the registry throws `out` away, so a failure never leaves half a family.
 pub trait Collector {
-    /// The name used in `collect[]=` and in the `collector` label.
-    fn name(&self) -> &'static str;
     /// Reads the sources and writes complete families.
     fn collect(&mut self, roots: &Roots, out: &mut Exposition) -> Result<(), CollectError>;
     /// Work between scrapes (netdev samples counters to catch 32-bit wraps).
@@ -65,7 +63,9 @@ pub trait Collector {
     }
 }
 
-/// Names of every collector that can be switched on, sorted.
+/// Names of every collector that can be switched on, sorted: the names in
+/// `collect[]=` and the `collector` label. The registry indexes its
+/// collectors in this order.
 pub const COLLECTOR_NAMES: [&str; 4] = ["conntrack", "load", "netdev", "wireless"];
 
 /// Per-collector state the registry keeps across scrapes.

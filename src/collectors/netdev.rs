@@ -67,10 +67,6 @@ impl NetdevCollector {
 }
 
 impl Collector for NetdevCollector {
-    fn name(&self) -> &'static str {
-        "netdev"
-    }
-
     fn collect(&mut self, roots: &Roots, out: &mut Exposition) -> Result<(), CollectError> {
         self.read(roots)?;
         for (field, (name, help)) in self.families.names.iter().enumerate() {

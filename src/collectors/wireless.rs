@@ -291,10 +291,6 @@ impl WirelessCollector {
 }
 
 impl Collector for WirelessCollector {
-    fn name(&self) -> &'static str {
-        "wireless"
-    }
-
     fn collect(&mut self, roots: &Roots, out: &mut Exposition) -> Result<(), CollectError> {
         let backend = self.config.backend;
         let mut networks: Vec<Network> = Vec::new();
