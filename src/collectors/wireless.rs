@@ -117,21 +117,37 @@ impl WirelessCollector {
     }
 
     /// Broadcom interfaces, with their radio names: from nvram where it
-    /// exists (`wl_ifnames` plus each radio's guest `wlN_vifs`), else by
-    /// asking `wl isup` of every interface in /proc/net/dev.
-    fn wl_interfaces(&mut self, roots: &Roots, skip: &[String]) -> Result<Option<Vec<(String, String)>>, CollectError> {
+    /// exists (Merlin's `wl_ifnames`, or DD-WRT's `wlN_ifname` when that is
+    /// empty, plus each radio's guest `wlN_vifs`), else by asking
+    /// `wl isup` of every interface in /proc/net/dev.
+    /// Each entry is (interface, radio, `Some(up)` when probing already asked `isup`).
+    fn wl_interfaces(&mut self, roots: &Roots, skip: &[String]) -> Result<Option<Vec<(String, String, Option<bool>)>>, CollectError> {
         let nvram = self.config.nvram_command.clone();
-        match self.run(&nvram, &["get", "wl_ifnames"]) {
-            Ok(names) => {
-                let mut out = Vec::new();
-                for (i, ifname) in names.split_ascii_whitespace().enumerate() {
-                    let radio = format!("wl{i}");
-                    out.push((ifname.to_string(), radio.clone()));
-                    if let Ok(vifs) = self.run(&nvram, &["get", &format!("wl{i}_vifs")]) {
-                        out.extend(vifs.split_ascii_whitespace().map(|v| (v.to_string(), radio.clone())));
+        let get = |this: &Self, key: &str| -> Result<Vec<String>, CommandError> {
+            this.run(&nvram, &["get", key]).map(|v| v.split_ascii_whitespace().map(str::to_string).collect())
+        };
+        match get(self, "wl_ifnames") {
+            Ok(mut radios) => {
+                if radios.is_empty() {
+                    // DD-WRT names each radio separately.
+                    for i in 0..4 {
+                        match get(self, &format!("wl{i}_ifname")) {
+                            Ok(names) if !names.is_empty() => radios.extend(names.into_iter().take(1)),
+                            _ => break,
+                        }
                     }
                 }
-                return Ok(Some(out));
+                if !radios.is_empty() {
+                    let mut out = Vec::new();
+                    for (i, ifname) in radios.into_iter().enumerate() {
+                        let radio = format!("wl{i}");
+                        out.push((ifname, radio.clone(), None));
+                        if let Ok(vifs) = get(self, &format!("wl{i}_vifs")) {
+                            out.extend(vifs.into_iter().map(|v| (v, radio.clone(), None)));
+                        }
+                    }
+                    return Ok(Some(out));
+                }
             }
             Err(CommandError::Timeout(..)) => return Err(CollectError::Unavailable(format!("{nvram} get wl_ifnames timed out"))),
             Err(_) => {}
@@ -147,7 +163,7 @@ impl WirelessCollector {
         let mut out = Vec::new();
         for name in names {
             match self.run(&wl, &["-i", &name, "isup"]) {
-                Ok(_) => out.push((name.clone(), name)),
+                Ok(answer) => out.push((name.clone(), name, Some(wl::parse_int(&answer) != Some(0)))),
                 Err(e) if e.is_not_found() => return Ok(None),
                 Err(CommandError::Timeout(c, _)) => return Err(CollectError::Unavailable(format!("{c} timed out"))),
                 Err(_) => {}
@@ -171,11 +187,16 @@ impl WirelessCollector {
         };
         let mut networks = Vec::new();
         let seen = interfaces.len();
-        for (ifname, radio) in interfaces {
+        for (ifname, radio, known_up) in interfaces {
             if skip.contains(&ifname) {
                 continue;
             }
-            match self.run(&wl, &["-i", &ifname, "isup"]) {
+            let isup = match known_up {
+                Some(true) => Ok("1".to_string()),
+                Some(false) => Ok("0".to_string()),
+                None => self.run(&wl, &["-i", &ifname, "isup"]),
+            };
+            match isup {
                 Ok(out) if wl::parse_int(&out) == Some(0) => {
                     log::debug!("wl: {ifname} is down; skipped");
                     continue;
