@@ -92,11 +92,19 @@ pub fn main() -> ExitCode {
         println!("ap-exporter {} ({})", crate::VERSION, crate::TARGET);
         return ExitCode::SUCCESS;
     }
-    // Log to stderr at info until the config says otherwise.
+    // Log to stderr at info until the config says otherwise; with --syslog,
+    // to syslog from the start, so an init script (whose stderr goes
+    // nowhere) still shows why a bad config stopped the exporter.
     crate::logging::init(&Config::default().log);
+    if args.syslog {
+        crate::logging::force_syslog();
+    }
     let config = match args.config.load() {
         Ok(c) => c,
         Err(e) => {
+            if args.syslog {
+                log::error!("not starting: {e}");
+            }
             eprintln!("ap-exporter: {e}");
             return ExitCode::from(1);
         }
@@ -134,9 +142,6 @@ pub fn main() -> ExitCode {
         };
     }
     crate::logging::apply(&config.log);
-    if args.syslog {
-        crate::logging::force_syslog();
-    }
     match app::serve(args.config, config) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -60,3 +60,30 @@ fn log_lines_go_to_the_syslog_socket() {
         assert_eq!(exp.wait_exit(Duration::from_secs(10)), Some(0));
     }
 }
+
+#[test]
+fn a_bad_config_at_start_reaches_dev_log_with_the_flag() {
+    // Before the config is read only the default socket is known, so this
+    // test stands in for syslogd at /dev/log itself (CI machines have none;
+    // it needs root, as the whole suite does).
+    let dev_log = std::path::Path::new("/dev/log");
+    assert!(!dev_log.exists(), "a syslog daemon owns /dev/log here; this test needs it free");
+    let sock = UnixDatagram::bind(dev_log).expect("bind /dev/log (run as root)");
+    struct Unlink;
+    impl Drop for Unlink {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file("/dev/log");
+        }
+    }
+    let _unlink = Unlink;
+    sock.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let dir = TempDir::new("syslog-bad");
+    let cfg = write_config(dir.path(), "[collectors]\nnetdev = 3\n");
+    let out = Command::new(exporter_bin()).arg("--config").arg(&cfg).arg("--syslog").output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let line = receive_until(&sock, "not starting: ");
+    // <27> = facility daemon (3) * 8 + severity error (3); the message still
+    // names the file, line and column.
+    assert!(line.starts_with("<27>ap-exporter["), "{line:?}");
+    assert!(line.contains("ap-exporter.toml:2:10: invalid type"), "{line:?}");
+}
