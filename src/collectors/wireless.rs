@@ -26,6 +26,14 @@ pub struct WirelessCollector {
     leases_error: Option<String>,
 }
 
+/// A Broadcom interface found by discovery.
+struct WlInterface {
+    ifname: String,
+    radio: String,
+    /// `Some(up)` when probing already asked `wl isup`.
+    known_up: Option<bool>,
+}
+
 /// What one backend found.
 enum Outcome {
     /// Interfaces it reports, and how many it saw in all (down ones too).
@@ -120,8 +128,7 @@ impl WirelessCollector {
     /// exists (Merlin's `wl_ifnames`, or DD-WRT's `wlN_ifname` when that is
     /// empty, plus each radio's guest `wlN_vifs`), else by asking
     /// `wl isup` of every interface in /proc/net/dev.
-    /// Each entry is (interface, radio, `Some(up)` when probing already asked `isup`).
-    fn wl_interfaces(&mut self, roots: &Roots, skip: &[String]) -> Result<Option<Vec<(String, String, Option<bool>)>>, CollectError> {
+    fn wl_interfaces(&mut self, roots: &Roots, skip: &[String]) -> Result<Option<Vec<WlInterface>>, CollectError> {
         let nvram = self.config.nvram_command.clone();
         let get = |this: &Self, key: &str| -> Result<Vec<String>, CommandError> {
             this.run(&nvram, &["get", key]).map(|v| v.split_ascii_whitespace().map(str::to_string).collect())
@@ -141,9 +148,9 @@ impl WirelessCollector {
                     let mut out = Vec::new();
                     for (i, ifname) in radios.into_iter().enumerate() {
                         let radio = format!("wl{i}");
-                        out.push((ifname, radio.clone(), None));
+                        out.push(WlInterface { ifname, radio: radio.clone(), known_up: None });
                         if let Ok(vifs) = get(self, &format!("wl{i}_vifs")) {
-                            out.extend(vifs.into_iter().map(|v| (v, radio.clone(), None)));
+                            out.extend(vifs.into_iter().map(|v| WlInterface { ifname: v, radio: radio.clone(), known_up: None }));
                         }
                     }
                     return Ok(Some(out));
@@ -163,7 +170,10 @@ impl WirelessCollector {
         let mut out = Vec::new();
         for name in names {
             match self.run(&wl, &["-i", &name, "isup"]) {
-                Ok(answer) => out.push((name.clone(), name, Some(wl::parse_int(&answer) != Some(0)))),
+                Ok(answer) => {
+                    let up = wl::parse_int(&answer) != Some(0);
+                    out.push(WlInterface { ifname: name.clone(), radio: name, known_up: Some(up) });
+                }
                 Err(e) if e.is_not_found() => return Ok(None),
                 Err(CommandError::Timeout(c, _)) => return Err(CollectError::Unavailable(format!("{c} timed out"))),
                 Err(_) => {}
@@ -187,7 +197,7 @@ impl WirelessCollector {
         };
         let mut networks = Vec::new();
         let seen = interfaces.len();
-        for (ifname, radio, known_up) in interfaces {
+        for WlInterface { ifname, radio, known_up } in interfaces {
             if skip.contains(&ifname) {
                 continue;
             }
