@@ -130,7 +130,7 @@ impl Handler for App {
         self.config.allow.permits(peer)
     }
 
-    fn handle(&mut self, request: &Request, _peer: IpAddr, body: &mut Vec<u8>) -> Reply {
+    fn handle(&mut self, request: &Request, body: &mut Vec<u8>) -> Reply {
         if self.auth.check(request.authorization) == Verdict::Denied {
             let mut r = text_reply(Status::Unauthorized, body, "401 Unauthorized\n");
             r.headers.push(("WWW-Authenticate", "Basic realm=\"ap-exporter\", charset=\"UTF-8\"".into()));

@@ -26,7 +26,7 @@ pub trait Handler {
     fn permits(&self, peer: IpAddr) -> bool;
     /// Answers a request: writes the body into `body` (empty on entry) and
     /// returns the status, content type and extra headers.
-    fn handle(&mut self, request: &Request, peer: IpAddr, body: &mut Vec<u8>) -> Reply;
+    fn handle(&mut self, request: &Request, body: &mut Vec<u8>) -> Reply;
 }
 
 /// A handler's answer, apart from its body.
@@ -62,7 +62,6 @@ enum Phase {
 
 struct Connection {
     stream: TcpStream,
-    peer: IpAddr,
     phase: Phase,
     input: Vec<u8>,
     out: Vec<u8>,
@@ -244,7 +243,6 @@ impl Server {
             };
             let mut c = Connection {
                 stream,
-                peer: peer.ip(),
                 phase: Phase::Reading,
                 input: Vec::new(),
                 out: Vec::new(),
@@ -307,7 +305,7 @@ impl Server {
                         }
                         Parsed::Complete { request, len } => {
                             self.body.clear();
-                            let reply = handler.handle(&request, c.peer, &mut self.body);
+                            let reply = handler.handle(&request, &mut self.body);
                             let keep_alive = request.keep_alive && !request.has_body && reply.status == Status::Ok;
                             let head_only = request.method == "HEAD";
                             let extra: Vec<(&str, &str)> = reply.headers.iter().map(|(k, v)| (*k, v.as_str())).collect();

@@ -123,15 +123,7 @@ fn connection_cap_answers_503_then_recovers() {
     let r = get(addr, "/metrics");
     assert_eq!(r.status, 503);
     drop(idle);
-    let end = Instant::now() + Duration::from_secs(5);
-    loop {
-        let r = get(addr, "/metrics");
-        if r.status == 200 {
-            break;
-        }
-        assert!(Instant::now() < end, "server did not recover after the cap");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_until_serving(addr, Duration::from_secs(5));
     assert!(exp.alive());
 }
 

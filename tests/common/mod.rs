@@ -355,3 +355,12 @@ pub fn start_on_fixture(extra: &str) -> (TempDir, Exporter, SocketAddr) {
     let addr = exp.wait_listening();
     (dir, exp, addr)
 }
+
+/// Waits until `GET /metrics` answers 200 again (after a flood or the cap).
+pub fn wait_until_serving(addr: SocketAddr, within: Duration) {
+    let end = Instant::now() + within;
+    while get(addr, "/metrics").status != 200 {
+        assert!(Instant::now() < end, "the server did not recover within {within:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
