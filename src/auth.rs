@@ -31,7 +31,8 @@ impl TryFrom<String> for BcryptHash {
         if shape_ok {
             Ok(BcryptHash(s))
         } else {
-            Err("not a bcrypt hash (expected $2y$10$ followed by 53 characters; make one with `htpasswd -nBC 10 USER`)".into())
+            Err("not a bcrypt hash (expected $2y$10$ followed by 53 characters; make one with `htpasswd -nBC 10 USER`)"
+                .into())
         }
     }
 }

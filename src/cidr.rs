@@ -17,7 +17,8 @@ impl Cidr {
             Some((a, p)) => (a, Some(p)),
             None => (s, None),
         };
-        let addr: IpAddr = addr_text.parse().map_err(|_| format!("{s:?} is not an IP network (expected ADDR/PREFIX)"))?;
+        let addr: IpAddr =
+            addr_text.parse().map_err(|_| format!("{s:?} is not an IP network (expected ADDR/PREFIX)"))?;
         let max = if addr.is_ipv4() { 32 } else { 128 };
         let prefix = match prefix_text {
             None => max,

@@ -50,7 +50,15 @@ Signals: SIGHUP reloads the config; SIGTERM and SIGINT stop the exporter.
 
 /// Parses the arguments after the program name.
 pub fn parse_args<I: IntoIterator<Item = String>>(args: I) -> Result<Args, String> {
-    let mut out = Args { config: ConfigSource::DefaultPath, check_config: false, once: false, version: false, help: false, syslog: false, nl80211_capture: None };
+    let mut out = Args {
+        config: ConfigSource::DefaultPath,
+        check_config: false,
+        once: false,
+        version: false,
+        help: false,
+        syslog: false,
+        nl80211_capture: None,
+    };
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -58,7 +66,9 @@ pub fn parse_args<I: IntoIterator<Item = String>>(args: I) -> Result<Args, Strin
                 let path = args.next().ok_or("--config needs a path")?;
                 out.config = ConfigSource::Explicit(PathBuf::from(path));
             }
-            s if s.starts_with("--config=") => out.config = ConfigSource::Explicit(PathBuf::from(&s["--config=".len()..])),
+            s if s.starts_with("--config=") => {
+                out.config = ConfigSource::Explicit(PathBuf::from(&s["--config=".len()..]))
+            }
             "--check-config" => out.check_config = true,
             "--once" => out.once = true,
             "--version" | "-V" => out.version = true,

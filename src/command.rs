@@ -47,8 +47,12 @@ impl fmt::Display for CommandError {
             CommandError::NotFound(c) => write!(f, "{c}: command not found"),
             CommandError::Spawn(c, e) => write!(f, "{c}: cannot run: {e}"),
             CommandError::Timeout(c, d) => write!(f, "{c}: killed after {} ms without finishing", d.as_millis()),
-            CommandError::Failed { command, code: Some(code), stderr } => write!(f, "{command}: exit status {code}: {stderr}"),
-            CommandError::Failed { command, code: None, stderr } => write!(f, "{command}: killed by a signal: {stderr}"),
+            CommandError::Failed { command, code: Some(code), stderr } => {
+                write!(f, "{command}: exit status {code}: {stderr}")
+            }
+            CommandError::Failed { command, code: None, stderr } => {
+                write!(f, "{command}: killed by a signal: {stderr}")
+            }
             CommandError::TooLarge(c) => write!(f, "{c}: more than {MAX_OUTPUT} bytes of output"),
         }
     }
@@ -65,7 +69,13 @@ pub fn run(program: &str, args: &[&str], timeout: Duration) -> Result<String, Co
         // Its own group, so a timeout kills helpers it started too.
         .process_group(0)
         .spawn()
-        .map_err(|e| if e.kind() == io::ErrorKind::NotFound { CommandError::NotFound(program.to_string()) } else { CommandError::Spawn(line.clone(), e) })?;
+        .map_err(|e| {
+            if e.kind() == io::ErrorKind::NotFound {
+                CommandError::NotFound(program.to_string())
+            } else {
+                CommandError::Spawn(line.clone(), e)
+            }
+        })?;
     let deadline = Instant::now() + timeout;
     let mut out = Vec::new();
     let mut err = Vec::new();
@@ -111,7 +121,12 @@ enum ReadEnd {
 
 /// Reads stdout and stderr until both close, the deadline passes, or the
 /// output grows too large.
-fn read_both(child: &mut std::process::Child, out: &mut Vec<u8>, err: &mut Vec<u8>, deadline: Instant) -> Result<(), ReadEnd> {
+fn read_both(
+    child: &mut std::process::Child,
+    out: &mut Vec<u8>,
+    err: &mut Vec<u8>,
+    deadline: Instant,
+) -> Result<(), ReadEnd> {
     let mut stdout = child.stdout.take();
     let mut stderr = child.stderr.take();
     let mut chunk = [0u8; 4096];
@@ -139,7 +154,9 @@ fn read_both(child: &mut std::process::Child, out: &mut Vec<u8>, err: &mut Vec<u
         if n == 0 {
             continue; // the loop head sees the deadline
         }
-        for (pipe, buf) in [(&mut stdout as &mut dyn PipeSlot, &mut *out), (&mut stderr as &mut dyn PipeSlot, &mut *err)] {
+        for (pipe, buf) in
+            [(&mut stdout as &mut dyn PipeSlot, &mut *out), (&mut stderr as &mut dyn PipeSlot, &mut *err)]
+        {
             if let Some(fd) = pipe.fd() {
                 if fds.iter().any(|p| p.fd == fd && p.revents != 0) {
                     match pipe.read(&mut chunk) {

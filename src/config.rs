@@ -379,7 +379,12 @@ impl Config {
             let rendered = e.to_string();
             let excerpt: Vec<&str> = rendered.lines().skip(1).take(3).collect();
             let excerpt = if position.is_some() { excerpt.join("\n") } else { String::new() };
-            ConfigError::Invalid { path: path.to_path_buf(), position, message: e.message().trim().to_string(), excerpt }
+            ConfigError::Invalid {
+                path: path.to_path_buf(),
+                position,
+                message: e.message().trim().to_string(),
+                excerpt,
+            }
         })
     }
 

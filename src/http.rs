@@ -98,7 +98,9 @@ pub fn parse(buf: &[u8]) -> Parsed<'_> {
     let mut req = httparse::Request::new(&mut headers);
     let len = match req.parse(buf) {
         Ok(httparse::Status::Complete(len)) => len,
-        Ok(httparse::Status::Partial) if buf.len() > MAX_HEAD_BYTES => return Parsed::Reject(Status::HeaderFieldsTooLarge),
+        Ok(httparse::Status::Partial) if buf.len() > MAX_HEAD_BYTES => {
+            return Parsed::Reject(Status::HeaderFieldsTooLarge);
+        }
         Ok(httparse::Status::Partial) => return Parsed::Partial,
         Err(httparse::Error::TooManyHeaders) => return Parsed::Reject(Status::HeaderFieldsTooLarge),
         Err(_) => return Parsed::Reject(Status::BadRequest),
@@ -141,7 +143,14 @@ pub fn parse(buf: &[u8]) -> Parsed<'_> {
 }
 
 /// Writes a response head into `out`.
-pub fn write_head(out: &mut Vec<u8>, status: Status, content_type: &str, content_length: usize, keep_alive: bool, extra: &[(&str, &str)]) {
+pub fn write_head(
+    out: &mut Vec<u8>,
+    status: Status,
+    content_type: &str,
+    content_length: usize,
+    keep_alive: bool,
+    extra: &[(&str, &str)],
+) {
     use std::io::Write;
     // Writing into a Vec cannot fail.
     let _ = write!(
@@ -234,12 +243,17 @@ mod tests {
         big.extend(std::iter::repeat_n(b'a', MAX_HEAD_BYTES));
         assert_eq!(parse(&big), Parsed::Reject(Status::HeaderFieldsTooLarge));
         let many: String = (0..40).map(|i| format!("H{i}: v\r\n")).collect();
-        assert_eq!(parse(format!("GET / HTTP/1.1\r\n{many}\r\n").as_bytes()), Parsed::Reject(Status::HeaderFieldsTooLarge));
+        assert_eq!(
+            parse(format!("GET / HTTP/1.1\r\n{many}\r\n").as_bytes()),
+            Parsed::Reject(Status::HeaderFieldsTooLarge)
+        );
     }
 
     #[test]
     fn query_decoding() {
-        let pairs: Vec<_> = query_pairs("collect%5B%5D=netdev&collect[]=load&x&a=%zz+b").map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+        let pairs: Vec<_> = query_pairs("collect%5B%5D=netdev&collect[]=load&x&a=%zz+b")
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
         assert_eq!(
             pairs,
             vec![

@@ -100,7 +100,11 @@ impl std::fmt::Display for BindError {
 
 /// Whether a bind error means "this kernel has no IPv6", which is not fatal.
 fn ipv6_unsupported(addr: &SocketAddr, e: &io::Error) -> bool {
-    addr.is_ipv6() && matches!(e.raw_os_error(), Some(libc::EAFNOSUPPORT) | Some(libc::EADDRNOTAVAIL) | Some(libc::EPROTONOSUPPORT))
+    addr.is_ipv6()
+        && matches!(
+            e.raw_os_error(),
+            Some(libc::EAFNOSUPPORT) | Some(libc::EADDRNOTAVAIL) | Some(libc::EPROTONOSUPPORT)
+        )
 }
 
 impl Server {
@@ -279,7 +283,9 @@ impl Server {
             .connections
             .iter()
             .enumerate()
-            .filter(|(_, c)| !c.rejected && c.phase == Phase::Reading && now.duration_since(c.waiting_since) >= EVICT_AFTER)
+            .filter(|(_, c)| {
+                !c.rejected && c.phase == Phase::Reading && now.duration_since(c.waiting_since) >= EVICT_AFTER
+            })
             .min_by_key(|(_, c)| c.waiting_since)
             .map(|(i, _)| i);
         match victim {
@@ -308,9 +314,17 @@ impl Server {
                             let reply = handler.handle(&request, &mut self.body);
                             let keep_alive = request.keep_alive && !request.has_body && reply.status == Status::Ok;
                             let head_only = request.method == "HEAD";
-                            let extra: Vec<(&str, &str)> = reply.headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                            let extra: Vec<(&str, &str)> =
+                                reply.headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
                             c.out.clear();
-                            http::write_head(&mut c.out, reply.status, reply.content_type, self.body.len(), keep_alive, &extra);
+                            http::write_head(
+                                &mut c.out,
+                                reply.status,
+                                reply.content_type,
+                                self.body.len(),
+                                keep_alive,
+                                &extra,
+                            );
                             if !head_only {
                                 c.out.extend_from_slice(&self.body);
                             }

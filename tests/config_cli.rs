@@ -21,7 +21,12 @@ fn bad_configs() -> Vec<(PathBuf, String)> {
             let expect = match name.as_str() {
                 "empty_file.toml" => "1:1 the file is empty".to_string(),
                 "not_utf8.toml" => "2:1 not UTF-8".to_string(),
-                _ => text.lines().next().and_then(|l| l.strip_prefix("# expect: ")).unwrap_or_else(|| panic!("{name}: no expect line")).to_string(),
+                _ => text
+                    .lines()
+                    .next()
+                    .and_then(|l| l.strip_prefix("# expect: "))
+                    .unwrap_or_else(|| panic!("{name}: no expect line"))
+                    .to_string(),
             };
             (p, expect)
         })

@@ -189,10 +189,9 @@ fn sighup_applies_good_config_and_keeps_old_on_bad() {
 
     // A good file that turns load off and adds a second listener: applied.
     let second = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
-    let good = config("").replace(
-        "listen = [\"127.0.0.1:0\"]",
-        &format!("listen = [\"127.0.0.1:0\", \"{second}\"]"),
-    ).replace("wireless = false", "wireless = false\nload = false");
+    let good = config("")
+        .replace("listen = [\"127.0.0.1:0\"]", &format!("listen = [\"127.0.0.1:0\", \"{second}\"]"))
+        .replace("wireless = false", "wireless = false\nload = false");
     std::fs::write(&cfg, good).unwrap();
     exp.signal(libc::SIGHUP);
     exp.wait_for("reloaded", Duration::from_secs(10));
@@ -234,13 +233,17 @@ fn serving_uses_a_single_thread() {
 #[test]
 fn basic_auth_answers_401_until_the_right_password() {
     // `htpasswd -nbBC 4 prometheus secret`
-    let (_dir, _exp, addr) =
-        start("[auth]\nbasic_auth_users = { prometheus = \"$2y$04$4SppoHq90W10tCcxhnR1DOsbAzDBifZmh2OT7Qq.IekPaQWG8M.kC\" }");
+    let (_dir, _exp, addr) = start(
+        "[auth]\nbasic_auth_users = { prometheus = \"$2y$04$4SppoHq90W10tCcxhnR1DOsbAzDBifZmh2OT7Qq.IekPaQWG8M.kC\" }",
+    );
     let r = get(addr, "/metrics");
     assert_eq!(r.status, 401);
     assert_eq!(r.header("www-authenticate"), Some("Basic realm=\"ap-exporter\", charset=\"UTF-8\""));
     let with = |cred: &str| {
-        raw(addr, format!("GET /metrics HTTP/1.1\r\nAuthorization: Basic {cred}\r\nConnection: close\r\n\r\n").as_bytes())
+        raw(
+            addr,
+            format!("GET /metrics HTTP/1.1\r\nAuthorization: Basic {cred}\r\nConnection: close\r\n\r\n").as_bytes(),
+        )
     };
     // base64("prometheus:wrong"), base64("prometheus:secret")
     assert_eq!(with("cHJvbWV0aGV1czp3cm9uZw==").status, 401);

@@ -14,13 +14,20 @@ use std::path::PathBuf;
 use std::process::Command;
 
 fn section<'a>(report: &'a str, name: &str) -> &'a str {
-    let start = report.find(&format!("=== {name}\n")).unwrap_or_else(|| panic!("no {name} section in the report:\n{report}"));
+    let start =
+        report.find(&format!("=== {name}\n")).unwrap_or_else(|| panic!("no {name} section in the report:\n{report}"));
     let body = &report[start + name.len() + 5..];
     &body[..body.find("\n=== ").map_or(body.len(), |i| i + 1)]
 }
 
 fn value(scrape: &str, prefix: &str) -> i64 {
-    scrape.lines().find_map(|l| l.strip_prefix(prefix)).unwrap_or_else(|| panic!("no {prefix}... in:\n{scrape}")).trim().parse().unwrap()
+    scrape
+        .lines()
+        .find_map(|l| l.strip_prefix(prefix))
+        .unwrap_or_else(|| panic!("no {prefix}... in:\n{scrape}"))
+        .trim()
+        .parse()
+        .unwrap()
 }
 
 #[test]
@@ -58,7 +65,13 @@ fn nl80211_station_on_a_real_kernel() {
     assert!(scrape.contains("wifi_stations{ifname=\"wlan0\"} 1"));
     let sta = "{ifname=\"wlan0\",mac=\"02:00:00:00:01:00\"} ";
     assert_eq!(value(scrape, &format!("wifi_station_signal_dbm{sta}")), -30);
-    for family in ["wifi_station_transmit_bytes_total", "wifi_station_receive_bytes_total", "wifi_station_transmit_packets_total", "wifi_station_receive_packets_total", "wifi_station_transmit_kilobits_per_second"] {
+    for family in [
+        "wifi_station_transmit_bytes_total",
+        "wifi_station_receive_bytes_total",
+        "wifi_station_transmit_packets_total",
+        "wifi_station_receive_packets_total",
+        "wifi_station_transmit_kilobits_per_second",
+    ] {
         assert!(value(scrape, &format!("{family}{sta}")) > 0, "{family} should be above 0");
     }
     // The 10 pings of 1000 bytes crossed the air: at least 10 kB each way.

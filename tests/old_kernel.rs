@@ -14,14 +14,19 @@ use std::time::Duration;
 
 fn musl_binary() -> PathBuf {
     let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/x86_64-unknown-linux-musl/release/ap-exporter");
-    assert!(p.exists(), "{} is missing: run `make test`, or scripts/cross-build.sh x86_64-unknown-linux-musl", p.display());
+    assert!(
+        p.exists(),
+        "{} is missing: run `make test`, or scripts/cross-build.sh x86_64-unknown-linux-musl",
+        p.display()
+    );
     p
 }
 
 fn seccomp_helper(dir: &std::path::Path) -> PathBuf {
     let src = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/old_kernel/seccomp_2_6_22.c");
     let out = dir.join("seccomp_2_6_22");
-    let status = Command::new("cc").args(["-O2", "-Wall", "-o"]).arg(&out).arg(&src).status().expect("a C compiler (cc)");
+    let status =
+        Command::new("cc").args(["-O2", "-Wall", "-o"]).arg(&out).arg(&src).status().expect("a C compiler (cc)");
     assert!(status.success());
     out
 }
@@ -73,7 +78,10 @@ fn serves_reloads_idles_and_stops_on_a_2_6_22_syscall_surface() {
         assert_eq!(r.status, 200, "scrape {i}");
         let text = r.text();
         promtool_check(&text).unwrap_or_else(|e| panic!("scrape {i}: {e}"));
-        assert!(text.contains("node_scrape_collector_success{collector=\"wireless\"} 1"), "wl backend failed under the filter:\n{text}");
+        assert!(
+            text.contains("node_scrape_collector_success{collector=\"wireless\"} 1"),
+            "wl backend failed under the filter:\n{text}"
+        );
         assert!(text.contains("wifi_stations{ifname=\"eth2\"} 2"));
     }
     let pid = exp.child.id();

@@ -69,7 +69,8 @@ fn check_line(input: &str, line: usize) {
 /// Runs `f` on random and mutated inputs. `AP_EXPORTER_FUZZ_ITERATIONS`
 /// overrides the count (`make fuzz` runs a long campaign).
 fn property(seeds: &[&str], iterations: usize, mut f: impl FnMut(&str)) {
-    let iterations = std::env::var("AP_EXPORTER_FUZZ_ITERATIONS").ok().and_then(|v| v.parse().ok()).unwrap_or(iterations);
+    let iterations =
+        std::env::var("AP_EXPORTER_FUZZ_ITERATIONS").ok().and_then(|v| v.parse().ok()).unwrap_or(iterations);
     let mut rng = Rng(0x2545F4914F6CDD1D);
     for i in 0..iterations {
         let input = if i % 4 == 0 || seeds.is_empty() {
@@ -123,7 +124,10 @@ fn conntrack_never_panics() {
 
 #[test]
 fn process_stat_never_panics() {
-    let seeds = ["3515 (cat) R 3510 3510 1061 0 -1 4194304 98 0 0 0 0 0 0 0 20 0 1 0 16809 3133440 359 18446744073709551615 0\n", "cpu 1 2 3\nbtime 1795593433\n"];
+    let seeds = [
+        "3515 (cat) R 3510 3510 1061 0 -1 4194304 98 0 0 0 0 0 0 0 20 0 1 0 16809 3133440 359 18446744073709551615 0\n",
+        "cpu 1 2 3\nbtime 1795593433\n",
+    ];
     property(&seeds, 20_000, |s| {
         let _ = process::parse_stat(s);
         let _ = process::parse_boot_time(s);
@@ -132,7 +136,8 @@ fn process_stat_never_panics() {
 
 #[test]
 fn config_never_panics() {
-    let seeds = [include_str!("../files/ap-exporter.toml"), "listen = [\"[::]:9100\"]\n[netdev]\ninclude = [\"eth[0-9]\"]\n"];
+    let seeds =
+        [include_str!("../files/ap-exporter.toml"), "listen = [\"[::]:9100\"]\n[netdev]\ninclude = [\"eth[0-9]\"]\n"];
     property(&seeds, 5_000, |s| {
         if let Err(e) = Config::from_toml(s, Path::new("fuzz.toml")) {
             let text = e.to_string();
@@ -207,13 +212,17 @@ fn wext_and_leases_never_panic() {
 fn nl80211_decoder_never_panics() {
     // Random bytes and mutated real requests/replies: Ok or Err, never a panic.
     let mut rng = Rng(0x9E3779B97F4A7C15);
-    let mut seeds: Vec<Vec<u8>> = vec![nl80211::get_family_request(1), nl80211::request(0x22, 0, 2, 5, &[(4, b"wlan0\0"), (3, &7u32.to_ne_bytes())])];
+    let mut seeds: Vec<Vec<u8>> = vec![
+        nl80211::get_family_request(1),
+        nl80211::request(0x22, 0, 2, 5, &[(4, b"wlan0\0"), (3, &7u32.to_ne_bytes())]),
+    ];
     for dir in ["tests/fixtures/openwrt_nl80211/nl80211", "tests/fixtures/wext_only/nl80211"] {
         if let Ok(entries) = std::fs::read_dir(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(dir)) {
             seeds.extend(entries.filter_map(|e| std::fs::read(e.ok()?.path()).ok()));
         }
     }
-    let iterations = std::env::var("AP_EXPORTER_FUZZ_ITERATIONS").ok().and_then(|v| v.parse().ok()).unwrap_or(20_000usize);
+    let iterations =
+        std::env::var("AP_EXPORTER_FUZZ_ITERATIONS").ok().and_then(|v| v.parse().ok()).unwrap_or(20_000usize);
     for i in 0..iterations {
         let mut bytes = if i % 5 == 0 {
             (0..rng.below(200)).map(|_| rng.next() as u8).collect::<Vec<u8>>()

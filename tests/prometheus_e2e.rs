@@ -22,7 +22,14 @@ fn write_net_dev(proc_root: &Path, step: u64) {
     let mut text = String::from(
         "Inter-|   Receive                                                |  Transmit\n face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed\n",
     );
-    for (dev, per_step) in [("lo", 0u64), ("eth0", 500_000), ("eth1", 1_000_000), ("eth2", 4_000_000), ("wl0.1", 100_000), ("br0", 2_000_000)] {
+    for (dev, per_step) in [
+        ("lo", 0u64),
+        ("eth0", 500_000),
+        ("eth1", 1_000_000),
+        ("eth2", 4_000_000),
+        ("wl0.1", 100_000),
+        ("br0", 2_000_000),
+    ] {
         let bytes = per_step * step;
         let packets = bytes / 1000;
         text.push_str(&format!("{dev:>6}: {bytes} {packets} 0 0 0 0 0 0 {bytes} {packets} 0 0 0 0 0 0\n"));
@@ -84,7 +91,8 @@ fn dashboard_queries_and_recording_rules_on_a_real_prometheus() {
 
     let dashboard: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(repo().join("files/grafana-dashboard.json")).unwrap()).unwrap();
-    let vars: Vec<&str> = dashboard["templating"]["list"].as_array().unwrap().iter().map(|v| v["name"].as_str().unwrap()).collect();
+    let vars: Vec<&str> =
+        dashboard["templating"]["list"].as_array().unwrap().iter().map(|v| v["name"].as_str().unwrap()).collect();
     assert_eq!(vars, ["datasource", "instance"], "datasource and instance are template variables");
     let instance_query = dashboard["templating"]["list"][1]["definition"].as_str().unwrap();
     assert_eq!(instance_query, "label_values(ap_exporter_build_info, instance)");
@@ -108,7 +116,8 @@ fn dashboard_queries_and_recording_rules_on_a_real_prometheus() {
     // times the 2.4 GHz radio's own traffic (plus its guest network's).
     prom.wait_for("instance_band:wifi_network_transmit_bytes:rate5m", 1.0, Duration::from_secs(30));
     let by_band = prom.query("instance_band:wifi_network_transmit_bytes:rate5m");
-    let bands: Vec<(String, f64)> = by_band.iter().map(|s| (s["metric"]["band"].as_str().unwrap().to_string(), sample_value(s))).collect();
+    let bands: Vec<(String, f64)> =
+        by_band.iter().map(|s| (s["metric"]["band"].as_str().unwrap().to_string(), sample_value(s))).collect();
     assert_eq!(bands.len(), 2, "{bands:?}");
     let g24 = bands.iter().find(|(b, _)| b == "2.4GHz").unwrap().1;
     let g5 = bands.iter().find(|(b, _)| b == "5GHz").unwrap().1;

@@ -68,7 +68,10 @@ fn twenty_access_points_through_file_sd() {
     let expected_conntrack: u64 = (1..=FLEET).map(|i| i * 10).sum();
     assert_eq!(sample_value(&prom.query("sum(node_nf_conntrack_entries)")[0]), expected_conntrack as f64);
     let expected_tx: u64 = (1..=FLEET).map(|i| i * 2000).sum();
-    assert_eq!(sample_value(&prom.query("sum(node_network_transmit_bytes_total{device=\"eth0\"})")[0]), expected_tx as f64);
+    assert_eq!(
+        sample_value(&prom.query("sum(node_network_transmit_bytes_total{device=\"eth0\"})")[0]),
+        expected_tx as f64
+    );
     // The file_sd labels arrive, so a per-floor view works too.
     assert_eq!(prom.query("count by (floor) (up{site=\"test\"})").len(), 4);
     for mut e in exporters {

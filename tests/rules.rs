@@ -6,7 +6,8 @@ use std::process::Command;
 
 fn promtool(args: &[&str]) {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let out = Command::new("promtool").args(args).current_dir(&root).output().expect("promtool (apt-get install prometheus)");
+    let out =
+        Command::new("promtool").args(args).current_dir(&root).output().expect("promtool (apt-get install prometheus)");
     assert!(
         out.status.success(),
         "promtool {args:?}:\n{}{}",

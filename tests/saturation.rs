@@ -49,7 +49,11 @@ impl VethPair {
     }
 
     fn sys_stat(&self, name: &str) -> u64 {
-        std::fs::read_to_string(format!("/sys/class/net/{}/statistics/{name}", self.host_dev)).unwrap().trim().parse().unwrap()
+        std::fs::read_to_string(format!("/sys/class/net/{}/statistics/{name}", self.host_dev))
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap()
     }
 }
 
@@ -62,7 +66,11 @@ impl Drop for VethPair {
 
 fn counter(text: &str, family: &str, dev: &str) -> u64 {
     let prefix = format!("{family}{{device=\"{dev}\"}} ");
-    text.lines().find_map(|l| l.strip_prefix(&prefix)).unwrap_or_else(|| panic!("no {prefix} in scrape")).parse().unwrap()
+    text.lines()
+        .find_map(|l| l.strip_prefix(&prefix))
+        .unwrap_or_else(|| panic!("no {prefix} in scrape"))
+        .parse()
+        .unwrap()
 }
 
 #[test]

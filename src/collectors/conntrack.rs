@@ -95,7 +95,11 @@ impl Collector for ConntrackCollector {
             None => None,
         };
 
-        out.family("node_nf_conntrack_entries", "Number of currently allocated flow entries for connection tracking.", MetricType::Gauge);
+        out.family(
+            "node_nf_conntrack_entries",
+            "Number of currently allocated flow entries for connection tracking.",
+            MetricType::Gauge,
+        );
         out.sample(&[], count);
         out.family("node_nf_conntrack_entries_limit", "Maximum size of connection tracking table.", MetricType::Gauge);
         out.sample(&[], limit);

@@ -16,7 +16,8 @@ pub struct LoadCollector {
 impl Collector for LoadCollector {
     fn collect(&mut self, roots: &Roots, out: &mut Exposition) -> Result<(), CollectError> {
         roots.read_proc(SOURCE, &mut self.text)?;
-        let l = loadavg::parse(&self.text).map_err(|error| CollectError::Parse { path: roots.proc_path(SOURCE), error })?;
+        let l =
+            loadavg::parse(&self.text).map_err(|error| CollectError::Parse { path: roots.proc_path(SOURCE), error })?;
         for (name, help, v) in [
             ("node_load1", "1m load average.", l.one),
             ("node_load15", "15m load average.", l.fifteen),

@@ -152,7 +152,8 @@ impl Registry {
             return Err(SelectionError::Both);
         }
         let index = |name: &str| -> Result<usize, SelectionError> {
-            let i = COLLECTOR_NAMES.iter().position(|n| *n == name).ok_or_else(|| SelectionError::Unknown(name.into()))?;
+            let i =
+                COLLECTOR_NAMES.iter().position(|n| *n == name).ok_or_else(|| SelectionError::Unknown(name.into()))?;
             if self.enabled[i] { Ok(i) } else { Err(SelectionError::Disabled(name.into())) }
         };
         if !collect.is_empty() {
@@ -213,17 +214,17 @@ impl Registry {
                 out.sample(&[("collector", COLLECTOR_NAMES[i])], took.as_secs_f64());
             }
         }
-        out.family(
-            "node_scrape_collector_success",
-            "ap-exporter: Whether a collector succeeded.",
-            MetricType::Gauge,
-        );
+        out.family("node_scrape_collector_success", "ap-exporter: Whether a collector succeeded.", MetricType::Gauge);
         for (i, r) in results.iter().enumerate() {
             if let Some((_, ok)) = r {
                 out.sample(&[("collector", COLLECTOR_NAMES[i])], u64::from(*ok));
             }
         }
-        out.family("ap_exporter_build_info", "A metric with a constant '1' value labeled by version and target.", MetricType::Gauge);
+        out.family(
+            "ap_exporter_build_info",
+            "A metric with a constant '1' value labeled by version and target.",
+            MetricType::Gauge,
+        );
         out.sample(&[("target", crate::TARGET), ("version", crate::VERSION)], 1u64);
         self.process.write(out);
     }

@@ -58,8 +58,8 @@ impl NetdevCollector {
     fn read(&mut self, roots: &Roots) -> Result<(), CollectError> {
         self.last_read = Some(Instant::now());
         roots.read_proc(SOURCE, &mut self.text)?;
-        let devices = net_dev::parse(&self.text)
-            .map_err(|error| CollectError::Parse { path: roots.proc_path(SOURCE), error })?;
+        let devices =
+            net_dev::parse(&self.text).map_err(|error| CollectError::Parse { path: roots.proc_path(SOURCE), error })?;
         let config = &self.config;
         self.tracker.update(devices.iter().filter(|d| config.selects(d.name)).map(|d| (d.name, d.counters)));
         Ok(())

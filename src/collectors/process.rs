@@ -22,7 +22,11 @@ impl ProcessCollector {
     pub fn write(&mut self, out: &mut Exposition) {
         match self.read() {
             Ok(v) => {
-                out.family("process_cpu_seconds_total", "Total user and system CPU time spent in seconds.", MetricType::Counter);
+                out.family(
+                    "process_cpu_seconds_total",
+                    "Total user and system CPU time spent in seconds.",
+                    MetricType::Counter,
+                );
                 out.sample(&[], v.cpu_seconds);
                 out.family("process_open_fds", "Number of open file descriptors.", MetricType::Gauge);
                 out.sample(&[], v.open_fds);

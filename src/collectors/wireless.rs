@@ -54,7 +54,13 @@ fn vanished(e: &io::Error) -> bool {
 impl WirelessCollector {
     /// A collector with the given settings.
     pub fn new(config: &WirelessConfig) -> Self {
-        WirelessCollector { config: config.clone(), nl80211_replay: PathBuf::new(), capture: None, text: String::new(), leases_error: None }
+        WirelessCollector {
+            config: config.clone(),
+            nl80211_replay: PathBuf::new(),
+            capture: None,
+            text: String::new(),
+            leases_error: None,
+        }
     }
 
     /// Takes new settings.
@@ -84,7 +90,8 @@ impl WirelessCollector {
         if let Some(dir) = &self.capture {
             transport = Box::new(netlink::Capture::new(transport, dir));
         }
-        let reply = transport.interfaces().map_err(|e| CollectError::Unavailable(format!("nl80211 interface dump: {e}")))?;
+        let reply =
+            transport.interfaces().map_err(|e| CollectError::Unavailable(format!("nl80211 interface dump: {e}")))?;
         let mut networks = Vec::new();
         let interfaces = nl80211::decode_interfaces(&reply).map_err(nl_error)?;
         let seen = interfaces.len();
@@ -108,7 +115,9 @@ impl WirelessCollector {
                         log::debug!("nl80211: {} went away during the scrape: {e}", i.ifname);
                         continue;
                     }
-                    Err(e) => return Err(CollectError::Unavailable(format!("nl80211 station dump of {}: {e}", i.ifname))),
+                    Err(e) => {
+                        return Err(CollectError::Unavailable(format!("nl80211 station dump of {}: {e}", i.ifname)));
+                    }
                 }
             }
             // Not every driver has a survey; noise is then just unknown.
@@ -150,13 +159,19 @@ impl WirelessCollector {
                         let radio = format!("wl{i}");
                         out.push(WlInterface { ifname, radio: radio.clone(), known_up: None });
                         if let Ok(vifs) = get(self, &format!("wl{i}_vifs")) {
-                            out.extend(vifs.into_iter().map(|v| WlInterface { ifname: v, radio: radio.clone(), known_up: None }));
+                            out.extend(vifs.into_iter().map(|v| WlInterface {
+                                ifname: v,
+                                radio: radio.clone(),
+                                known_up: None,
+                            }));
                         }
                     }
                     return Ok(Some(out));
                 }
             }
-            Err(CommandError::Timeout(..)) => return Err(CollectError::Unavailable(format!("{nvram} get wl_ifnames timed out"))),
+            Err(CommandError::Timeout(..)) => {
+                return Err(CollectError::Unavailable(format!("{nvram} get wl_ifnames timed out")));
+            }
             Err(_) => {}
         }
         roots.read_proc("net/dev", &mut self.text)?;
@@ -275,7 +290,8 @@ impl WirelessCollector {
             Err(e) if e.is_missing() => return Ok(Outcome::Unavailable(e.to_string())),
             Err(e) => return Err(e.into()),
         }
-        let parsed = procfs::wireless::parse(&self.text).map_err(|error| CollectError::Parse { path: roots.proc_path(SOURCE), error })?;
+        let parsed = procfs::wireless::parse(&self.text)
+            .map_err(|error| CollectError::Parse { path: roots.proc_path(SOURCE), error })?;
         let seen = parsed.len();
         Ok(Outcome::Networks(
             parsed

@@ -43,9 +43,9 @@ pub fn parse(text: &str) -> Result<Vec<DeviceCounters<'_>>, ParseError> {
             let Some(field) = fields.next() else {
                 return Err(ParseError::new(lineno, format!("{FIELD_COUNT} counters for {name}, got {i}"), line));
             };
-            *slot = field
-                .parse()
-                .map_err(|_| ParseError::new(lineno, format!("an unsigned integer for counter {} of {name}", i + 1), field))?;
+            *slot = field.parse().map_err(|_| {
+                ParseError::new(lineno, format!("an unsigned integer for counter {} of {name}", i + 1), field)
+            })?;
         }
         if let Some(extra) = fields.next() {
             return Err(ParseError::new(lineno, format!("only {FIELD_COUNT} counters for {name}"), extra));

@@ -154,7 +154,11 @@ pub fn write_metrics(networks: &mut [Network], stations: bool, leases: &leases::
     for n in networks.iter_mut() {
         n.stations.sort_by(|a, b| a.mac.cmp(&b.mac));
     }
-    out.family("wifi_network_info", "WiFi interface: radio, SSID, BSSID, mode, band and channel; value 1.", MetricType::Gauge);
+    out.family(
+        "wifi_network_info",
+        "WiFi interface: radio, SSID, BSSID, mode, band and channel; value 1.",
+        MetricType::Gauge,
+    );
     for n in networks.iter() {
         let channel = n.channel.map(|c| c.to_string()).unwrap_or_default();
         out.sample(
@@ -171,11 +175,19 @@ pub fn write_metrics(networks: &mut [Network], stations: bool, leases: &leases::
         );
     }
     let per_network: [NetworkFamily; 5] = [
-        ("wifi_network_frequency_hertz", "Centre frequency of the primary channel.", |n| n.frequency_mhz.map(|f| i64::from(f) * 1_000_000)),
+        ("wifi_network_frequency_hertz", "Centre frequency of the primary channel.", |n| {
+            n.frequency_mhz.map(|f| i64::from(f) * 1_000_000)
+        }),
         ("wifi_network_channel_width_hertz", "Channel width.", |n| n.width_mhz.map(|w| i64::from(w) * 1_000_000)),
         ("wifi_network_noise_dbm", "Noise floor on the channel in dBm.", |n| n.noise_dbm.map(i64::from)),
-        ("wifi_network_signal_dbm", "Signal of a client-mode interface's link in dBm.", |n| n.signal_dbm.map(i64::from)),
-        ("wifi_network_link_quality", "Link quality of a client-mode interface, in the driver's units (Wireless Extensions).", |n| n.link_quality.map(i64::from)),
+        ("wifi_network_signal_dbm", "Signal of a client-mode interface's link in dBm.", |n| {
+            n.signal_dbm.map(i64::from)
+        }),
+        (
+            "wifi_network_link_quality",
+            "Link quality of a client-mode interface, in the driver's units (Wireless Extensions).",
+            |n| n.link_quality.map(i64::from),
+        ),
     ];
     for (name, help, get) in per_network {
         if networks.iter().any(|n| get(n).is_some()) {
@@ -196,10 +208,18 @@ pub fn write_metrics(networks: &mut [Network], stations: bool, leases: &leases::
     }
     let gauges: [StationFamily<i64>; 5] = [
         ("wifi_station_signal_dbm", "Signal of the station in dBm.", |s| s.signal_dbm.map(i64::from)),
-        ("wifi_station_inactive_milliseconds", "Time since the station was last active.", |s| s.inactive_ms.and_then(|v| i64::try_from(v).ok())),
-        ("wifi_station_connected_seconds", "Time the station has been associated.", |s| s.connected_s.and_then(|v| i64::try_from(v).ok())),
-        ("wifi_station_transmit_kilobits_per_second", "PHY rate of the last frame sent to the station.", |s| s.tx_kbps.and_then(|v| i64::try_from(v).ok())),
-        ("wifi_station_receive_kilobits_per_second", "PHY rate of the last frame received from the station.", |s| s.rx_kbps.and_then(|v| i64::try_from(v).ok())),
+        ("wifi_station_inactive_milliseconds", "Time since the station was last active.", |s| {
+            s.inactive_ms.and_then(|v| i64::try_from(v).ok())
+        }),
+        ("wifi_station_connected_seconds", "Time the station has been associated.", |s| {
+            s.connected_s.and_then(|v| i64::try_from(v).ok())
+        }),
+        ("wifi_station_transmit_kilobits_per_second", "PHY rate of the last frame sent to the station.", |s| {
+            s.tx_kbps.and_then(|v| i64::try_from(v).ok())
+        }),
+        ("wifi_station_receive_kilobits_per_second", "PHY rate of the last frame received from the station.", |s| {
+            s.rx_kbps.and_then(|v| i64::try_from(v).ok())
+        }),
     ];
     for (name, help, get) in gauges {
         write_station_family(networks, name, help, MetricType::Gauge, get, out);
@@ -210,12 +230,18 @@ pub fn write_metrics(networks: &mut [Network], stations: bool, leases: &leases::
         ("wifi_station_transmit_packets_total", "Packets sent to the station.", |s| s.tx_packets),
         ("wifi_station_receive_packets_total", "Packets received from the station.", |s| s.rx_packets),
         ("wifi_station_transmit_retries_total", "Transmit retries to the station.", |s| s.tx_retries),
-        ("wifi_station_transmit_failed_total", "Transmissions to the station that failed after all retries.", |s| s.tx_failed),
+        ("wifi_station_transmit_failed_total", "Transmissions to the station that failed after all retries.", |s| {
+            s.tx_failed
+        }),
     ];
     for (name, help, get) in counters {
         write_station_family(networks, name, help, MetricType::Counter, get, out);
     }
-    out.family("wifi_station_info", "Station hostname and IP address from the DHCP leases; value 1.", MetricType::Gauge);
+    out.family(
+        "wifi_station_info",
+        "Station hostname and IP address from the DHCP leases; value 1.",
+        MetricType::Gauge,
+    );
     for n in networks.iter() {
         for s in &n.stations {
             let (host, ip) = leases.lookup(&s.mac).unwrap_or(("", ""));

@@ -54,14 +54,21 @@ impl Socket {
             );
             let mut addr: libc::sockaddr_nl = std::mem::zeroed();
             addr.nl_family = libc::AF_NETLINK as libc::sa_family_t;
-            if libc::bind(fd.as_raw_fd(), (&addr as *const libc::sockaddr_nl).cast(), std::mem::size_of::<libc::sockaddr_nl>() as libc::socklen_t) < 0 {
+            if libc::bind(
+                fd.as_raw_fd(),
+                (&addr as *const libc::sockaddr_nl).cast(),
+                std::mem::size_of::<libc::sockaddr_nl>() as libc::socklen_t,
+            ) < 0
+            {
                 return Err(io::Error::last_os_error());
             }
         }
         let mut s = Socket { fd, family: 0, seq: 0 };
         let reply = s.exchange(&nl80211::get_family_request(1))?;
         s.family = nl80211::decode_family_id(&reply).map_err(|e| match e {
-            nl80211::DecodeError::Kernel(libc::ENOENT) => io::Error::new(io::ErrorKind::NotFound, "the kernel has no nl80211"),
+            nl80211::DecodeError::Kernel(libc::ENOENT) => {
+                io::Error::new(io::ErrorKind::NotFound, "the kernel has no nl80211")
+            }
             other => io::Error::new(io::ErrorKind::InvalidData, other.to_string()),
         })?;
         Ok(s)

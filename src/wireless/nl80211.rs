@@ -215,7 +215,10 @@ fn messages(buf: &[u8]) -> Result<Vec<(usize, &[u8])>, DecodeError> {
             NLMSG_DONE => break,
             NLMSG_NOOP | NLMSG_OVERRUN => {}
             NLMSG_ERROR => {
-                let errno = body.get(..4).map(|b| i32::from_ne_bytes([b[0], b[1], b[2], b[3]])).ok_or(DecodeError::Truncated { offset: pos })?;
+                let errno = body
+                    .get(..4)
+                    .map(|b| i32::from_ne_bytes([b[0], b[1], b[2], b[3]]))
+                    .ok_or(DecodeError::Truncated { offset: pos })?;
                 if errno != 0 {
                     return Err(DecodeError::Kernel(-errno));
                 }
@@ -440,7 +443,13 @@ mod tests {
             (STA_RX_BYTES, 5u32.to_ne_bytes().to_vec()),
             (STA_RX_BYTES64, (5u64 << 32).to_ne_bytes().to_vec()),
             (STA_SIGNAL, vec![(-30i8) as u8]),
-            (STA_TX_BITRATE, nested(&[(RATE_BITRATE, 650u16.to_ne_bytes().to_vec()), (RATE_BITRATE32, 650u32.to_ne_bytes().to_vec())])),
+            (
+                STA_TX_BITRATE,
+                nested(&[
+                    (RATE_BITRATE, 650u16.to_ne_bytes().to_vec()),
+                    (RATE_BITRATE32, 650u32.to_ne_bytes().to_vec()),
+                ]),
+            ),
             (STA_CONNECTED_TIME, 3u32.to_ne_bytes().to_vec()),
         ]);
         let mut buf = reply(0x22, 17, &[(ATTR_MAC, vec![2, 0, 0, 0, 1, 0]), (ATTR_STA_INFO, info)]);
@@ -451,7 +460,11 @@ mod tests {
         assert_eq!(s.rx_bytes, Some(5u64 << 32), "64-bit counter preferred");
         assert_eq!(s.tx_kbps, Some(65_000));
 
-        let survey = nested(&[(SURVEY_FREQUENCY, 2437u32.to_ne_bytes().to_vec()), (SURVEY_NOISE, vec![(-92i8) as u8]), (SURVEY_IN_USE, vec![])]);
+        let survey = nested(&[
+            (SURVEY_FREQUENCY, 2437u32.to_ne_bytes().to_vec()),
+            (SURVEY_NOISE, vec![(-92i8) as u8]),
+            (SURVEY_IN_USE, vec![]),
+        ]);
         let other = nested(&[(SURVEY_FREQUENCY, 2412u32.to_ne_bytes().to_vec()), (SURVEY_NOISE, vec![(-80i8) as u8])]);
         let mut buf = reply(0x22, 50, &[(ATTR_SURVEY_INFO, other)]);
         buf.extend(reply(0x22, 50, &[(ATTR_SURVEY_INFO, survey)]));
@@ -470,7 +483,10 @@ mod tests {
         let names: Vec<_> = ifaces.iter().map(|i| (i.ifname.as_str(), i.mode())).collect();
         assert_eq!(names, [("wlan0", "ap"), ("wlan1", "station")]);
         let ap = &ifaces[0];
-        assert_eq!((ap.ssid.as_deref(), ap.freq_mhz, ap.width_mhz(), ap.wiphy), (Some("ap-exporter-test"), Some(2437), Some(20), Some(0)));
+        assert_eq!(
+            (ap.ssid.as_deref(), ap.freq_mhz, ap.width_mhz(), ap.wiphy),
+            (Some("ap-exporter-test"), Some(2437), Some(20), Some(0))
+        );
         assert_eq!(ap.mac, Some([2, 0, 0, 0, 0, 0]));
         let stations = decode_stations(&captured("stations-wlan0.bin")).unwrap();
         assert_eq!(stations.len(), 1);

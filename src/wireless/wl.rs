@@ -33,7 +33,8 @@ impl Status {
 /// The leading integer of `s` (an optional minus sign and digits).
 fn leading_int(s: &str) -> Option<i64> {
     let s = s.trim_start();
-    let end = s.char_indices().find(|&(i, c)| !(c.is_ascii_digit() || (i == 0 && c == '-'))).map_or(s.len(), |(i, _)| i);
+    let end =
+        s.char_indices().find(|&(i, c)| !(c.is_ascii_digit() || (i == 0 && c == '-'))).map_or(s.len(), |(i, _)| i);
     s[..end].parse().ok()
 }
 
@@ -71,7 +72,11 @@ pub fn parse_status(text: &str) -> Status {
             };
             s.width_mhz = words.iter().find_map(|w| w.strip_suffix("MHz")).and_then(|w| w.parse().ok());
             if channel_field.is_none() {
-                channel_field = words.iter().position(|w| *w == "channel").and_then(|i| words.get(i + 1)).and_then(|w| w.parse::<u32>().ok());
+                channel_field = words
+                    .iter()
+                    .position(|w| *w == "channel")
+                    .and_then(|i| words.get(i + 1))
+                    .and_then(|w| w.parse::<u32>().ok());
             }
         } else if let Some(v) = after(t, "Channel:") {
             // "Channel: 52l", "Channel: 48/160", "Channel: 1"
@@ -179,7 +184,10 @@ mod tests {
     #[test]
     fn status_merlin_he() {
         let s = parse_status(&sample("status_merlin_ax_2g.txt"));
-        assert_eq!((s.ssid.as_deref(), s.band, s.channel, s.width_mhz, s.noise_dbm), (Some("skkzsh12ap"), Some(Band::G2_4), Some(10), Some(20), Some(-87)));
+        assert_eq!(
+            (s.ssid.as_deref(), s.band, s.channel, s.width_mhz, s.noise_dbm),
+            (Some("skkzsh12ap"), Some(Band::G2_4), Some(10), Some(20), Some(-87))
+        );
     }
 
     #[test]
@@ -215,7 +223,10 @@ mod tests {
     #[test]
     fn assoclist_and_ints() {
         assert_eq!(parse_assoclist(&sample("assoclist_ver8.txt")), vec!["34:53:d2:fc:e5:12", "7e:ba:8e:9e:62:06"]);
-        assert_eq!(parse_assoclist("assoclist 50:84:92:F1:1A:44\nassoclist 50:84:92:f1:1a:44\n\n"), vec!["50:84:92:f1:1a:44"]);
+        assert_eq!(
+            parse_assoclist("assoclist 50:84:92:F1:1A:44\nassoclist 50:84:92:f1:1a:44\n\n"),
+            vec!["50:84:92:f1:1a:44"]
+        );
         assert_eq!(parse_int("1\n"), Some(1));
         assert_eq!(parse_int("wl: error\n"), None);
     }

@@ -173,7 +173,8 @@ pub fn read_response(stream: &mut TcpStream, head_only: bool) -> Response {
             (k.trim().to_string(), v.trim().to_string())
         })
         .collect();
-    let chunked = headers.iter().any(|(k, v)| k.eq_ignore_ascii_case("transfer-encoding") && v.eq_ignore_ascii_case("chunked"));
+    let chunked =
+        headers.iter().any(|(k, v)| k.eq_ignore_ascii_case("transfer-encoding") && v.eq_ignore_ascii_case("chunked"));
     if chunked && !head_only {
         // Go's servers (Prometheus) chunk larger responses.
         let mut body = Vec::new();
@@ -183,7 +184,8 @@ pub fn read_response(stream: &mut TcpStream, head_only: bool) -> Response {
                 stream.read_exact(&mut byte).expect("read chunk size");
                 line.push(byte[0]);
             }
-            let size = usize::from_str_radix(String::from_utf8_lossy(&line).trim().split(';').next().unwrap(), 16).expect("chunk size");
+            let size = usize::from_str_radix(String::from_utf8_lossy(&line).trim().split(';').next().unwrap(), 16)
+                .expect("chunk size");
             let mut chunk = vec![0u8; size + 2];
             stream.read_exact(&mut chunk).expect("read chunk");
             if size == 0 {
@@ -193,7 +195,11 @@ pub fn read_response(stream: &mut TcpStream, head_only: bool) -> Response {
         }
         return Response { status, headers, body };
     }
-    let len: usize = headers.iter().find(|(k, _)| k.eq_ignore_ascii_case("content-length")).map(|(_, v)| v.parse().unwrap()).unwrap_or(0);
+    let len: usize = headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+        .map(|(_, v)| v.parse().unwrap())
+        .unwrap_or(0);
     let mut body = vec![0u8; if head_only { 0 } else { len }];
     stream.read_exact(&mut body).expect("read body");
     Response { status, headers, body }
@@ -236,7 +242,8 @@ pub fn promtool_check(text: &str) -> Result<(), String> {
         return Ok(());
     }
     let report = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    let problems: Vec<&str> = report.lines().filter(|l| !l.trim().is_empty() && !ACCEPTED_LINTS.contains(&l.trim())).collect();
+    let problems: Vec<&str> =
+        report.lines().filter(|l| !l.trim().is_empty() && !ACCEPTED_LINTS.contains(&l.trim())).collect();
     if problems.is_empty() { Ok(()) } else { Err(problems.join("\n")) }
 }
 
@@ -293,7 +300,8 @@ impl Prometheus {
             }
         }
         let r = get(self.addr, &format!("/api/v1/query?query={encoded}"));
-        let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap_or_else(|e| panic!("bad JSON from Prometheus ({e}): {}", r.text()));
+        let v: serde_json::Value =
+            serde_json::from_slice(&r.body).unwrap_or_else(|e| panic!("bad JSON from Prometheus ({e}): {}", r.text()));
         assert_eq!(v["status"], "success", "query {promql:?} failed: {v}");
         v["data"]["result"].as_array().cloned().unwrap_or_default()
     }
