@@ -1,13 +1,13 @@
 //! The running exporter: config loading and reloading, the HTTP routes, and
 //! the main loop that ties the server, the signals and the collectors together.
 
-use crate::auth::{BasicAuth, Verdict};
 use crate::collectors::{Registry, Selection};
 use crate::config::{Config, ConfigError, DEFAULT_PATH};
-use crate::exposition::{CONTENT_TYPE, Exposition};
+use crate::http::auth::{BasicAuth, Verdict};
+use crate::http::server::{Handler, Limits, Reply, Server};
 use crate::http::{self, Request, Status};
-use crate::server::{Handler, Limits, Reply, Server};
-use crate::signals::Signals;
+use crate::metrics::exposition::{CONTENT_TYPE, Exposition};
+use crate::os::signals::Signals;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -107,7 +107,7 @@ impl App {
     fn apply(&mut self, new: Config, server: &mut Server) -> Result<(), String> {
         server.listen_on(&new.listen.0).map_err(|e| e.to_string())?;
         server.set_limits(limits(&new));
-        crate::logging::apply(&new.log);
+        crate::os::logging::apply(&new.log);
         self.registry.apply(&new);
         // New users, and the cache of verified credentials starts empty.
         self.auth = BasicAuth::new(new.auth.basic_auth_users.clone());

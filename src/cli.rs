@@ -105,9 +105,9 @@ pub fn main() -> ExitCode {
     // Log to stderr at info until the config says otherwise; with --syslog,
     // to syslog from the start, so an init script (whose stderr goes
     // nowhere) still shows why a bad config stopped the exporter.
-    crate::logging::init(&Config::default().log);
+    crate::os::logging::init(&Config::default().log);
     if args.syslog {
-        crate::logging::force_syslog();
+        crate::os::logging::force_syslog();
     }
     let config = match args.config.load() {
         Ok(c) => c,
@@ -136,7 +136,7 @@ pub fn main() -> ExitCode {
         // --once is for eyes on a console: keep the configured level but stay on stderr.
         let mut log = config.log.clone();
         log.target = crate::config::LogTarget::Stderr;
-        crate::logging::apply(&log);
+        crate::os::logging::apply(&log);
         let mut app = App::new(config);
         if let Some(dir) = &args.nl80211_capture {
             app.capture_nl80211(dir);
@@ -151,7 +151,7 @@ pub fn main() -> ExitCode {
             }
         };
     }
-    crate::logging::apply(&config.log);
+    crate::os::logging::apply(&config.log);
     match app::serve(args.config, config) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -1,23 +1,19 @@
 //! ap-exporter: a Prometheus exporter that runs on WiFi access points and
 //! home routers, down to Linux 2.6.22 on FPU-less MIPS.
+//!
+//! Layout (see `docs/design.md`): [`cli`] and [`app`] at the top, then
+//! [`config`], [`http`], [`os`] (every system call and file read),
+//! [`metrics`] (exposition and the registry that runs a scrape), [`parse`]
+//! (pure parsers, no I/O) and [`collectors`] (one file per collector).
 
 pub mod app;
-pub mod auth;
-pub mod cidr;
 pub mod cli;
 pub mod collectors;
-pub mod command;
 pub mod config;
-pub mod counter_wrap;
-pub mod exposition;
-pub mod glob;
 pub mod http;
-pub mod logging;
-pub mod procfs;
-pub mod server;
-pub mod signals;
-pub mod source;
-pub mod wireless;
+pub mod metrics;
+pub mod os;
+pub mod parse;
 
 /// The crate version, as in `ap_exporter_build_info`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

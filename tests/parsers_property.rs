@@ -4,8 +4,7 @@
 //! Bounded: a fixed seed and count, so CI time stays in seconds.
 
 use ap_exporter::config::Config;
-use ap_exporter::procfs::{self, conntrack, loadavg, net_dev, process, wireless as wext};
-use ap_exporter::wireless::{leases, nl80211, wl};
+use ap_exporter::parse::{self, conntrack, leases, loadavg, net_dev, nl80211, process, wext, wl};
 use std::path::Path;
 
 struct Rng(u64);
@@ -116,7 +115,7 @@ fn conntrack_never_panics() {
         if let Err(e) = conntrack::parse_stat(s) {
             check_line(s, e.line);
         }
-        if let Err(e) = procfs::parse_single_u64(s) {
+        if let Err(e) = parse::parse_single_u64(s) {
             check_line(s, e.line);
         }
     });

@@ -2,9 +2,9 @@
 //! Linux 2.6.22 names everything `ip_conntrack`; later kernels `nf_conntrack`.
 
 use super::{CollectError, Collector};
-use crate::exposition::{Exposition, MetricType};
-use crate::procfs::{self, conntrack};
-use crate::source::Roots;
+use crate::metrics::exposition::{Exposition, MetricType};
+use crate::os::source::Roots;
+use crate::parse::{self as procfs, conntrack};
 
 /// (modern path, 2.6.22 path) pairs, relative to the procfs root.
 const COUNT: [&str; 2] = ["sys/net/netfilter/nf_conntrack_count", "sys/net/ipv4/netfilter/ip_conntrack_count"];

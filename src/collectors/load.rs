@@ -1,9 +1,9 @@
 //! load: `node_load1`, `node_load5` and `node_load15` from `/proc/loadavg`.
 
 use super::{CollectError, Collector};
-use crate::exposition::{Exposition, MetricType};
-use crate::procfs::loadavg;
-use crate::source::Roots;
+use crate::metrics::exposition::{Exposition, MetricType};
+use crate::os::source::Roots;
+use crate::parse::loadavg;
 
 const SOURCE: &str = "loadavg";
 

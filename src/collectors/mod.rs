@@ -8,9 +8,9 @@ pub mod process;
 pub mod wireless;
 
 use crate::config::Config;
-use crate::exposition::{Exposition, MetricType};
-use crate::procfs::ParseError;
-use crate::source::{Roots, SourceError};
+use crate::metrics::exposition::{Exposition, MetricType};
+use crate::os::source::{Roots, SourceError};
+use crate::parse::ParseError;
 use std::fmt;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};

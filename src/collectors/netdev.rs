@@ -3,10 +3,10 @@
 
 use super::{CollectError, Collector};
 use crate::config::NetdevConfig;
-use crate::counter_wrap::DeviceTracker;
-use crate::exposition::{Exposition, MetricType};
-use crate::procfs::net_dev::{self, FIELD_COUNT, RECEIVE_FIELDS, TRANSMIT_FIELDS};
-use crate::source::Roots;
+use crate::metrics::counter_wrap::DeviceTracker;
+use crate::metrics::exposition::{Exposition, MetricType};
+use crate::os::source::Roots;
+use crate::parse::net_dev::{self, FIELD_COUNT, RECEIVE_FIELDS, TRANSMIT_FIELDS};
 use std::time::{Duration, Instant};
 
 const SOURCE: &str = "net/dev";

@@ -2,9 +2,9 @@
 //! the device, so they always read the real `/proc/self` whatever
 //! `paths.procfs` says (fixture roots have no `self`).
 
-use crate::exposition::{Exposition, MetricType};
-use crate::procfs::process;
-use crate::source::read_bounded;
+use crate::metrics::exposition::{Exposition, MetricType};
+use crate::os::source::read_bounded;
+use crate::parse::process;
 use std::path::Path;
 
 /// Reads `/proc/self` and writes the process families.

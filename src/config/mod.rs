@@ -4,9 +4,9 @@
 //! globs) are checked while deserializing, so errors carry TOML's span and
 //! name the file, line and column.
 
-use crate::cidr::Cidr;
-use crate::glob::Glob;
-use crate::source::Roots;
+use crate::config::cidr::Cidr;
+use crate::config::glob::Glob;
+use crate::os::source::Roots;
 use serde::Deserialize;
 use std::fmt;
 use std::net::SocketAddr;
@@ -186,7 +186,7 @@ pub enum LogTarget {
 #[serde(deny_unknown_fields, default)]
 pub struct AuthConfig {
     /// User name to bcrypt hash, as made by `htpasswd -nBC 10 USER`.
-    pub basic_auth_users: std::collections::BTreeMap<String, crate::auth::BcryptHash>,
+    pub basic_auth_users: std::collections::BTreeMap<String, crate::http::auth::BcryptHash>,
 }
 
 /// On/off switch per collector.
@@ -294,7 +294,7 @@ impl Default for WirelessConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct WirelessInterface {
     /// The band label, when the driver does not tell it.
-    pub band: Option<crate::wireless::Band>,
+    pub band: Option<crate::parse::wifi::Band>,
     /// The radio label (a friendly name such as "5GHz-main").
     pub radio: Option<String>,
 }
@@ -438,7 +438,7 @@ mod tests {
 
     #[test]
     fn shipped_file_equals_builtin_defaults() {
-        let shipped = include_str!("../files/ap-exporter.toml");
+        let shipped = include_str!("../../files/ap-exporter.toml");
         assert_eq!(Config::from_toml(shipped, Path::new("files/ap-exporter.toml")).unwrap(), Config::default());
         assert_eq!(Config::from_toml("", Path::new("empty.toml")).unwrap(), Config::default());
     }
@@ -479,7 +479,7 @@ procfs = "/tmp/p"
         assert_eq!(c.paths.procfs, PathBuf::from("/tmp/p"));
         assert_eq!(c.wireless.backend, WirelessBackend::Wl);
         assert_eq!(c.auth.basic_auth_users.len(), 1);
-        assert_eq!(c.wireless.interfaces["eth1"].band, Some(crate::wireless::Band::G2_4));
+        assert_eq!(c.wireless.interfaces["eth1"].band, Some(crate::parse::wifi::Band::G2_4));
     }
 
     #[test]
@@ -519,3 +519,6 @@ procfs = "/tmp/p"
         assert_eq!(line_col("ab\ncé\nx", 99), (3, 2));
     }
 }
+
+pub mod cidr;
+pub mod glob;

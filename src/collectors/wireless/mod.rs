@@ -4,14 +4,15 @@
 //! that is down or vanishes mid-scrape is skipped, not an error.
 
 use super::{CollectError, Collector};
-use crate::command::{self, CommandError};
 use crate::config::{WirelessBackend, WirelessConfig};
-use crate::exposition::Exposition;
-use crate::procfs::{self, ParseError};
-use crate::source::{Roots, read_bounded};
-use crate::wireless::leases::{self, Leases};
-use crate::wireless::netlink::{self, Transport};
-use crate::wireless::{self, Network, channel_from_mhz, format_mac, nl80211, wl};
+use crate::metrics::exposition::Exposition;
+use crate::os::command::{self, CommandError};
+use crate::os::netlink::{self, Transport};
+use crate::os::source::{Roots, read_bounded};
+use crate::parse::leases::{self, Leases};
+use crate::parse::wifi::{self as wireless, Network, channel_from_mhz, format_mac};
+use crate::parse::{self as procfs, ParseError};
+use crate::parse::{nl80211, wl};
 use std::io;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -290,7 +291,7 @@ impl WirelessCollector {
             Err(e) if e.is_missing() => return Ok(Outcome::Unavailable(e.to_string())),
             Err(e) => return Err(e.into()),
         }
-        let parsed = procfs::wireless::parse(&self.text)
+        let parsed = procfs::wext::parse(&self.text)
             .map_err(|error| CollectError::Parse { path: roots.proc_path(SOURCE), error })?;
         let seen = parsed.len();
         Ok(Outcome::Networks(

@@ -1,7 +1,7 @@
 //! dnsmasq's leases file: `EXPIRY MAC IP HOSTNAME CLIENT-ID` per line, used
 //! to put hostnames and addresses on `wifi_station_info`.
 
-use crate::procfs::ParseError;
+use crate::parse::ParseError;
 
 /// Where dnsmasq keeps leases on OpenWrt, Merlin and DD-WRT; "auto" tries these.
 pub const AUTO_PATHS: [&str; 4] =
@@ -46,7 +46,7 @@ pub fn parse(text: &str) -> Result<Leases, ParseError> {
             return Err(ParseError::new(idx + 1, "\"EXPIRY MAC IP HOSTNAME [CLIENT-ID]\"", line));
         }
         // IPv6 leases put an IAID where the MAC goes: skip what is not a MAC.
-        let Some(mac) = super::normalize_mac(f[1]) else { continue };
+        let Some(mac) = super::wifi::normalize_mac(f[1]) else { continue };
         if f[2].parse::<std::net::IpAddr>().is_err() {
             return Err(ParseError::new(idx + 1, "an IP address in the third field", f[2]));
         }

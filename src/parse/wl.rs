@@ -4,7 +4,7 @@
 //! found by its line's label, never by position, and a missing line is a
 //! missing value, not an error.
 
-use super::{Band, Station, mhz_from_channel, normalize_mac};
+use super::wifi::{Band, Station, mhz_from_channel, normalize_mac};
 
 /// What `wl -i IF status` tells about an interface.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

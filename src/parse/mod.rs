@@ -1,14 +1,18 @@
 //! Pure parsers for kernel text files: text in, typed values out.
 //!
-//! Each parser takes `&str` (callers read with [`crate::source`], which bounds
+//! Each parser takes `&str` (callers read with [`crate::os::source`], which bounds
 //! the size) and reports the 1-based line and what it expected on failure.
 //! None of them indexes past what it checked, so any input gives `Ok` or `Err`.
 
 pub mod conntrack;
+pub mod leases;
 pub mod loadavg;
 pub mod net_dev;
+pub mod nl80211;
 pub mod process;
-pub mod wireless;
+pub mod wext;
+pub mod wifi;
+pub mod wl;
 
 use std::fmt;
 

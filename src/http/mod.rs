@@ -267,3 +267,6 @@ mod tests {
         assert_eq!(percent_decode("%41"), "A");
     }
 }
+
+pub mod auth;
+pub mod server;

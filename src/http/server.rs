@@ -3,7 +3,7 @@
 //! deadline. Nothing here waits on a lock, channel or condvar: on Linux
 //! 2.6.22 std's futex waits fail with ENOSYS and would spin.
 
-use crate::http::{self, Parsed, Request, Status};
+use super::{self as http, Parsed, Request, Status};
 use std::io::{self, Read, Write};
 use std::net::{IpAddr, Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::os::fd::{AsRawFd, RawFd};

@@ -1,8 +1,8 @@
 //! Where nl80211 replies come from: the kernel's generic netlink socket, or
 //! a directory of captured replies (fixtures, bug reports). Socket I/O stays
-//! here; decoding is in [`super::nl80211`].
+//! here; decoding is in [`crate::parse::nl80211`].
 
-use super::nl80211::{self, CMD_GET_INTERFACE, CMD_GET_STATION, CMD_GET_SURVEY, NLM_F_DUMP};
+use crate::parse::nl80211::{self, CMD_GET_INTERFACE, CMD_GET_STATION, CMD_GET_SURVEY, NLM_F_DUMP};
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::path::{Path, PathBuf};

@@ -3,7 +3,7 @@
 //! (A netlink crate would cost more flash than these ~300 lines.)
 //! Byte order is the host's, as netlink's is.
 
-use super::{Band, Station, format_mac};
+use super::wifi::{Band, Station, format_mac};
 use std::fmt;
 
 const NLMSG_HDR: usize = 16;

@@ -1,12 +1,7 @@
 //! The wireless model shared by the backends (nl80211, Broadcom `wl`,
 //! Wireless Extensions) and the metrics written from it.
 
-pub mod leases;
-pub mod netlink;
-pub mod nl80211;
-pub mod wl;
-
-use crate::exposition::{Exposition, MetricType, Value};
+use crate::metrics::exposition::{Exposition, MetricType, Value};
 
 /// A WiFi band, as the `band` label spells it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
@@ -146,7 +141,7 @@ type StationFamily<V> = (&'static str, &'static str, fn(&Station) -> Option<V>);
 
 /// Writes the wireless families for `networks` (sorted here by ifname and
 /// MAC so output is stable). `leases` maps MACs to (hostname, ip).
-pub fn write_metrics(networks: &mut [Network], stations: bool, leases: &leases::Leases, out: &mut Exposition) {
+pub fn write_metrics(networks: &mut [Network], stations: bool, leases: &super::leases::Leases, out: &mut Exposition) {
     if networks.is_empty() {
         return;
     }
