@@ -2,7 +2,8 @@
 //! a directory of captured replies (fixtures, bug reports). Socket I/O stays
 //! here; decoding is in [`crate::parse::nl80211`].
 
-use crate::parse::nl80211::{self, CMD_GET_INTERFACE, CMD_GET_STATION, CMD_GET_SURVEY, NLM_F_DUMP};
+use crate::parse::netlink::{self as framing, NLM_F_DUMP};
+use crate::parse::nl80211::{self, CMD_GET_INTERFACE, CMD_GET_STATION, CMD_GET_SURVEY};
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
@@ -114,24 +115,10 @@ impl Socket {
     }
 }
 
-/// Whether a received chunk holds the message that ends a reply.
+/// Whether a received chunk holds the message that ends a reply. A chunk
+/// that cannot be framed ends it too: the decoder then reports why.
 fn ends_reply(chunk: &[u8]) -> bool {
-    let mut pos = 0;
-    while pos + 16 <= chunk.len() {
-        let len = u32::from_ne_bytes([chunk[pos], chunk[pos + 1], chunk[pos + 2], chunk[pos + 3]]) as usize;
-        let ty = u16::from_ne_bytes([chunk[pos + 4], chunk[pos + 5]]);
-        let flags = u16::from_ne_bytes([chunk[pos + 6], chunk[pos + 7]]);
-        // NLMSG_ERROR (errors and acks) and NLMSG_DONE end a reply; so does
-        // a data message that is not part of a multipart dump.
-        if ty == 2 || ty == 3 || (ty > 15 && flags & 0x2 == 0) {
-            return true;
-        }
-        if len < 16 {
-            return true;
-        }
-        pos += (len + 3) & !3;
-    }
-    false
+    framing::messages(chunk).any(|m| m.map_or(true, |m| m.header.ends_reply()))
 }
 
 impl Transport for Socket {

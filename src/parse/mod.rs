@@ -8,6 +8,7 @@ pub mod conntrack;
 pub mod leases;
 pub mod loadavg;
 pub mod net_dev;
+pub mod netlink;
 pub mod nl80211;
 pub mod process;
 pub mod wext;

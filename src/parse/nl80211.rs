@@ -4,21 +4,9 @@
 //! Byte order is the host's, as netlink's is.
 
 use super::wifi::{Band, Station, format_mac};
-use std::fmt;
 
-const NLMSG_HDR: usize = 16;
-const GENL_HDR: usize = 4;
-const NLMSG_NOOP: u16 = 1;
-const NLMSG_ERROR: u16 = 2;
-const NLMSG_DONE: u16 = 3;
-const NLMSG_OVERRUN: u16 = 4;
-
-/// Netlink request flags.
-pub const NLM_F_REQUEST: u16 = 0x1;
-/// Ask for an acknowledgement.
-pub const NLM_F_ACK: u16 = 0x4;
-/// Dump all objects.
-pub const NLM_F_DUMP: u16 = 0x300;
+pub use super::netlink::DecodeError;
+use super::netlink::{self, Attr, Attrs, Message, NLMSG_DONE, NLMSG_ERROR};
 
 /// The generic netlink controller's family id.
 pub const GENL_ID_CTRL: u16 = 0x10;
@@ -62,33 +50,8 @@ const STA_TX_BYTES64: u16 = 24;
 const RATE_BITRATE: u16 = 1;
 const RATE_BITRATE32: u16 = 5;
 
-const SURVEY_FREQUENCY: u16 = 1;
 const SURVEY_NOISE: u16 = 2;
 const SURVEY_IN_USE: u16 = 3;
-
-/// Why a reply could not be decoded.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum DecodeError {
-    /// A length field points past the end of the buffer.
-    Truncated {
-        /// Byte offset of the bad header.
-        offset: usize,
-    },
-    /// The kernel answered with an error (a positive errno).
-    Kernel(i32),
-    /// The reply lacks something it must have.
-    Missing(&'static str),
-}
-
-impl fmt::Display for DecodeError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            DecodeError::Truncated { offset } => write!(f, "netlink message truncated at byte {offset}"),
-            DecodeError::Kernel(errno) => write!(f, "kernel error: {}", std::io::Error::from_raw_os_error(*errno)),
-            DecodeError::Missing(what) => write!(f, "reply has no {what}"),
-        }
-    }
-}
 
 /// An interface from the GET_INTERFACE dump.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -149,38 +112,6 @@ impl Interface {
     }
 }
 
-/// Iterates netlink attributes in `buf`.
-struct Attrs<'a> {
-    buf: &'a [u8],
-    pos: usize,
-    base: usize,
-}
-
-fn attrs(buf: &[u8], base: usize) -> Attrs<'_> {
-    Attrs { buf, pos: 0, base }
-}
-
-impl<'a> Iterator for Attrs<'a> {
-    type Item = Result<(u16, &'a [u8]), DecodeError>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        let rest = self.buf.get(self.pos..)?;
-        if rest.len() < 4 {
-            return None; // trailing padding
-        }
-        let len = usize::from(u16::from_ne_bytes([rest[0], rest[1]]));
-        let ty = u16::from_ne_bytes([rest[2], rest[3]]) & 0x3fff;
-        if len < 4 || len > rest.len() {
-            let offset = self.base + self.pos;
-            self.pos = self.buf.len();
-            return Some(Err(DecodeError::Truncated { offset }));
-        }
-        let payload = &rest[4..len];
-        self.pos += (len + 3) & !3;
-        Some(Ok((ty, payload)))
-    }
-}
-
 fn u32_of(p: &[u8]) -> Option<u32> {
     Some(u32::from_ne_bytes(p.get(..4)?.try_into().ok()?))
 }
@@ -198,51 +129,32 @@ fn string_of(p: &[u8]) -> String {
     String::from_utf8_lossy(&p[..end]).into_owned()
 }
 
-/// Walks the messages of one reply, yielding each data message's
-/// attribute bytes (after the genetlink header) and its offset.
-fn messages(buf: &[u8]) -> Result<Vec<(usize, &[u8])>, DecodeError> {
+/// The data messages of one reply, with their attributes. Stops at
+/// `NLMSG_DONE`; a kernel error ends the reply with [`DecodeError::Kernel`].
+fn data_messages(buf: &[u8]) -> Result<Vec<Attrs<'_>>, DecodeError> {
     let mut out = Vec::new();
-    let mut pos = 0;
-    while pos + NLMSG_HDR <= buf.len() {
-        let h = &buf[pos..pos + NLMSG_HDR];
-        let len = u32::from_ne_bytes([h[0], h[1], h[2], h[3]]) as usize;
-        let ty = u16::from_ne_bytes([h[4], h[5]]);
-        if len < NLMSG_HDR || len > buf.len() - pos {
-            return Err(DecodeError::Truncated { offset: pos });
-        }
-        let body = &buf[pos + NLMSG_HDR..pos + len];
-        match ty {
+    for message in netlink::messages(buf) {
+        let message: Message<'_> = message?;
+        match message.header.ty {
             NLMSG_DONE => break,
-            NLMSG_NOOP | NLMSG_OVERRUN => {}
-            NLMSG_ERROR => {
-                let errno = body
-                    .get(..4)
-                    .map(|b| i32::from_ne_bytes([b[0], b[1], b[2], b[3]]))
-                    .ok_or(DecodeError::Truncated { offset: pos })?;
-                if errno != 0 {
-                    return Err(DecodeError::Kernel(-errno));
-                }
-                // errno 0 is an acknowledgement.
-            }
-            _ => {
-                if body.len() < GENL_HDR {
-                    return Err(DecodeError::Truncated { offset: pos });
-                }
-                out.push((pos + NLMSG_HDR + GENL_HDR, &body[GENL_HDR..]));
-            }
+            NLMSG_ERROR => match netlink::error_code(&message)? {
+                0 => {} // an acknowledgement
+                errno => return Err(DecodeError::Kernel(errno.saturating_neg())),
+            },
+            ty if ty < netlink::NLMSG_MIN_TYPE => {} // NOOP, OVERRUN
+            _ => out.push(netlink::genl_attrs(&message)?),
         }
-        pos += (len + 3) & !3;
     }
     Ok(out)
 }
 
 /// The family id in a CTRL_CMD_GETFAMILY reply.
 pub fn decode_family_id(buf: &[u8]) -> Result<u16, DecodeError> {
-    for (base, body) in messages(buf)? {
-        for a in attrs(body, base) {
-            let (ty, p) = a?;
-            if ty == CTRL_ATTR_FAMILY_ID {
-                return u16_of(p).ok_or(DecodeError::Missing("family id"));
+    for attributes in data_messages(buf)? {
+        for a in attributes {
+            let a = a?;
+            if a.ty == CTRL_ATTR_FAMILY_ID {
+                return u16_of(a.payload).ok_or(DecodeError::Missing("family id"));
             }
         }
     }
@@ -252,10 +164,10 @@ pub fn decode_family_id(buf: &[u8]) -> Result<u16, DecodeError> {
 /// The interfaces in a GET_INTERFACE dump.
 pub fn decode_interfaces(buf: &[u8]) -> Result<Vec<Interface>, DecodeError> {
     let mut out = Vec::new();
-    for (base, body) in messages(buf)? {
+    for attributes in data_messages(buf)? {
         let mut i = Interface::default();
-        for a in attrs(body, base) {
-            let (ty, p) = a?;
+        for a in attributes {
+            let Attr { ty, payload: p, .. } = a?;
             match ty {
                 ATTR_IFINDEX => i.ifindex = u32_of(p).unwrap_or(0),
                 ATTR_IFNAME => i.ifname = string_of(p),
@@ -275,14 +187,19 @@ pub fn decode_interfaces(buf: &[u8]) -> Result<Vec<Interface>, DecodeError> {
     Ok(out)
 }
 
-fn bitrate_kbps(nested: &[u8], base: usize) -> Result<Option<u64>, DecodeError> {
+/// The nested attributes of `a`, with their offsets in the reply.
+fn nested<'a>(a: &Attr<'a>) -> Attrs<'a> {
+    netlink::attrs(a.payload, a.offset)
+}
+
+fn bitrate_kbps(rate: &Attr<'_>) -> Result<Option<u64>, DecodeError> {
     let mut rate16 = None;
     let mut rate32 = None;
-    for a in attrs(nested, base) {
-        let (ty, p) = a?;
-        match ty {
-            RATE_BITRATE => rate16 = u16_of(p).map(u64::from),
-            RATE_BITRATE32 => rate32 = u32_of(p).map(u64::from),
+    for a in nested(rate) {
+        let a = a?;
+        match a.ty {
+            RATE_BITRATE => rate16 = u16_of(a.payload).map(u64::from),
+            RATE_BITRATE32 => rate32 = u32_of(a.payload).map(u64::from),
             _ => {}
         }
     }
@@ -293,22 +210,23 @@ fn bitrate_kbps(nested: &[u8], base: usize) -> Result<Option<u64>, DecodeError> 
 /// The stations in a GET_STATION dump.
 pub fn decode_stations(buf: &[u8]) -> Result<Vec<Station>, DecodeError> {
     let mut out = Vec::new();
-    for (base, body) in messages(buf)? {
+    for attributes in data_messages(buf)? {
         let mut s = Station::default();
         let mut bytes32 = (None, None);
         let mut bytes64 = (None, None);
-        for a in attrs(body, base) {
-            let (ty, p) = a?;
-            match ty {
+        for a in attributes {
+            let a = a?;
+            match a.ty {
                 ATTR_MAC => {
-                    if let Some(m) = p.get(..6).and_then(|m| <[u8; 6]>::try_from(m).ok()) {
+                    if let Some(m) = a.payload.get(..6).and_then(|m| <[u8; 6]>::try_from(m).ok()) {
                         s.mac = format_mac(&m);
                     }
                 }
                 ATTR_STA_INFO => {
-                    for a in attrs(p, base) {
-                        let (ty, p) = a?;
-                        match ty {
+                    for info in nested(&a) {
+                        let info = info?;
+                        let p = info.payload;
+                        match info.ty {
                             STA_INACTIVE_TIME => s.inactive_ms = u32_of(p).map(u64::from),
                             STA_RX_BYTES => bytes32.0 = u32_of(p).map(u64::from),
                             STA_TX_BYTES => bytes32.1 = u32_of(p).map(u64::from),
@@ -320,8 +238,8 @@ pub fn decode_stations(buf: &[u8]) -> Result<Vec<Station>, DecodeError> {
                             STA_TX_RETRIES => s.tx_retries = u32_of(p).map(u64::from),
                             STA_TX_FAILED => s.tx_failed = u32_of(p).map(u64::from),
                             STA_CONNECTED_TIME => s.connected_s = u32_of(p).map(u64::from),
-                            STA_TX_BITRATE => s.tx_kbps = bitrate_kbps(p, base)?,
-                            STA_RX_BITRATE => s.rx_kbps = bitrate_kbps(p, base)?,
+                            STA_TX_BITRATE => s.tx_kbps = bitrate_kbps(&info)?,
+                            STA_RX_BITRATE => s.rx_kbps = bitrate_kbps(&info)?,
                             _ => {}
                         }
                     }
@@ -341,19 +259,18 @@ pub fn decode_stations(buf: &[u8]) -> Result<Vec<Station>, DecodeError> {
 
 /// The noise (dBm) of the in-use channel in a GET_SURVEY dump.
 pub fn decode_survey_noise(buf: &[u8]) -> Result<Option<i32>, DecodeError> {
-    for (base, body) in messages(buf)? {
-        for a in attrs(body, base) {
-            let (ty, p) = a?;
-            if ty != ATTR_SURVEY_INFO {
+    for attributes in data_messages(buf)? {
+        for a in attributes {
+            let a = a?;
+            if a.ty != ATTR_SURVEY_INFO {
                 continue;
             }
-            let (mut in_use, mut noise, mut _freq) = (false, None, None);
-            for a in attrs(p, base) {
-                let (ty, p) = a?;
-                match ty {
+            let (mut in_use, mut noise) = (false, None);
+            for info in nested(&a) {
+                let info = info?;
+                match info.ty {
                     SURVEY_IN_USE => in_use = true,
-                    SURVEY_NOISE => noise = s8_of(p),
-                    SURVEY_FREQUENCY => _freq = u32_of(p),
+                    SURVEY_NOISE => noise = s8_of(info.payload),
                     _ => {}
                 }
             }
@@ -365,24 +282,9 @@ pub fn decode_survey_noise(buf: &[u8]) -> Result<Option<i32>, DecodeError> {
     Ok(None)
 }
 
-/// Builds one generic netlink request.
+/// Builds one nl80211 (or controller) request.
 pub fn request(family: u16, flags: u16, seq: u32, cmd: u8, attributes: &[(u16, &[u8])]) -> Vec<u8> {
-    let mut body = vec![cmd, 1, 0, 0];
-    for (ty, payload) in attributes {
-        let len = 4 + payload.len();
-        body.extend_from_slice(&(len as u16).to_ne_bytes());
-        body.extend_from_slice(&ty.to_ne_bytes());
-        body.extend_from_slice(payload);
-        body.resize((body.len() + 3) & !3, 0);
-    }
-    let mut msg = Vec::with_capacity(NLMSG_HDR + body.len());
-    msg.extend_from_slice(&((NLMSG_HDR + body.len()) as u32).to_ne_bytes());
-    msg.extend_from_slice(&family.to_ne_bytes());
-    msg.extend_from_slice(&(flags | NLM_F_REQUEST).to_ne_bytes());
-    msg.extend_from_slice(&seq.to_ne_bytes());
-    msg.extend_from_slice(&0u32.to_ne_bytes());
-    msg.extend_from_slice(&body);
-    msg
+    netlink::genl_request(family, flags, seq, cmd, attributes)
 }
 
 /// The request that resolves the "nl80211" family id.
@@ -395,6 +297,8 @@ pub fn get_family_request(seq: u32) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const SURVEY_FREQUENCY: u16 = 1;
 
     /// Builds a reply message (as the kernel would) for decoder tests.
     fn reply(family: u16, cmd: u8, attributes: &[(u16, Vec<u8>)]) -> Vec<u8> {
@@ -414,7 +318,7 @@ mod tests {
     fn nested(items: &[(u16, Vec<u8>)]) -> Vec<u8> {
         let refs: Vec<(u16, &[u8])> = items.iter().map(|(t, p)| (*t, p.as_slice())).collect();
         // A request body minus its headers is exactly an attribute list.
-        request(0, 0, 0, 0, &refs)[NLMSG_HDR + GENL_HDR..].to_vec()
+        request(0, 0, 0, 0, &refs)[netlink::NLMSG_HDRLEN + netlink::GENL_HDRLEN..].to_vec()
     }
 
     #[test]
@@ -511,7 +415,7 @@ mod tests {
         assert!(matches!(decode_interfaces(&good[..good.len() - 3]), Err(DecodeError::Truncated { .. })));
         // An attribute claiming more than its message holds.
         let mut bad = good.clone();
-        bad[NLMSG_HDR + GENL_HDR] = 200;
+        bad[netlink::NLMSG_HDRLEN + netlink::GENL_HDRLEN] = 200;
         assert!(matches!(decode_interfaces(&bad), Err(DecodeError::Truncated { .. })));
         assert_eq!(decode_interfaces(&[]), Ok(vec![]));
     }
