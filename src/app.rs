@@ -1,12 +1,13 @@
 //! The running exporter: config loading and reloading, the HTTP routes, and
 //! the main loop that ties the server, the signals and the collectors together.
 
-use crate::collectors::{Registry, Selection};
+use crate::collectors::CollectorSet;
 use crate::config::{Config, ConfigError, DEFAULT_PATH};
 use crate::http::auth::{BasicAuth, Verdict};
 use crate::http::server::{Handler, Limits, Reply, Server};
 use crate::http::{self, Request, Status};
 use crate::metrics::exposition::{CONTENT_TYPE, Exposition};
+use crate::metrics::registry::Registry;
 use crate::os::signals::Signals;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -87,7 +88,7 @@ impl App {
         self.metrics.as_str()
     }
 
-    fn selection(&self, query: &str) -> Result<Selection, String> {
+    fn selection(&self, query: &str) -> Result<CollectorSet, String> {
         let mut collect = Vec::new();
         let mut exclude = Vec::new();
         for (k, v) in http::query_pairs(query) {

@@ -1,10 +1,10 @@
 //! conntrack: table size and limit, plus the per-CPU statistics summed.
 //! Linux 2.6.22 names everything `ip_conntrack`; later kernels `nf_conntrack`.
 
-use super::{CollectError, Collector};
+use super::{CollectError, Collector, read_first_existing};
 use crate::metrics::exposition::{Exposition, MetricType};
 use crate::os::source::Roots;
-use crate::parse::{self as procfs, conntrack};
+use crate::parse::{self, conntrack};
 
 /// (modern path, 2.6.22 path) pairs, relative to the procfs root.
 const COUNT: [&str; 2] = ["sys/net/netfilter/nf_conntrack_count", "sys/net/ipv4/netfilter/ip_conntrack_count"];
@@ -43,58 +43,30 @@ const STAT_COLUMNS: [(&str, &str, &str); 8] = [
 #[derive(Default)]
 pub struct ConntrackCollector {
     text: String,
-    stat_text: String,
 }
 
 impl ConntrackCollector {
-    /// Reads one integer file, trying the modern then the legacy path.
-    /// Returns which of the two it used.
-    fn read_u64(&mut self, roots: &Roots, paths: [&str; 2], from: usize) -> Result<(usize, u64), CollectError> {
-        for (i, rel) in paths.iter().enumerate().skip(from) {
-            match roots.read_proc(rel, &mut self.text) {
-                Ok(()) => {
-                    let v = procfs::parse_single_u64(&self.text)
-                        .map_err(|error| CollectError::Parse { path: roots.proc_path(rel), error })?;
-                    return Ok((i, v));
-                }
-                Err(e) if e.is_missing() => continue,
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Err(CollectError::Unavailable(format!(
-            "neither {} nor {} exists: is connection tracking loaded?",
-            roots.proc_path(paths[0]).display(),
-            roots.proc_path(paths[1]).display()
-        )))
+    /// Reads one integer file from the first of `candidates` that exists.
+    /// Returns which one it used.
+    fn read_u64(&mut self, roots: &Roots, candidates: &[&str]) -> Result<(usize, u64), CollectError> {
+        let Some(i) = read_first_existing(roots, candidates, &mut self.text)? else {
+            let tried: Vec<String> = candidates.iter().map(|rel| roots.proc_path(rel).display().to_string()).collect();
+            return Err(CollectError::Unavailable(format!(
+                "{} not found: is connection tracking loaded?",
+                tried.join(" and ")
+            )));
+        };
+        let v = parse::parse_single_u64(&self.text)
+            .map_err(|error| CollectError::Parse { path: roots.proc_path(candidates[i]), error })?;
+        Ok((i, v))
     }
 }
 
 impl Collector for ConntrackCollector {
     fn collect(&mut self, roots: &Roots, out: &mut Exposition) -> Result<(), CollectError> {
-        let (flavour, count) = self.read_u64(roots, COUNT, 0)?;
-        // Take the limit from the same family of files as the count.
-        let (_, limit) = self.read_u64(roots, MAX, flavour)?;
-        // The statistics file is optional (CONFIG_NF_CONNTRACK_PROCFS).
-        let stat_text = &mut self.stat_text;
-        let mut stat_path = None;
-        for rel in &STAT[flavour..] {
-            match roots.read_proc(rel, stat_text) {
-                Ok(()) => {
-                    stat_path = Some(*rel);
-                    break;
-                }
-                Err(e) if e.is_missing() => continue,
-                Err(e) => return Err(e.into()),
-            }
-        }
-        let stats = match stat_path {
-            Some(rel) => Some(
-                conntrack::parse_stat(stat_text)
-                    .map_err(|error| CollectError::Parse { path: roots.proc_path(rel), error })?,
-            ),
-            None => None,
-        };
-
+        let (flavour, count) = self.read_u64(roots, &COUNT)?;
+        // Take the limit and statistics from the same family of files as the count.
+        let (_, limit) = self.read_u64(roots, &MAX[flavour..])?;
         out.family(
             "node_nf_conntrack_entries",
             "Number of currently allocated flow entries for connection tracking.",
@@ -103,7 +75,11 @@ impl Collector for ConntrackCollector {
         out.sample(&[], count);
         out.family("node_nf_conntrack_entries_limit", "Maximum size of connection tracking table.", MetricType::Gauge);
         out.sample(&[], limit);
-        if let Some(stats) = stats {
+        // The statistics file is optional (CONFIG_NF_CONNTRACK_PROCFS).
+        let stat = &STAT[flavour..];
+        if let Some(i) = read_first_existing(roots, stat, &mut self.text)? {
+            let stats = conntrack::parse_stat(&self.text)
+                .map_err(|error| CollectError::Parse { path: roots.proc_path(stat[i]), error })?;
             for (column, name, help) in STAT_COLUMNS {
                 if let Some(v) = stats.get(column) {
                     out.family(name, help, MetricType::Gauge);

@@ -1,11 +1,9 @@
 //! load: `node_load1`, `node_load5` and `node_load15` from `/proc/loadavg`.
 
-use super::{CollectError, Collector};
+use super::{CollectError, Collector, read_parsed};
 use crate::metrics::exposition::{Exposition, MetricType};
 use crate::os::source::Roots;
 use crate::parse::loadavg;
-
-const SOURCE: &str = "loadavg";
 
 /// The load collector.
 #[derive(Default)]
@@ -15,9 +13,7 @@ pub struct LoadCollector {
 
 impl Collector for LoadCollector {
     fn collect(&mut self, roots: &Roots, out: &mut Exposition) -> Result<(), CollectError> {
-        roots.read_proc(SOURCE, &mut self.text)?;
-        let l =
-            loadavg::parse(&self.text).map_err(|error| CollectError::Parse { path: roots.proc_path(SOURCE), error })?;
+        let l = read_parsed(&roots.proc_path("loadavg"), &mut self.text, loadavg::parse)?;
         for (name, help, v) in [
             ("node_load1", "1m load average.", l.one),
             ("node_load15", "15m load average.", l.fifteen),

@@ -1,6 +1,14 @@
-//! Collectors, one file each behind the [`Collector`] trait, and the
-//! [`Registry`] that runs them and adds the meta metrics.
+//! Collectors: one file per collector behind the [`Collector`] trait, and
+//! [`COLLECTORS`], the one table that names them. The config's
+//! `[collectors]` keys, `collect[]`/`exclude[]`, the `collector` label and
+//! the README's collector table all come from that table.
+//!
+//! A collector reads through `os::source` (or `os::command`, `os::netlink`)
+//! under the configured roots, parses with a pure parser from `parse`, and
+//! writes whole families into an `Exposition`. It may import `config`, `os`,
+//! `parse` and `metrics::exposition`/`metrics::counter_wrap`, never `http`.
 
+pub mod build_info;
 pub mod conntrack;
 pub mod load;
 pub mod netdev;
@@ -8,12 +16,217 @@ pub mod process;
 pub mod wireless;
 
 use crate::config::Config;
-use crate::metrics::exposition::{Exposition, MetricType};
-use crate::os::source::{Roots, SourceError};
+use crate::metrics::exposition::Exposition;
+use crate::os::command::CommandError;
+use crate::os::source::{Roots, SourceError, read_bounded};
 use crate::parse::ParseError;
+use crate::parse::netlink::DecodeError;
 use std::fmt;
-use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// A source of metrics. `collect` writes whole families into `out`; on error
+/// the registry throws `out` away, so a failure never leaves half a family.
+pub trait Collector {
+    /// Reads the sources and writes complete families.
+    fn collect(&mut self, roots: &Roots, out: &mut Exposition) -> Result<(), CollectError>;
+    /// Takes a reloaded config, keeping state such as counter history.
+    fn configure(&mut self, _config: &Config) {}
+    /// Work between scrapes (netdev samples counters to catch 32-bit wraps).
+    fn sample(&mut self, _roots: &Roots) {}
+    /// When [`Collector::sample`] next wants to run, if ever.
+    fn next_sample(&self) -> Option<Instant> {
+        None
+    }
+}
+
+/// Whose metrics a collector writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// The device's. Switched in `[collectors]`, chosen per scrape with
+    /// `collect[]`/`exclude[]`, and reported in `node_scrape_collector_*`.
+    Device,
+    /// The exporter's own (build info, process figures): always on, and
+    /// written after the scrape's meta families.
+    Exporter,
+}
+
+/// One row of the collector table.
+pub struct Entry {
+    /// The name: config key, `collect[]` value and `collector` label.
+    pub name: &'static str,
+    /// Device or exporter metrics.
+    pub scope: Scope,
+    /// Whether it runs when the config does not mention it.
+    pub enabled_by_default: bool,
+    /// What it exports, in a few words (the README's collector table).
+    pub summary: &'static str,
+    /// Builds the collector for a config.
+    pub build: fn(&Config) -> Box<dyn Collector>,
+}
+
+/// Every collector, sorted by name within each scope: device collectors
+/// first, in the order their families appear in a scrape.
+pub const COLLECTORS: &[Entry] = &[
+    Entry {
+        name: "conntrack",
+        scope: Scope::Device,
+        enabled_by_default: true,
+        summary: "connection tracking table size, limit and statistics",
+        build: |_| Box::<conntrack::ConntrackCollector>::default(),
+    },
+    Entry {
+        name: "load",
+        scope: Scope::Device,
+        enabled_by_default: true,
+        summary: "1, 5 and 15 minute load averages",
+        build: |_| Box::<load::LoadCollector>::default(),
+    },
+    Entry {
+        name: "netdev",
+        scope: Scope::Device,
+        enabled_by_default: true,
+        summary: "per-interface traffic counters, extended past 32-bit wraps",
+        build: |c| Box::new(netdev::NetdevCollector::new(&c.netdev)),
+    },
+    Entry {
+        name: "wireless",
+        scope: Scope::Device,
+        enabled_by_default: true,
+        summary: "WiFi interfaces, bands and stations (nl80211, Broadcom wl, WEXT)",
+        build: |c| Box::new(wireless::WirelessCollector::new(&c.wireless)),
+    },
+    Entry {
+        name: "build_info",
+        scope: Scope::Exporter,
+        enabled_by_default: true,
+        summary: "the exporter's version and target",
+        build: |_| Box::new(build_info::BuildInfoCollector),
+    },
+    Entry {
+        name: "process",
+        scope: Scope::Exporter,
+        enabled_by_default: true,
+        summary: "the exporter's own CPU time, memory, open files and start time",
+        build: |_| Box::<process::ProcessCollector>::default(),
+    },
+];
+
+/// The device collectors' names, in table order.
+pub fn device_names() -> impl Iterator<Item = &'static str> {
+    COLLECTORS.iter().filter(|e| e.scope == Scope::Device).map(|e| e.name)
+}
+
+/// A set of collectors, as positions in [`COLLECTORS`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CollectorSet(u64);
+
+// The set is one bit per table row.
+const _: () = assert!(COLLECTORS.len() <= 64);
+
+impl CollectorSet {
+    /// No collector.
+    pub const EMPTY: CollectorSet = CollectorSet(0);
+
+    /// The device collectors that are on by default.
+    pub fn defaults() -> CollectorSet {
+        let mut set = CollectorSet::EMPTY;
+        for (i, e) in COLLECTORS.iter().enumerate() {
+            if e.scope == Scope::Device && e.enabled_by_default {
+                set.insert(i);
+            }
+        }
+        set
+    }
+
+    /// The table position of a device collector named `name`.
+    pub fn position(name: &str) -> Option<usize> {
+        COLLECTORS.iter().position(|e| e.scope == Scope::Device && e.name == name)
+    }
+
+    /// Whether row `i` is in the set.
+    pub fn contains(self, i: usize) -> bool {
+        i < 64 && self.0 & (1 << i) != 0
+    }
+
+    /// Adds row `i`.
+    pub fn insert(&mut self, i: usize) {
+        if i < 64 {
+            self.0 |= 1 << i;
+        }
+    }
+
+    /// Removes row `i`.
+    pub fn remove(&mut self, i: usize) {
+        if i < 64 {
+            self.0 &= !(1 << i);
+        }
+    }
+}
+
+impl Default for CollectorSet {
+    fn default() -> Self {
+        CollectorSet::defaults()
+    }
+}
+
+/// `[collectors]`: a table of `name = true|false`, any subset of the device
+/// collectors; names not given keep their default. An unknown name is an
+/// error at that key's line and column.
+impl<'de> serde::Deserialize<'de> for CollectorSet {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(SwitchesVisitor)
+    }
+}
+
+struct SwitchesVisitor;
+
+impl<'de> serde::de::Visitor<'de> for SwitchesVisitor {
+    type Value = CollectorSet;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a table of collector = true or false")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<CollectorSet, A::Error> {
+        let mut set = CollectorSet::defaults();
+        while let Some(i) = map.next_key_seed(CollectorName)? {
+            if map.next_value::<bool>()? {
+                set.insert(i);
+            } else {
+                set.remove(i);
+            }
+        }
+        Ok(set)
+    }
+}
+
+/// Deserializes a key of `[collectors]` into its table position, so an
+/// unknown name is reported at the key itself.
+struct CollectorName;
+
+impl<'de> serde::de::DeserializeSeed<'de> for CollectorName {
+    type Value = usize;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<usize, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl serde::de::Visitor<'_> for CollectorName {
+    type Value = usize;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a collector name")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, name: &str) -> Result<usize, E> {
+        CollectorSet::position(name).ok_or_else(|| {
+            let known: Vec<&str> = device_names().collect();
+            E::custom(format_args!("unknown collector `{name}`, expected one of {}", known.join(", ")))
+        })
+    }
+}
 
 /// Why a collector produced nothing this scrape.
 #[derive(Debug)]
@@ -27,6 +240,15 @@ pub enum CollectError {
         /// Where and what.
         error: ParseError,
     },
+    /// A netlink reply could not be decoded.
+    Decode {
+        /// Which request it answered, such as "nl80211 station dump of wlan0".
+        request: String,
+        /// What is wrong with it.
+        error: DecodeError,
+    },
+    /// A helper command (`wl`, `nvram`) hung or flooded its output.
+    Command(CommandError),
     /// The data this collector needs is not available on this system.
     Unavailable(String),
 }
@@ -34,6 +256,12 @@ pub enum CollectError {
 impl From<SourceError> for CollectError {
     fn from(e: SourceError) -> Self {
         CollectError::Source(e)
+    }
+}
+
+impl From<CommandError> for CollectError {
+    fn from(e: CommandError) -> Self {
+        CollectError::Command(e)
     }
 }
 
@@ -45,236 +273,67 @@ impl fmt::Display for CollectError {
                 write!(f, "{}:{}: expected {}, found {:?}", path.display(), error.line, error.expected, error.found)
             }
             CollectError::Parse { path, error } => write!(f, "{}: {error}", path.display()),
+            CollectError::Decode { request, error } => write!(f, "{request} failed: {error}"),
+            CollectError::Command(e) => write!(f, "{e}"),
             CollectError::Unavailable(why) => write!(f, "{why}"),
         }
     }
 }
 
-/// A source of metrics. `collect` writes whole families into `out`; on error
-/// the registry throws `out` away, so a failure never leaves half a family.
-pub trait Collector {
-    /// Reads the sources and writes complete families.
-    fn collect(&mut self, roots: &Roots, out: &mut Exposition) -> Result<(), CollectError>;
-    /// Work between scrapes (netdev samples counters to catch 32-bit wraps).
-    fn sample(&mut self, _roots: &Roots) {}
-    /// When [`Collector::sample`] next wants to run, if ever.
-    fn next_sample(&self) -> Option<Instant> {
-        None
-    }
+/// Reads the file at `path` into `buf` and parses it; errors name the file
+/// (and, for parse errors, the line). The one read-parse step of every
+/// file-based collector.
+pub fn read_parsed<'b, T>(
+    path: &Path,
+    buf: &'b mut String,
+    parse: impl FnOnce(&'b str) -> Result<T, ParseError>,
+) -> Result<T, CollectError> {
+    read_bounded(path, buf)?;
+    parse(buf).map_err(|error| CollectError::Parse { path: path.to_path_buf(), error })
 }
 
-/// Names of every collector that can be switched on, sorted: the names in
-/// `collect[]=` and the `collector` label. The registry indexes its
-/// collectors in this order.
-pub const COLLECTOR_NAMES: [&str; 4] = ["conntrack", "load", "netdev", "wireless"];
-
-/// Per-collector state the registry keeps across scrapes.
-#[derive(Debug, Default)]
-struct Health {
-    /// The last error logged, so a persisting failure is logged once.
-    last_error: Option<String>,
+/// Reads the first of `candidates` (relative to the procfs root) that
+/// exists into `buf`, and returns its position in `candidates`, or `None`
+/// when none exists. Kernels rename files (`ip_conntrack` became
+/// `nf_conntrack`); other read errors are errors.
+pub fn read_first_existing(
+    roots: &Roots,
+    candidates: &[&str],
+    buf: &mut String,
+) -> Result<Option<usize>, CollectError> {
+    for (i, rel) in candidates.iter().enumerate() {
+        match read_bounded(&roots.proc_path(rel), buf) {
+            Ok(()) => return Ok(Some(i)),
+            Err(e) if e.is_missing() => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(None)
 }
 
-/// Runs the enabled collectors and adds the meta metrics.
-pub struct Registry {
-    roots: Roots,
-    enabled: [bool; 4],
-    conntrack: conntrack::ConntrackCollector,
-    load: load::LoadCollector,
-    netdev: netdev::NetdevCollector,
-    wireless: wireless::WirelessCollector,
-    process: process::ProcessCollector,
-    health: [Health; 4],
-    scratch: Exposition,
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// Which collectors one scrape runs: a subset of the enabled ones.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Selection([bool; 4]);
-
-/// A `collect[]`/`exclude[]` request that cannot be honoured.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SelectionError {
-    /// No collector of that name exists.
-    Unknown(String),
-    /// The collector exists but the config turns it off.
-    Disabled(String),
-    /// Both `collect[]` and `exclude[]` were given.
-    Both,
-}
-
-impl fmt::Display for SelectionError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            SelectionError::Unknown(n) => write!(f, "unknown collector {n:?} (known: {})", COLLECTOR_NAMES.join(", ")),
-            SelectionError::Disabled(n) => write!(f, "collector {n:?} is disabled in the config"),
-            SelectionError::Both => write!(f, "collect[] and exclude[] cannot be combined"),
+    #[test]
+    fn names_are_unique_and_sorted_within_each_scope() {
+        for scope in [Scope::Device, Scope::Exporter] {
+            let names: Vec<&str> = COLLECTORS.iter().filter(|e| e.scope == scope).map(|e| e.name).collect();
+            let mut sorted = names.clone();
+            sorted.sort();
+            sorted.dedup();
+            assert_eq!(names, sorted, "{scope:?} collectors must be sorted and unique");
         }
-    }
-}
-
-impl Registry {
-    /// Builds the registry for a config.
-    pub fn new(config: &Config) -> Registry {
-        let mut r = Registry {
-            roots: config.paths.roots(),
-            enabled: [false; 4],
-            conntrack: conntrack::ConntrackCollector::default(),
-            load: load::LoadCollector::default(),
-            netdev: netdev::NetdevCollector::new(&config.netdev),
-            wireless: wireless::WirelessCollector::new(&config.wireless),
-            process: process::ProcessCollector::default(),
-            health: Default::default(),
-            scratch: Exposition::new(),
-        };
-        r.apply(config);
-        r
+        // Device rows come first: the scrape writes them in table order.
+        let first_exporter = COLLECTORS.iter().position(|e| e.scope == Scope::Exporter).unwrap();
+        assert!(COLLECTORS[first_exporter..].iter().all(|e| e.scope == Scope::Exporter));
     }
 
-    /// Applies a new config in place, keeping counter state (wrap tracking)
-    /// across reloads.
-    pub fn apply(&mut self, config: &Config) {
-        let c = &config.collectors;
-        self.enabled = [c.conntrack, c.load, c.netdev, c.wireless];
-        self.roots = config.paths.roots();
-        self.netdev.configure(&config.netdev);
-        self.wireless.configure(&config.wireless, &config.paths.nl80211);
-    }
-
-    /// All enabled collectors.
-    pub fn all_enabled(&self) -> Selection {
-        Selection(self.enabled)
-    }
-
-    /// Resolves `collect[]` (only these) or `exclude[]` (all enabled but these).
-    pub fn select(&self, collect: &[&str], exclude: &[&str]) -> Result<Selection, SelectionError> {
-        if !collect.is_empty() && !exclude.is_empty() {
-            return Err(SelectionError::Both);
-        }
-        let index = |name: &str| -> Result<usize, SelectionError> {
-            let i =
-                COLLECTOR_NAMES.iter().position(|n| *n == name).ok_or_else(|| SelectionError::Unknown(name.into()))?;
-            if self.enabled[i] { Ok(i) } else { Err(SelectionError::Disabled(name.into())) }
-        };
-        if !collect.is_empty() {
-            let mut sel = [false; 4];
-            for name in collect {
-                sel[index(name)?] = true;
-            }
-            return Ok(Selection(sel));
-        }
-        let mut sel = self.enabled;
-        for name in exclude {
-            sel[index(name)?] = false;
-        }
-        Ok(Selection(sel))
-    }
-
-    /// The roots and collector `i` (in [`COLLECTOR_NAMES`] order), borrowed apart.
-    fn parts(&mut self, i: usize) -> (&Roots, &mut dyn Collector) {
-        let Registry { roots, conntrack, load, netdev, wireless, .. } = self;
-        let c: &mut dyn Collector = match i {
-            0 => conntrack,
-            1 => load,
-            2 => netdev,
-            _ => wireless,
-        };
-        (roots, c)
-    }
-
-    /// Runs one scrape of the selected collectors into `out` (cleared first).
-    pub fn scrape(&mut self, selection: Selection, out: &mut Exposition) {
-        out.clear();
-        let mut results: [Option<(Duration, bool)>; 4] = [None; 4];
-        for (i, result) in results.iter_mut().enumerate() {
-            if !selection.0[i] {
-                continue;
-            }
-            let mut scratch = std::mem::take(&mut self.scratch);
-            scratch.clear();
-            let started = Instant::now();
-            let (roots, collector) = self.parts(i);
-            let outcome = collector.collect(roots, &mut scratch);
-            let took = started.elapsed();
-            let ok = outcome.is_ok();
-            self.note_outcome(i, outcome);
-            if ok {
-                out.append(&scratch);
-            }
-            self.scratch = scratch;
-            *result = Some((took, ok));
-        }
-        out.family(
-            "node_scrape_collector_duration_seconds",
-            "ap-exporter: Duration of a collector scrape.",
-            MetricType::Gauge,
-        );
-        for (i, r) in results.iter().enumerate() {
-            if let Some((took, _)) = r {
-                out.sample(&[("collector", COLLECTOR_NAMES[i])], took.as_secs_f64());
-            }
-        }
-        out.family("node_scrape_collector_success", "ap-exporter: Whether a collector succeeded.", MetricType::Gauge);
-        for (i, r) in results.iter().enumerate() {
-            if let Some((_, ok)) = r {
-                out.sample(&[("collector", COLLECTOR_NAMES[i])], u64::from(*ok));
-            }
-        }
-        out.family(
-            "ap_exporter_build_info",
-            "A metric with a constant '1' value labeled by version and target.",
-            MetricType::Gauge,
-        );
-        out.sample(&[("target", crate::TARGET), ("version", crate::VERSION)], 1u64);
-        self.process.write(out);
-    }
-
-    /// Logs a failure once (and again only if its message changes), and a
-    /// recovery once.
-    fn note_outcome(&mut self, i: usize, outcome: Result<(), CollectError>) {
-        let health = &mut self.health[i];
-        match outcome {
-            Ok(()) => {
-                if health.last_error.take().is_some() {
-                    log::info!("collector {} recovered", COLLECTOR_NAMES[i]);
-                }
-            }
-            Err(e) => {
-                let msg = e.to_string();
-                if health.last_error.as_deref() != Some(msg.as_str()) {
-                    log::warn!("collector {} failed: {msg}", COLLECTOR_NAMES[i]);
-                    health.last_error = Some(msg);
-                }
-            }
-        }
-    }
-
-    /// Saves nl80211 replies into `dir` during scrapes (`--nl80211-capture`).
-    pub fn capture_nl80211(&mut self, dir: &std::path::Path) {
-        self.wireless.capture_nl80211(dir);
-    }
-
-    /// The earliest time any enabled collector wants a between-scrape sample.
-    pub fn next_sample(&self) -> Option<Instant> {
-        (0..4).filter(|&i| self.enabled[i]).filter_map(|i| self.collector_ref(i).next_sample()).min()
-    }
-
-    fn collector_ref(&self, i: usize) -> &dyn Collector {
-        match i {
-            0 => &self.conntrack,
-            1 => &self.load,
-            2 => &self.netdev,
-            _ => &self.wireless,
-        }
-    }
-
-    /// Runs the between-scrape samples that are due.
-    pub fn sample_due(&mut self, now: Instant) {
-        for i in 0..4 {
-            if self.enabled[i] && self.collector_ref(i).next_sample().is_some_and(|t| t <= now) {
-                let (roots, collector) = self.parts(i);
-                collector.sample(roots);
-            }
-        }
+    #[test]
+    fn exporter_collectors_are_not_switches() {
+        assert_eq!(CollectorSet::position("process"), None);
+        assert_eq!(CollectorSet::position("netdev"), Some(2));
+        let d = CollectorSet::defaults();
+        assert!(!d.contains(COLLECTORS.iter().position(|e| e.name == "process").unwrap()));
     }
 }

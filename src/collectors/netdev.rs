@@ -1,8 +1,8 @@
 //! netdev: `/proc/net/dev` counters, extended past 32-bit wraps, with
 //! node_exporter's names (`node_network_receive_bytes_total`, ...).
 
-use super::{CollectError, Collector};
-use crate::config::NetdevConfig;
+use super::{CollectError, Collector, read_parsed};
+use crate::config::{Config, NetdevConfig};
 use crate::metrics::counter_wrap::DeviceTracker;
 use crate::metrics::exposition::{Exposition, MetricType};
 use crate::os::source::Roots;
@@ -49,17 +49,10 @@ impl NetdevCollector {
         }
     }
 
-    /// Takes new settings, keeping the counter history.
-    pub fn configure(&mut self, config: &NetdevConfig) {
-        self.config = config.clone();
-    }
-
     /// Reads `/proc/net/dev` and feeds the selected devices to the tracker.
     fn read(&mut self, roots: &Roots) -> Result<(), CollectError> {
         self.last_read = Some(Instant::now());
-        roots.read_proc(SOURCE, &mut self.text)?;
-        let devices =
-            net_dev::parse(&self.text).map_err(|error| CollectError::Parse { path: roots.proc_path(SOURCE), error })?;
+        let devices = read_parsed(&roots.proc_path(SOURCE), &mut self.text, net_dev::parse)?;
         let config = &self.config;
         self.tracker.update(devices.iter().filter(|d| config.selects(d.name)).map(|d| (d.name, d.counters)));
         Ok(())
@@ -67,6 +60,11 @@ impl NetdevCollector {
 }
 
 impl Collector for NetdevCollector {
+    fn configure(&mut self, config: &Config) {
+        // The counter history stays: a reload must not reset the totals.
+        self.config = config.netdev.clone();
+    }
+
     fn collect(&mut self, roots: &Roots, out: &mut Exposition) -> Result<(), CollectError> {
         self.read(roots)?;
         for (field, (name, help)) in self.families.names.iter().enumerate() {
@@ -98,7 +96,6 @@ impl Collector for NetdevCollector {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Config;
     use std::path::PathBuf;
 
     struct Root(PathBuf);
@@ -111,7 +108,7 @@ mod tests {
     fn root(tag: &str) -> (Root, Roots) {
         let dir = std::env::temp_dir().join(format!("apx-netdev-{tag}-{}", std::process::id()));
         std::fs::create_dir_all(dir.join("net")).unwrap();
-        let roots = Roots { procfs: dir.clone(), sysfs: dir.clone() };
+        let roots = Roots { procfs: dir.clone(), ..Roots::default() };
         (Root(dir), roots)
     }
 

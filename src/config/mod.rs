@@ -4,6 +4,7 @@
 //! globs) are checked while deserializing, so errors carry TOML's span and
 //! name the file, line and column.
 
+use crate::collectors::CollectorSet;
 use crate::config::cidr::Cidr;
 use crate::config::glob::Glob;
 use crate::os::source::Roots;
@@ -31,8 +32,9 @@ pub struct Config {
     pub log: LogConfig,
     /// Optional HTTP basic authentication.
     pub auth: AuthConfig,
-    /// Which collectors run.
-    pub collectors: CollectorSwitches,
+    /// Which device collectors run (`[collectors]`, keyed by the names in
+    /// the collector table).
+    pub collectors: CollectorSet,
     /// The netdev collector.
     pub netdev: NetdevConfig,
     /// The wireless collector.
@@ -55,7 +57,7 @@ impl Default for Config {
             connection_timeout_seconds: Bounded(10),
             log: LogConfig::default(),
             auth: AuthConfig::default(),
-            collectors: CollectorSwitches::default(),
+            collectors: CollectorSet::defaults(),
             netdev: NetdevConfig::default(),
             wireless: WirelessConfig::default(),
             paths: PathsConfig::default(),
@@ -189,26 +191,6 @@ pub struct AuthConfig {
     pub basic_auth_users: std::collections::BTreeMap<String, crate::http::auth::BcryptHash>,
 }
 
-/// On/off switch per collector.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct CollectorSwitches {
-    /// `/proc/net/dev` counters.
-    pub netdev: bool,
-    /// WiFi interfaces and stations.
-    pub wireless: bool,
-    /// Connection tracking.
-    pub conntrack: bool,
-    /// Load averages.
-    pub load: bool,
-}
-
-impl Default for CollectorSwitches {
-    fn default() -> Self {
-        CollectorSwitches { netdev: true, wireless: true, conntrack: true, load: true }
-    }
-}
-
 /// netdev collector settings.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -322,7 +304,12 @@ impl Default for PathsConfig {
 impl PathsConfig {
     /// The roots collectors read from.
     pub fn roots(&self) -> Roots {
-        Roots { procfs: self.procfs.clone(), sysfs: self.sysfs.clone() }
+        Roots {
+            procfs: self.procfs.clone(),
+            sysfs: self.sysfs.clone(),
+            nl80211: self.nl80211.clone(),
+            nl80211_capture: None,
+        }
     }
 }
 
@@ -474,7 +461,8 @@ procfs = "/tmp/p"
         .unwrap();
         assert_eq!(c.listen.0.len(), 2);
         assert_eq!(c.log.level, LogLevel::Debug);
-        assert!(!c.collectors.wireless && c.collectors.netdev);
+        let on = |name| c.collectors.contains(CollectorSet::position(name).unwrap());
+        assert!(!on("wireless") && on("netdev"));
         assert!(c.netdev.selects("eth0") && c.netdev.selects("wl1.1") && !c.netdev.selects("br0"));
         assert_eq!(c.paths.procfs, PathBuf::from("/tmp/p"));
         assert_eq!(c.wireless.backend, WirelessBackend::Wl);
@@ -509,6 +497,29 @@ procfs = "/tmp/p"
         let e = err("listen = [");
         assert!(e.starts_with("t.toml:1:"), "{e}");
         assert!(err("allow = []").contains("allow is empty"));
+    }
+
+    #[test]
+    fn collector_keys_come_from_the_collector_table() {
+        let e = err("[collectors]\nnetdev = true\nmeminfo = false\n");
+        assert!(e.starts_with("t.toml:3:1: unknown collector `meminfo`, expected one of conntrack, load"), "{e}");
+        let e = err("[collectors]\nprocess = false\n");
+        assert!(e.starts_with("t.toml:2:1: unknown collector `process`"), "{e}");
+        let e = err("[collectors]\nload = 1\n");
+        assert!(e.starts_with("t.toml:2:8: "), "{e}");
+        let e = err("collectors = 5\n");
+        assert!(e.starts_with("t.toml:1:14: "), "{e}");
+    }
+
+    #[test]
+    fn shipped_file_lists_every_device_collector() {
+        let shipped: toml::Table = toml::from_str(include_str!("../../files/ap-exporter.toml")).unwrap();
+        let listed: Vec<&str> = shipped["collectors"].as_table().unwrap().keys().map(String::as_str).collect();
+        let mut names: Vec<&str> = crate::collectors::device_names().collect();
+        names.sort();
+        let mut listed_sorted = listed.clone();
+        listed_sorted.sort();
+        assert_eq!(listed_sorted, names, "files/ap-exporter.toml [collectors] must name every device collector");
     }
 
     #[test]

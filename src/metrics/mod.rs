@@ -4,3 +4,4 @@
 
 pub mod counter_wrap;
 pub mod exposition;
+pub mod registry;

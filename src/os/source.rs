@@ -9,18 +9,28 @@ use std::path::{Path, PathBuf};
 /// interfaces is about 60 KiB; anything far larger is not a file we understand.
 pub const MAX_SOURCE_BYTES: u64 = 4 * 1024 * 1024;
 
-/// Roots that collectors read from.
+/// Where collectors read from: fixtures point these elsewhere.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Roots {
-    /// Where `/proc` is mounted (fixtures point this elsewhere).
+    /// Where `/proc` is mounted.
     pub procfs: PathBuf,
     /// Where `/sys` is mounted.
     pub sysfs: PathBuf,
+    /// Empty: ask the kernel over netlink. A directory: replay the nl80211
+    /// replies captured there.
+    pub nl80211: PathBuf,
+    /// Where to save every nl80211 reply (`--nl80211-capture`), if anywhere.
+    pub nl80211_capture: Option<PathBuf>,
 }
 
 impl Default for Roots {
     fn default() -> Self {
-        Roots { procfs: PathBuf::from("/proc"), sysfs: PathBuf::from("/sys") }
+        Roots {
+            procfs: PathBuf::from("/proc"),
+            sysfs: PathBuf::from("/sys"),
+            nl80211: PathBuf::new(),
+            nl80211_capture: None,
+        }
     }
 }
 
@@ -70,16 +80,6 @@ impl Roots {
     pub fn proc_path(&self, rel: &str) -> PathBuf {
         self.procfs.join(rel)
     }
-
-    /// Resolves a path relative to the sysfs root, such as `class/net`.
-    pub fn sys_path(&self, rel: &str) -> PathBuf {
-        self.sysfs.join(rel)
-    }
-
-    /// Reads a procfs file into `buf` (cleared first), bounded in size.
-    pub fn read_proc(&self, rel: &str, buf: &mut String) -> Result<(), SourceError> {
-        read_bounded(&self.proc_path(rel), buf)
-    }
 }
 
 /// Reads a whole file into `buf` (cleared first), refusing more than
@@ -119,9 +119,9 @@ mod tests {
 
     #[test]
     fn missing_file_is_reported_as_missing_with_path() {
-        let roots = Roots { procfs: PathBuf::from("/nonexistent-root"), sysfs: PathBuf::from("/x") };
+        let roots = Roots { procfs: PathBuf::from("/nonexistent-root"), ..Roots::default() };
         let mut buf = String::new();
-        let e = roots.read_proc("net/dev", &mut buf).unwrap_err();
+        let e = read_bounded(&roots.proc_path("net/dev"), &mut buf).unwrap_err();
         assert!(e.is_missing());
         assert_eq!(e.to_string(), "/nonexistent-root/net/dev: no such file");
     }

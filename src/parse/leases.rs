@@ -3,10 +3,6 @@
 
 use crate::parse::ParseError;
 
-/// Where dnsmasq keeps leases on OpenWrt, Merlin and DD-WRT; "auto" tries these.
-pub const AUTO_PATHS: [&str; 4] =
-    ["/tmp/dhcp.leases", "/var/lib/misc/dnsmasq.leases", "/tmp/var/lib/misc/dnsmasq.leases", "/tmp/dnsmasq.leases"];
-
 /// MAC to (hostname, IP), sorted by MAC.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Leases {
@@ -20,16 +16,6 @@ impl Leases {
             .binary_search_by(|(m, _, _)| m.as_str().cmp(mac))
             .ok()
             .map(|i| (self.entries[i].1.as_str(), self.entries[i].2.as_str()))
-    }
-
-    /// Number of leases.
-    pub fn len(&self) -> usize {
-        self.entries.len()
-    }
-
-    /// Whether there are none.
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
     }
 }
 
@@ -72,7 +58,7 @@ mod tests {
              1732560000 1234567 fd00::23 laptop 00:01:00:01\n",
         )
         .unwrap();
-        assert_eq!(l.len(), 2);
+        assert_eq!(l.entries.len(), 2);
         assert_eq!(l.lookup("34:53:d2:fc:e5:12"), Some(("pixel-7", "192.168.1.23")));
         assert_eq!(l.lookup("7e:ba:8e:9e:62:06"), Some(("", "192.168.1.40")));
         assert_eq!(l.lookup("00:00:00:00:00:00"), None);

@@ -1,0 +1,37 @@
+//! The Wireless Extensions backend: `/proc/net/wireless`, for drivers with
+//! nothing better. It lists client-mode links with their signal and noise.
+
+use super::{Backend, Context, Outcome};
+use crate::collectors::{CollectError, read_parsed};
+use crate::parse::wext;
+use crate::parse::wifi::Network;
+
+/// Reads `/proc/net/wireless`.
+#[derive(Default)]
+pub struct WextBackend {
+    text: String,
+}
+
+impl Backend for WextBackend {
+    fn networks(&mut self, ctx: &Context<'_>, covered: &[String]) -> Result<Outcome, CollectError> {
+        let parsed = match read_parsed(&ctx.roots.proc_path("net/wireless"), &mut self.text, wext::parse) {
+            Ok(parsed) => parsed,
+            Err(CollectError::Source(e)) if e.is_missing() => return Ok(Outcome::Unavailable(e.to_string())),
+            Err(e) => return Err(e),
+        };
+        let seen = parsed.len();
+        let networks = parsed
+            .into_iter()
+            .filter(|w| !covered.iter().any(|s| s == w.name))
+            .map(|w| Network {
+                ifname: w.name.to_string(),
+                // WEXT lists client-mode links; levels above 0 are not dBm.
+                signal_dbm: Some(w.level).filter(|&l| l < 0),
+                noise_dbm: Some(w.noise).filter(|&n| n < 0 && n != -256),
+                link_quality: Some(w.quality),
+                ..Network::default()
+            })
+            .collect();
+        Ok(Outcome::Networks(networks, seen))
+    }
+}

@@ -1,0 +1,189 @@
+//! The Broadcom backend: the `wl` tool of ASUSWRT-Merlin and DD-WRT, with
+//! interfaces named by `nvram` where it exists. Every run has a timeout; a
+//! hung `wl` is killed and fails the backend for that scrape.
+
+use super::{Backend, Context, Outcome};
+use crate::collectors::{CollectError, read_parsed};
+use crate::os::command::{self, CommandError};
+use crate::parse::wifi::Network;
+use crate::parse::{net_dev, wl};
+use std::time::Duration;
+
+/// Runs `wl` (and `nvram`) for interfaces and stations.
+#[derive(Default)]
+pub struct WlBackend {
+    text: String,
+}
+
+/// A Broadcom interface found by discovery.
+struct WlInterface {
+    ifname: String,
+    radio: String,
+    /// `Some(up)` when probing already asked `wl isup`.
+    known_up: Option<bool>,
+}
+
+/// Runs commands with the configured timeout.
+struct Runner {
+    timeout: Duration,
+}
+
+impl Runner {
+    fn run(&self, program: &str, args: &[&str]) -> Result<String, CommandError> {
+        command::run(program, args, self.timeout)
+    }
+
+    /// `nvram get KEY`, split into words.
+    fn nvram_words(&self, nvram: &str, key: &str) -> Result<Vec<String>, CommandError> {
+        self.run(nvram, &["get", key]).map(|v| v.split_ascii_whitespace().map(str::to_string).collect())
+    }
+}
+
+/// A hung or flooding `wl` fails the backend for the scrape; other errors
+/// (interface gone, radio off) only skip the interface.
+fn fatal(e: CommandError) -> Result<(), CollectError> {
+    match e {
+        CommandError::Timeout(..) | CommandError::TooLarge(_) => Err(CollectError::Command(e)),
+        _ => Ok(()),
+    }
+}
+
+impl WlBackend {
+    /// Broadcom interfaces, with their radio names: from nvram where it
+    /// exists (Merlin's `wl_ifnames`, or DD-WRT's `wlN_ifname` when that is
+    /// empty, plus each radio's guest `wlN_vifs`), else by asking `wl isup`
+    /// of every interface in /proc/net/dev. `None` when there is no `wl`.
+    fn interfaces(
+        &mut self,
+        ctx: &Context<'_>,
+        runner: &Runner,
+        covered: &[String],
+    ) -> Result<Option<Vec<WlInterface>>, CollectError> {
+        let nvram = &ctx.config.nvram_command;
+        match runner.nvram_words(nvram, "wl_ifnames") {
+            Ok(mut radios) => {
+                if radios.is_empty() {
+                    // DD-WRT names each radio separately.
+                    for i in 0..4 {
+                        match runner.nvram_words(nvram, &format!("wl{i}_ifname")) {
+                            Ok(names) if !names.is_empty() => radios.extend(names.into_iter().take(1)),
+                            _ => break,
+                        }
+                    }
+                }
+                if !radios.is_empty() {
+                    let mut out = Vec::new();
+                    for (i, ifname) in radios.into_iter().enumerate() {
+                        let radio = format!("wl{i}");
+                        out.push(WlInterface { ifname, radio: radio.clone(), known_up: None });
+                        if let Ok(vifs) = runner.nvram_words(nvram, &format!("wl{i}_vifs")) {
+                            out.extend(vifs.into_iter().map(|v| WlInterface {
+                                ifname: v,
+                                radio: radio.clone(),
+                                known_up: None,
+                            }));
+                        }
+                    }
+                    return Ok(Some(out));
+                }
+            }
+            Err(e @ CommandError::Timeout(..)) => return Err(CollectError::Command(e)),
+            Err(_) => {}
+        }
+        let devices = read_parsed(&ctx.roots.proc_path("net/dev"), &mut self.text, net_dev::parse)?;
+        let names: Vec<String> =
+            devices.iter().map(|d| d.name.to_string()).filter(|n| n != "lo" && !covered.contains(n)).collect();
+        let mut out = Vec::new();
+        for name in names {
+            match runner.run(&ctx.config.wl_command, &["-i", &name, "isup"]) {
+                Ok(answer) => {
+                    let up = wl::parse_int(&answer) != Some(0);
+                    out.push(WlInterface { ifname: name.clone(), radio: name, known_up: Some(up) });
+                }
+                Err(e) if e.is_not_found() => return Ok(None),
+                Err(e @ CommandError::Timeout(..)) => return Err(CollectError::Command(e)),
+                Err(_) => {}
+            }
+        }
+        Ok(Some(out))
+    }
+}
+
+impl Backend for WlBackend {
+    fn networks(&mut self, ctx: &Context<'_>, covered: &[String]) -> Result<Outcome, CollectError> {
+        let runner = Runner { timeout: Duration::from_secs(ctx.config.command_timeout_seconds.0) };
+        let wl = ctx.config.wl_command.as_str();
+        let Some(interfaces) = self.interfaces(ctx, &runner, covered)? else {
+            return Ok(Outcome::Unavailable(format!("{wl}: command not found")));
+        };
+        let mut networks = Vec::new();
+        let seen = interfaces.len();
+        for WlInterface { ifname, radio, known_up } in interfaces {
+            if covered.contains(&ifname) {
+                continue;
+            }
+            let up = match known_up {
+                Some(up) => up,
+                None => match runner.run(wl, &["-i", &ifname, "isup"]) {
+                    Ok(out) => wl::parse_int(&out) != Some(0),
+                    Err(e) if e.is_not_found() => return Ok(Outcome::Unavailable(e.to_string())),
+                    Err(e) => {
+                        fatal(e)?;
+                        continue;
+                    }
+                },
+            };
+            if !up {
+                log::debug!("wl: {ifname} is down; skipped");
+                continue;
+            }
+            let status = match runner.run(wl, &["-i", &ifname, "status"]) {
+                Ok(out) => wl::parse_status(&out),
+                Err(e) => {
+                    fatal(e)?;
+                    continue;
+                }
+            };
+            let mode = match runner.run(wl, &["-i", &ifname, "ap"]).map(|o| wl::parse_int(&o)) {
+                Ok(Some(1)) => "ap",
+                Ok(Some(0)) => "station",
+                Ok(_) => "",
+                Err(e) => {
+                    fatal(e)?;
+                    ""
+                }
+            };
+            let mut n = Network {
+                ifname: ifname.clone(),
+                radio,
+                ssid: status.ssid.clone().unwrap_or_default(),
+                bssid: status.bssid.clone().unwrap_or_default(),
+                mode: mode.to_string(),
+                band: status.band,
+                channel: status.channel,
+                frequency_mhz: status.frequency_mhz(),
+                width_mhz: status.width_mhz,
+                noise_dbm: status.noise_dbm,
+                ..Network::default()
+            };
+            if ctx.config.stations {
+                let macs = match runner.run(wl, &["-i", &ifname, "assoclist"]) {
+                    Ok(out) => wl::parse_assoclist(&out),
+                    Err(e) => {
+                        fatal(e)?;
+                        Vec::new()
+                    }
+                };
+                for mac in macs {
+                    match runner.run(wl, &["-i", &ifname, "sta_info", &mac]) {
+                        Ok(out) => n.stations.push(wl::parse_sta_info(&mac, &out)),
+                        // The station left between assoclist and sta_info.
+                        Err(e) => fatal(e)?,
+                    }
+                }
+            }
+            networks.push(n);
+        }
+        Ok(Outcome::Networks(networks, seen))
+    }
+}
