@@ -155,64 +155,28 @@ impl Server {
         Ok(())
     }
 
-    /// The addresses actually bound (port 0 resolved).
-    pub fn local_addrs(&self) -> Vec<SocketAddr> {
-        self.listeners.iter().filter_map(|(_, l)| l.local_addr().ok()).collect()
-    }
-
     /// Changes the limits; existing connections keep going.
     pub fn set_limits(&mut self, limits: Limits) {
         self.limits = limits;
     }
 
-    /// Number of open connections (served and rejected).
-    pub fn connection_count(&self) -> usize {
-        self.connections.len()
-    }
-
     /// Waits once for activity on the listeners, the connections or `wake`,
-    /// up to `until`, and handles whatever is ready.
+    /// up to `until`, and handles whatever is ready: connections first (they
+    /// were in the poll set), then new ones.
     pub fn turn(&mut self, handler: &mut dyn Handler, wake: RawFd, until: Option<Instant>) -> io::Result<()> {
-        let now = Instant::now();
-        let mut fds: Vec<libc::pollfd> = Vec::with_capacity(1 + self.listeners.len() + self.connections.len());
-        fds.push(libc::pollfd { fd: wake, events: libc::POLLIN, revents: 0 });
-        for (_, l) in &self.listeners {
-            fds.push(libc::pollfd { fd: l.as_raw_fd(), events: libc::POLLIN, revents: 0 });
-        }
-        for c in &self.connections {
-            let events = if c.phase == Phase::Writing { libc::POLLOUT } else { libc::POLLIN };
-            fds.push(libc::pollfd { fd: c.stream.as_raw_fd(), events, revents: 0 });
-        }
-        let wake_at = self.connections.iter().map(|c| c.deadline).chain(until).min();
-        let timeout_ms = match wake_at {
-            None => -1,
-            Some(t) => {
-                let d = t.saturating_duration_since(now);
-                // Round up so we do not wake a hair early and spin.
-                d.as_millis().saturating_add(u128::from(d.subsec_nanos() % 1_000_000 != 0)).min(i32::MAX as u128) as i32
-            }
-        };
+        let mut fds = self.poll_set(wake);
+        let timeout_ms = self.poll_timeout(Instant::now(), until);
         // SAFETY: fds is a valid array of fds.len() pollfd structs.
         let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout_ms) };
         if n < 0 {
             let e = io::Error::last_os_error();
             return if e.kind() == io::ErrorKind::Interrupted { Ok(()) } else { Err(e) };
         }
-        let listener_ready: Vec<bool> = fds[1..1 + self.listeners.len()].iter().map(|p| p.revents != 0).collect();
-        let conn_ready: Vec<libc::c_short> = fds[1 + self.listeners.len()..].iter().map(|p| p.revents).collect();
-
-        // Existing connections first (they were in the poll set), then accept.
+        let (listener_fds, connection_fds) = fds[1..].split_at(self.listeners.len());
+        let listener_ready: Vec<bool> = listener_fds.iter().map(|p| p.revents != 0).collect();
+        let connection_ready: Vec<bool> = connection_fds.iter().map(|p| p.revents != 0).collect();
         let now = Instant::now();
-        let mut keep = Vec::with_capacity(self.connections.len());
-        for (c, revents) in std::mem::take(&mut self.connections).into_iter().zip(conn_ready) {
-            let alive = if revents != 0 { self.progress(c, handler, now) } else { Some(c) };
-            if let Some(c) = alive {
-                if c.deadline > now {
-                    keep.push(c);
-                }
-            }
-        }
-        self.connections = keep;
+        self.advance(&connection_ready, handler, now);
         for (li, ready) in listener_ready.into_iter().enumerate() {
             if ready {
                 self.accept_from(li, handler, now);
@@ -221,6 +185,48 @@ impl Server {
         Ok(())
     }
 
+    /// The poll set: `wake`, then the listeners, then the connections, each
+    /// waiting for what its phase needs.
+    fn poll_set(&self, wake: RawFd) -> Vec<libc::pollfd> {
+        let mut fds = Vec::with_capacity(1 + self.listeners.len() + self.connections.len());
+        fds.push(libc::pollfd { fd: wake, events: libc::POLLIN, revents: 0 });
+        for (_, l) in &self.listeners {
+            fds.push(libc::pollfd { fd: l.as_raw_fd(), events: libc::POLLIN, revents: 0 });
+        }
+        for c in &self.connections {
+            let events = if c.phase == Phase::Writing { libc::POLLOUT } else { libc::POLLIN };
+            fds.push(libc::pollfd { fd: c.stream.as_raw_fd(), events, revents: 0 });
+        }
+        fds
+    }
+
+    /// Milliseconds until the earliest connection deadline or `until`; -1
+    /// (forever) when there is neither.
+    fn poll_timeout(&self, now: Instant, until: Option<Instant>) -> i32 {
+        match self.connections.iter().map(|c| c.deadline).chain(until).min() {
+            None => -1,
+            Some(t) => {
+                let d = t.saturating_duration_since(now);
+                // Round up so we do not wake a hair early and spin.
+                let ms = d.as_millis().saturating_add(u128::from(d.subsec_nanos() % 1_000_000 != 0));
+                ms.min(i32::MAX as u128) as i32
+            }
+        }
+    }
+
+    /// Moves every ready connection forward, and drops those that closed or
+    /// passed their deadline.
+    fn advance(&mut self, ready: &[bool], handler: &mut dyn Handler, now: Instant) {
+        let mut keep = Vec::with_capacity(self.connections.len());
+        for (c, &ready) in std::mem::take(&mut self.connections).into_iter().zip(ready) {
+            let alive = if ready { self.progress(c, handler, now) } else { Some(c) };
+            keep.extend(alive.filter(|c| c.deadline > now));
+        }
+        self.connections = keep;
+    }
+
+    /// Accepts up to [`ACCEPTS_PER_TURN`] connections from listener `li`.
+    /// Forbidden clients and those over the cap get their error reply at once.
     fn accept_from(&mut self, li: usize, handler: &mut dyn Handler, now: Instant) {
         for _ in 0..ACCEPTS_PER_TURN {
             let (stream, peer) = match self.listeners[li].1.accept() {
@@ -263,11 +269,7 @@ impl Server {
                     continue;
                 }
                 c.deadline = now + LINGER;
-                let body = format!("{} {}\n", status.code(), status.reason());
-                http::write_head(&mut c.out, status, "text/plain; charset=utf-8", body.len(), false, &[]);
-                c.out.extend_from_slice(body.as_bytes());
-                c.close_after_write = true;
-                c.phase = Phase::Writing;
+                queue_error(&mut c, status);
             }
             if let Some(c) = self.progress(c, handler, now) {
                 self.connections.push(c);
@@ -297,108 +299,139 @@ impl Server {
         }
     }
 
-    /// Moves a connection forward as far as it can go without blocking.
-    /// Returns it if it stays open.
+    /// Moves a connection forward, phase by phase, as far as it can go
+    /// without blocking. Returns it if it stays open.
     fn progress(&mut self, mut c: Connection, handler: &mut dyn Handler, now: Instant) -> Option<Connection> {
         loop {
-            match c.phase {
-                Phase::Reading => {
-                    match http::parse(&c.input) {
-                        Parsed::Partial => {}
-                        Parsed::Reject(status) => {
-                            self.respond_error(&mut c, status);
-                            continue;
-                        }
-                        Parsed::Complete { request, len } => {
-                            self.body.clear();
-                            let reply = handler.handle(&request, &mut self.body);
-                            let keep_alive = request.keep_alive && !request.has_body && reply.status == Status::Ok;
-                            let head_only = request.method == "HEAD";
-                            let extra: Vec<(&str, &str)> =
-                                reply.headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
-                            c.out.clear();
-                            http::write_head(
-                                &mut c.out,
-                                reply.status,
-                                reply.content_type,
-                                self.body.len(),
-                                keep_alive,
-                                &extra,
-                            );
-                            if !head_only {
-                                c.out.extend_from_slice(&self.body);
-                            }
-                            c.input.drain(..len);
-                            c.close_after_write = !keep_alive;
-                            c.sent = 0;
-                            c.phase = Phase::Writing;
-                            continue;
-                        }
-                    }
-                    // Need more bytes.
-                    let mut chunk = [0u8; 4096];
-                    match c.stream.read(&mut chunk) {
-                        Ok(0) => return None,
-                        Ok(n) => {
-                            c.input.extend_from_slice(&chunk[..n]);
-                            if c.input.len() > http::MAX_HEAD_BYTES + chunk.len() {
-                                self.respond_error(&mut c, Status::HeaderFieldsTooLarge);
-                            }
-                        }
-                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Some(c),
-                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                        Err(_) => return None,
-                    }
-                }
-                Phase::Writing => {
-                    if c.sent >= c.out.len() {
-                        c.out.clear();
-                        c.sent = 0;
-                        if c.out.capacity() > KEEP_BUFFER_BYTES {
-                            c.out.shrink_to(KEEP_BUFFER_BYTES);
-                        }
-                        if c.close_after_write {
-                            let _ = c.stream.shutdown(Shutdown::Write);
-                            c.input = Vec::new();
-                            c.phase = Phase::Draining;
-                            c.deadline = c.deadline.min(now + LINGER);
-                        } else {
-                            c.phase = Phase::Reading;
-                            c.deadline = now + self.limits.timeout;
-                            c.waiting_since = now;
-                        }
-                        continue;
-                    }
-                    match c.stream.write(&c.out[c.sent..]) {
-                        Ok(0) => return None,
-                        Ok(n) => c.sent += n,
-                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Some(c),
-                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                        Err(_) => return None,
-                    }
-                }
-                Phase::Draining => {
-                    let mut sink = [0u8; 4096];
-                    match c.stream.read(&mut sink) {
-                        Ok(0) => return None,
-                        Ok(_) => {}
-                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Some(c),
-                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                        Err(_) => return None,
-                    }
-                }
+            let step = match c.phase {
+                Phase::Reading => self.read_request(&mut c, handler),
+                Phase::Writing => self.write_reply(&mut c, now),
+                Phase::Draining => drain(&mut c),
+            };
+            match step {
+                Step::Again => {}
+                Step::Wait => return Some(c),
+                Step::Close => return None,
             }
         }
     }
 
-    /// Queues an error response that closes the connection.
-    fn respond_error(&mut self, c: &mut Connection, status: Status) {
-        let body = format!("{} {}\n", status.code(), status.reason());
-        c.out.clear();
-        http::write_head(&mut c.out, status, "text/plain; charset=utf-8", body.len(), false, &[]);
-        c.out.extend_from_slice(body.as_bytes());
-        c.sent = 0;
-        c.close_after_write = true;
-        c.phase = Phase::Writing;
+    /// Reading: serves a complete request head if one is buffered, else
+    /// reads more bytes.
+    fn read_request(&mut self, c: &mut Connection, handler: &mut dyn Handler) -> Step {
+        match http::parse(&c.input) {
+            Parsed::Complete { request, len } => {
+                c.close_after_write = self.serve(&request, &mut c.out, handler);
+                c.sent = 0;
+                c.phase = Phase::Writing;
+                c.input.drain(..len);
+                return Step::Again;
+            }
+            Parsed::Reject(status) => {
+                queue_error(c, status);
+                return Step::Again;
+            }
+            Parsed::Partial => {}
+        }
+        let mut chunk = [0u8; 4096];
+        match c.stream.read(&mut chunk) {
+            Ok(0) => Step::Close,
+            Ok(n) => {
+                c.input.extend_from_slice(&chunk[..n]);
+                if c.input.len() > http::MAX_HEAD_BYTES + chunk.len() {
+                    queue_error(c, Status::HeaderFieldsTooLarge);
+                }
+                Step::Again
+            }
+            Err(e) => io_step(&e),
+        }
     }
+
+    /// Answers one request: writes the whole reply into `out`. Returns
+    /// whether the connection closes after it.
+    fn serve(&mut self, request: &Request<'_>, out: &mut Vec<u8>, handler: &mut dyn Handler) -> bool {
+        self.body.clear();
+        let reply = handler.handle(request, &mut self.body);
+        let keep_alive = request.keep_alive && !request.has_body && reply.status == Status::Ok;
+        let extra: Vec<(&str, &str)> = reply.headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        out.clear();
+        http::write_head(out, reply.status, reply.content_type, self.body.len(), keep_alive, &extra);
+        if request.method != "HEAD" {
+            out.extend_from_slice(&self.body);
+        }
+        !keep_alive
+    }
+
+    /// Writing: sends what the socket takes; when all is sent, waits for the
+    /// next request or shuts our side.
+    fn write_reply(&mut self, c: &mut Connection, now: Instant) -> Step {
+        if c.sent < c.out.len() {
+            return match c.stream.write(&c.out[c.sent..]) {
+                Ok(0) => Step::Close,
+                Ok(n) => {
+                    c.sent += n;
+                    Step::Again
+                }
+                Err(e) => io_step(&e),
+            };
+        }
+        c.out.clear();
+        c.sent = 0;
+        if c.out.capacity() > KEEP_BUFFER_BYTES {
+            c.out.shrink_to(KEEP_BUFFER_BYTES);
+        }
+        if c.close_after_write {
+            let _ = c.stream.shutdown(Shutdown::Write);
+            c.input = Vec::new();
+            c.phase = Phase::Draining;
+            c.deadline = c.deadline.min(now + LINGER);
+        } else {
+            c.phase = Phase::Reading;
+            c.deadline = now + self.limits.timeout;
+            c.waiting_since = now;
+        }
+        Step::Again
+    }
+}
+
+/// What a phase step leaves the connection to do.
+enum Step {
+    /// Go on at once.
+    Again,
+    /// Wait for the socket to be ready.
+    Wait,
+    /// Close the connection.
+    Close,
+}
+
+/// The step after a read or write error: retry on EINTR, wait on
+/// EWOULDBLOCK, close on anything else.
+fn io_step(e: &io::Error) -> Step {
+    match e.kind() {
+        io::ErrorKind::WouldBlock => Step::Wait,
+        io::ErrorKind::Interrupted => Step::Again,
+        _ => Step::Close,
+    }
+}
+
+/// Draining: reads and drops until the client closes, so closing never
+/// resets a response it has not read yet.
+fn drain(c: &mut Connection) -> Step {
+    let mut sink = [0u8; 4096];
+    match c.stream.read(&mut sink) {
+        Ok(0) => Step::Close,
+        Ok(_) => Step::Again,
+        Err(e) => io_step(&e),
+    }
+}
+
+/// Queues an error reply that closes the connection.
+fn queue_error(c: &mut Connection, status: Status) {
+    let body = format!("{} {}\n", status.code(), status.reason());
+    c.out.clear();
+    http::write_head(&mut c.out, status, "text/plain; charset=utf-8", body.len(), false, &[]);
+    c.out.extend_from_slice(body.as_bytes());
+    c.sent = 0;
+    c.close_after_write = true;
+    c.phase = Phase::Writing;
 }
