@@ -23,7 +23,7 @@ arches = $(shell awk -F'\t' '$$1=="$(1)" {print $$2}' $(ARCHES_TSV))
 target_of = $(shell awk -F'\t' '$$1=="$(1)" && $$2=="$(2)" {print $$3}' $(ARCHES_TSV))
 TARGETS := $(shell awk -F'\t' '!/^\#/ && NF>2 {print $$3}' $(ARCHES_TSV) | sort -u)
 
-.PHONY: run test unit-test package-test deps check fuzz bench cross ipk openwrt-ipk packages openwrt-packages size
+.PHONY: run test lint unit-test package-test deps fuzz bench cross ipk openwrt-ipk packages openwrt-packages size
 
 run:
 	$(CARGO) run --release -- --config $(CONFIG)
@@ -31,7 +31,7 @@ run:
 deps:
 	bash scripts/install-deps.sh
 
-test: deps unit-test package-test
+test: deps lint unit-test package-test
 
 # tests/old_kernel.rs runs the x86_64-musl build under a 2.6.22 seccomp filter.
 unit-test:
@@ -66,10 +66,12 @@ openwrt-packages:
 size:
 	@for t in $(TARGETS); do b=$$(scripts/cross-build.sh $$t) && printf '%-32s %7d KiB\n' $$t $$(( $$(stat -c %s $$b) / 1024 )); done
 
-check:
-	$(CARGO) clippy --all-targets -- -D warnings
+# Formatting and lints gate the tests: rustfmt.toml and Cargo.toml's [lints].
+lint:
+	$(CARGO) fmt --check
+	$(CARGO) clippy --all-targets --locked -- -D warnings
 
-# Speed, memory and size figures against node_exporter (SPEC 6); prints a
+# Speed, memory and size figures against node_exporter (see the README's Benchmark section); prints a
 # markdown table. Not part of `make test`: timings are not assertions.
 bench: deps
 	python3 scripts/bench.py

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""make bench: the figures SPEC 6 asks for, measured side by side in one run
+"""make bench: CPU per scrape, memory and size against node_exporter and a floor, measured side by side in one run
 on the same fixture root, printed as a markdown table. Not a pass/fail test:
 these machines are shared and noisy, so read the ratios, not the absolutes.
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds a static, soft-float musl binary for one Rust target (SPEC §2):
+# Builds a static, soft-float musl binary for one Rust target (docs/platforms.md):
 #   scripts/cross-build.sh mipsel-unknown-linux-musl
 # Uses Debian's Rust 1.96 with its std source (-Zbuild-std) and zig as the
 # linker; installs both when missing. Prints the binary's path.

@@ -1,4 +1,4 @@
-//! The exporter on Linux 2.6.22's syscall surface (SPEC §2), simulated with
+//! The exporter on Linux 2.6.22's syscall surface (docs/platforms.md), simulated with
 //! the seccomp filter in `tests/old_kernel/seccomp_2_6_22.c` around the
 //! x86_64-unknown-linux-musl build (`make test` builds it first; by hand:
 //! `scripts/cross-build.sh x86_64-unknown-linux-musl`). Under it the exporter
@@ -112,8 +112,9 @@ fn serves_reloads_idles_and_stops_on_a_2_6_22_syscall_surface() {
 fn run_cpu_seconds(cmd: &mut Command) -> f64 {
     let child = cmd.spawn().unwrap();
     let mut status = 0;
-    // SAFETY: a zeroed rusage is valid for wait4 to fill in; the pid is our child.
+    // SAFETY: rusage is plain old data, so all zeroes is a valid value.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: wait4 fills the two locals it is given; the pid is our own child.
     let pid = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
     assert_eq!(pid, child.id() as i32);
     let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;

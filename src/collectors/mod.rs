@@ -330,6 +330,24 @@ mod tests {
     }
 
     #[test]
+    fn readme_collector_table_is_this_table() {
+        let readme = include_str!("../../README.md");
+        let mut table = String::from(
+            "<!-- collectors:begin -->\n| collector | scope | default | what it exports |\n|---|---|---|---|\n",
+        );
+        for e in COLLECTORS {
+            let (scope, default) = match (e.scope, e.enabled_by_default) {
+                (Scope::Exporter, _) => ("exporter", "always"),
+                (Scope::Device, true) => ("device", "on"),
+                (Scope::Device, false) => ("device", "off"),
+            };
+            table.push_str(&format!("| `{}` | {scope} | {default} | {} |\n", e.name, e.summary));
+        }
+        table.push_str("<!-- collectors:end -->");
+        assert!(readme.contains(&table), "README.md's collector table must read:\n{table}");
+    }
+
+    #[test]
     fn exporter_collectors_are_not_switches() {
         assert_eq!(CollectorSet::position("process"), None);
         assert_eq!(CollectorSet::position("netdev"), Some(2));

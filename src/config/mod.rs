@@ -1,8 +1,13 @@
-//! The TOML configuration (SPEC §3). Every key is optional; the defaults
-//! here equal the shipped `files/ap-exporter.toml` (a test keeps them equal).
-//! Values that need checking beyond their TOML type (addresses, networks,
-//! globs) are checked while deserializing, so errors carry TOML's span and
-//! name the file, line and column.
+//! The TOML configuration. Every key is optional; the defaults here equal
+//! the shipped `files/ap-exporter.toml` (a test keeps them equal). Values
+//! that need checking beyond their TOML type (addresses, networks, globs,
+//! collector names) are checked while deserializing, so errors carry TOML's
+//! span and name the file, line and column.
+//!
+//! Holds the config types and their value types (`cidr`, `glob`). May import
+//! `collectors` (for the table of collector names), `http::auth` (for the
+//! hash type), `os::source` and `parse::wifi`; does no I/O but reading the
+//! file in [`Config::load`].
 
 use crate::collectors::CollectorSet;
 use crate::config::cidr::Cidr;

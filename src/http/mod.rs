@@ -1,5 +1,8 @@
-//! HTTP/1.x request heads (via `httparse`) and response heads, with no I/O:
-//! the server feeds bytes in and writes the bytes out.
+//! HTTP: request heads (via `httparse`) and response heads, with no I/O, in
+//! this file; the one-thread `poll(2)` server in [`server`]; basic
+//! authentication in [`auth`]. The server feeds bytes in and writes bytes
+//! out; what a request means is the application's ([`server::Handler`]).
+//! May import `config` and `os`; never `collectors` or `metrics`.
 
 use std::borrow::Cow;
 

@@ -1,8 +1,12 @@
-//! Pure parsers for kernel text files: text in, typed values out.
+//! Every parser that turns bytes into values: `/proc` files, `wl` output,
+//! dnsmasq leases, netlink framing and nl80211 replies. Pure functions, text
+//! (or bytes) in and typed values out, with no I/O, so fixtures and the
+//! property tests (`tests/parsers_property.rs`) exercise them directly.
 //!
-//! Each parser takes `&str` (callers read with [`crate::os::source`], which bounds
-//! the size) and reports the 1-based line and what it expected on failure.
-//! None of them indexes past what it checked, so any input gives `Ok` or `Err`.
+//! Each text parser takes `&str` (callers read with [`crate::os::source`],
+//! which bounds the size) and reports the 1-based line and what it expected
+//! on failure. None of them indexes past what it checked, so any input gives
+//! `Ok` or `Err`. Imports nothing of the crate outside `parse`.
 
 pub mod conntrack;
 pub mod leases;

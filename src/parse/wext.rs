@@ -55,8 +55,8 @@ pub fn parse(text: &str) -> Result<Vec<WextInterface<'_>>, ParseError> {
 mod tests {
     use super::*;
 
-    /// mac80211_hwsim client interface under Linux 6.1 (the hwsim VM; see
-    /// shared/notes/hwsim-vm.md: only the client-mode interface is listed).
+    /// mac80211_hwsim under Linux 6.1, captured in the hwsim VM of
+    /// `tests/hwsim.rs`: only the client-mode interface is listed.
     const HWSIM: &str = "Inter-| sta-|   Quality        |   Discarded packets               | Missed | WE\n face | tus | link level noise |  nwid  crypt   frag  retry   misc | beacon | 22\n wlan1: 0000   70.  -30.  -256        0      0      0      0      0        0\n";
 
     #[test]

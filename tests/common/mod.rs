@@ -217,7 +217,7 @@ pub fn get(addr: SocketAddr, path: &str) -> Response {
     raw(addr, format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes())
 }
 
-/// Lints promtool reports for names SPEC §5 prescribes on purpose: they are
+/// Lints promtool reports for names the metrics table keeps on purpose: they are
 /// the names of OpenWrt's prometheus-node-exporter-lua, so its dashboards
 /// work unchanged. Every other problem fails the check.
 pub const ACCEPTED_LINTS: [&str; 3] = [

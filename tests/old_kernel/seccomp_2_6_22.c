@@ -1,5 +1,5 @@
 /*
- * Runs a program under the syscall surface of Linux 2.6.22 (SPEC §2):
+ * Runs a program under the syscall surface of Linux 2.6.22 (docs/platforms.md):
  *   seccomp_2_6_22 PROGRAM [ARGS...]
  * - ENOSYS for syscalls that arrived after 2.6.22;
  * - ENOSYS for futex FUTEX_WAIT_BITSET / FUTEX_WAKE_BITSET (2.6.25);
