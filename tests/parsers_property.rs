@@ -4,7 +4,7 @@
 //! Bounded: a fixed seed and count, so CI time stays in seconds.
 
 use ap_exporter::config::Config;
-use ap_exporter::parse::{self, conntrack, leases, loadavg, net_dev, nl80211, process, wext, wl};
+use ap_exporter::parse::{self, conntrack, leases, loadavg, net_dev, netlink, nl80211, process, wext, wl};
 use std::path::Path;
 
 struct Rng(u64);
@@ -243,5 +243,38 @@ fn nl80211_decoder_never_panics() {
         let _ = nl80211::decode_stations(&bytes);
         let _ = nl80211::decode_survey_noise(&bytes);
         let _ = nl80211::decode_family_id(&bytes);
+        check_netlink_walk(&bytes);
+    }
+}
+
+/// The framing layer walks forward on any bytes: each message and attribute
+/// lies inside the buffer, after the previous one, and errors name an
+/// offset inside it, so no walk can loop or read out of bounds.
+fn check_netlink_walk(bytes: &[u8]) {
+    let mut last = None;
+    for m in netlink::messages(bytes) {
+        match m {
+            Ok(m) => {
+                assert!(last.is_none_or(|l| m.offset > l), "messages must move forward");
+                assert!(m.offset + netlink::NLMSG_HDRLEN + m.body.len() <= bytes.len());
+                last = Some(m.offset);
+                if let Ok(attrs) = netlink::genl_attrs(&m) {
+                    let mut previous = None;
+                    for a in attrs {
+                        match a {
+                            Ok(a) => {
+                                assert!(previous.is_none_or(|p| a.offset > p), "attributes must move forward");
+                                assert!(a.offset + a.payload.len() <= bytes.len());
+                                previous = Some(a.offset);
+                            }
+                            Err(netlink::DecodeError::Truncated { offset }) => assert!(offset < bytes.len()),
+                            Err(e) => panic!("unexpected {e:?}"),
+                        }
+                    }
+                }
+            }
+            Err(netlink::DecodeError::Truncated { offset }) => assert!(offset < bytes.len()),
+            Err(e) => panic!("unexpected {e:?}"),
+        }
     }
 }
