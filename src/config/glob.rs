@@ -7,7 +7,6 @@ use std::fmt;
 /// A compiled glob pattern.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Glob {
-    source: String,
     tokens: Vec<Token>,
 }
 
@@ -107,12 +106,7 @@ impl Glob {
                 }
             }
         }
-        Ok(Glob { source: pattern.to_string(), tokens })
-    }
-
-    /// The pattern as written.
-    pub fn as_str(&self) -> &str {
-        &self.source
+        Ok(Glob { tokens })
     }
 
     /// Whether `name` matches the whole pattern.
