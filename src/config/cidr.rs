@@ -11,7 +11,10 @@ pub struct Cidr {
 }
 
 impl Cidr {
-    /// Parses `ADDR/PREFIX`, or a bare address meaning a single host.
+    /// Parses `ADDR/PREFIX`, or a bare address meaning a single host. An
+    /// IPv4-mapped network (`::ffff:10.0.0.0/104`) becomes the IPv4 network
+    /// it names, so it matches IPv4 clients; one wider than the mapped range
+    /// is refused, since it would mean something else entirely.
     pub fn parse(s: &str) -> Result<Cidr, String> {
         let (addr_text, prefix_text) = match s.split_once('/') {
             Some((a, p)) => (a, Some(p)),
@@ -20,13 +23,25 @@ impl Cidr {
         let addr: IpAddr =
             addr_text.parse().map_err(|_| format!("{s:?} is not an IP network (expected ADDR/PREFIX)"))?;
         let max = if addr.is_ipv4() { 32 } else { 128 };
+        // Digits only, and no leading zero: "/08" is a typo or an octal habit.
+        let canonical = |p: &str| p.bytes().all(|b| b.is_ascii_digit()) && (p == "0" || !p.starts_with('0'));
         let prefix = match prefix_text {
             None => max,
             Some(p) => match p.parse::<u8>() {
-                Ok(n) if n <= max && p.bytes().all(|b| b.is_ascii_digit()) => n,
+                Ok(n) if n <= max && canonical(p) => n,
                 _ => return Err(format!("{s:?} has an invalid prefix length (expected 0 to {max})")),
             },
         };
+        if let IpAddr::V6(v6) = addr {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                if prefix < 96 {
+                    return Err(format!(
+                        "{s:?} is wider than the IPv4-mapped range ::ffff:0:0/96; write the IPv4 network instead"
+                    ));
+                }
+                return Ok(Cidr { addr: IpAddr::V4(v4), prefix: prefix - 96 });
+            }
+        }
         Ok(Cidr { addr, prefix })
     }
 
@@ -91,8 +106,29 @@ mod tests {
     }
 
     #[test]
+    fn mapped_entries_match_ipv4_clients() {
+        let mapped = Cidr::parse("::ffff:192.168.1.0/120").unwrap();
+        assert_eq!(mapped, Cidr::parse("192.168.1.0/24").unwrap());
+        assert!(mapped.contains(ip("192.168.1.7")));
+        assert!(mapped.contains(ip("::ffff:192.168.1.7")));
+        assert!(!mapped.contains(ip("192.168.2.7")));
+        assert!(Cidr::parse("::ffff:10.0.0.1").unwrap().contains(ip("10.0.0.1")));
+        assert!(Cidr::parse("10.0.0.0/0").is_ok() && Cidr::parse("10.0.0.0/8").is_ok());
+    }
+
+    #[test]
     fn rejects_bad_networks() {
-        for bad in ["10.0.0.0/33", "::/129", "10.0.0/8", "x/8", "10.0.0.0/+8", "10.0.0.0/", ""] {
+        for bad in [
+            "10.0.0.0/33",
+            "::/129",
+            "10.0.0/8",
+            "x/8",
+            "10.0.0.0/+8",
+            "10.0.0.0/",
+            "",
+            "10.0.0.0/08",
+            "::ffff:0.0.0.0/95",
+        ] {
             assert!(Cidr::parse(bad).is_err(), "{bad}");
         }
     }

@@ -115,6 +115,7 @@ pub fn parse(buf: &[u8]) -> Parsed<'_> {
         return Parsed::Reject(Status::BadRequest);
     };
     let mut keep_alive = version == 1;
+    let mut close = false;
     let mut has_body = false;
     let mut authorization = None;
     for h in req.headers.iter() {
@@ -122,7 +123,7 @@ pub fn parse(buf: &[u8]) -> Parsed<'_> {
             for token in h.value.split(|&b| b == b',') {
                 let token = token.trim_ascii();
                 if token.eq_ignore_ascii_case(b"close") {
-                    keep_alive = false;
+                    close = true;
                 } else if token.eq_ignore_ascii_case(b"keep-alive") {
                     keep_alive = true;
                 }
@@ -138,11 +139,30 @@ pub fn parse(buf: &[u8]) -> Parsed<'_> {
             authorization = Some(h.value);
         }
     }
+    // "close" wins wherever it stands (RFC 9112 9.6).
+    let keep_alive = keep_alive && !close;
+    let Some(target) = origin_form(target) else { return Parsed::Reject(Status::BadRequest) };
     let (path, query) = target.split_once('?').unwrap_or((target, ""));
-    if !path.starts_with('/') {
-        return Parsed::Reject(Status::BadRequest);
-    }
     Parsed::Complete { request: Request { method, path, query, keep_alive, has_body, authorization }, len }
+}
+
+/// The origin form (`/path?query`) of a request target. The absolute form
+/// (`http://host:9100/metrics`), which proxies send, is cut down to it;
+/// anything else is not a target this server serves.
+fn origin_form(target: &str) -> Option<&str> {
+    if target.starts_with('/') {
+        return Some(target);
+    }
+    let scheme_len = ["http://", "https://"]
+        .iter()
+        .find(|scheme| target.get(..scheme.len()).is_some_and(|t| t.eq_ignore_ascii_case(scheme)))?
+        .len();
+    let rest = &target[scheme_len..];
+    match rest.find(['/', '?']) {
+        Some(i) if rest[i..].starts_with('/') => Some(&rest[i..]),
+        // "http://host" or "http://host?q" has the empty path, which is "/".
+        _ => Some("/"),
+    }
 }
 
 /// Writes a response head into `out`.
@@ -233,7 +253,19 @@ mod tests {
         assert!(!complete(b"GET / HTTP/1.0\r\n\r\n").0.keep_alive);
         assert!(complete(b"GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n").0.keep_alive);
         assert!(!complete(b"GET / HTTP/1.1\r\nConnection: TE, close\r\n\r\n").0.keep_alive);
+        assert!(!complete(b"GET / HTTP/1.1\r\nConnection: close, keep-alive\r\n\r\n").0.keep_alive);
+        assert!(!complete(b"GET / HTTP/1.0\r\nConnection: keep-alive\r\nConnection: close\r\n\r\n").0.keep_alive);
         assert!(complete(b"POST / HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc").0.has_body);
+    }
+
+    #[test]
+    fn absolute_form_targets_are_served() {
+        let r = complete(b"GET http://192.0.2.1:9100/metrics?collect[]=load HTTP/1.1\r\n\r\n").0;
+        assert_eq!((r.path, r.query), ("/metrics", "collect[]=load"));
+        assert_eq!(complete(b"GET HTTP://router/ HTTP/1.1\r\n\r\n").0.path, "/");
+        assert_eq!(complete(b"GET http://router HTTP/1.1\r\n\r\n").0.path, "/");
+        assert_eq!(parse(b"GET ftp://router/metrics HTTP/1.1\r\n\r\n"), Parsed::Reject(Status::BadRequest));
+        assert_eq!(parse(b"GET metrics HTTP/1.1\r\n\r\n"), Parsed::Reject(Status::BadRequest));
     }
 
     #[test]

@@ -59,6 +59,16 @@ impl fmt::Display for ParseError {
 
 impl std::error::Error for ParseError {}
 
+/// An unsigned decimal integer: ASCII digits only. `str::parse` also takes
+/// a leading `+`, which no kernel prints, so a `+` means the file is not
+/// what we think it is.
+pub fn decimal_u64(s: &str) -> Option<u64> {
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse().ok()
+}
+
 /// Parses a file holding one unsigned decimal integer, such as
 /// `nf_conntrack_count`.
 pub fn parse_single_u64(text: &str) -> Result<u64, ParseError> {
@@ -66,7 +76,7 @@ pub fn parse_single_u64(text: &str) -> Result<u64, ParseError> {
     let Some((idx, line)) = lines.next() else {
         return Err(ParseError::new(0, "one unsigned integer", text));
     };
-    let value = line.trim().parse::<u64>().map_err(|_| ParseError::new(idx + 1, "one unsigned integer", line))?;
+    let value = decimal_u64(line.trim()).ok_or_else(|| ParseError::new(idx + 1, "one unsigned integer", line))?;
     if let Some((idx, extra)) = lines.next() {
         return Err(ParseError::new(idx + 1, "end of file after the integer", extra));
     }
@@ -85,6 +95,7 @@ mod tests {
         assert_eq!(parse_single_u64("x\n").unwrap_err().line, 1);
         assert_eq!(parse_single_u64("-1\n").unwrap_err().line, 1);
         assert_eq!(parse_single_u64("1\n2\n").unwrap_err().line, 2);
+        assert_eq!(parse_single_u64("+7\n").unwrap_err().line, 1);
     }
 
     #[test]

@@ -18,7 +18,9 @@ pub struct DeviceCounters<'a> {
     pub counters: [u64; FIELD_COUNT],
 }
 
-/// Parses the whole file. Header lines (those with `|`) are skipped.
+/// Parses the whole file. Header lines (a `|` and no `:`) are skipped; a
+/// device line always has a colon, and its name may contain `|` (the kernel
+/// allows it).
 ///
 /// Each device line is split at its *first* colon: old kernels print
 /// `"%6s:%8lu"`, so an eight-digit counter leaves no space after the colon
@@ -27,10 +29,13 @@ pub fn parse(text: &str) -> Result<Vec<DeviceCounters<'_>>, ParseError> {
     let mut devices = Vec::new();
     for (idx, line) in text.lines().enumerate() {
         let lineno = idx + 1;
-        if line.contains('|') || line.trim().is_empty() {
+        if line.trim().is_empty() {
             continue;
         }
         let Some((name, rest)) = line.split_once(':') else {
+            if line.contains('|') {
+                continue; // a header line
+            }
             return Err(ParseError::new(lineno, "\"<interface>: <16 counters>\"", line));
         };
         let name = name.trim();
@@ -43,7 +48,7 @@ pub fn parse(text: &str) -> Result<Vec<DeviceCounters<'_>>, ParseError> {
             let Some(field) = fields.next() else {
                 return Err(ParseError::new(lineno, format!("{FIELD_COUNT} counters for {name}, got {i}"), line));
             };
-            *slot = field.parse().map_err(|_| {
+            *slot = super::decimal_u64(field).ok_or_else(|| {
                 ParseError::new(lineno, format!("an unsigned integer for counter {} of {name}", i + 1), field)
             })?;
         }
@@ -96,6 +101,20 @@ mod tests {
         let e = parse(&format!("eth0:{} -5\n", " 1".repeat(15))).unwrap_err();
         assert!(e.expected.contains("counter 16 of eth0"), "{e}");
         assert!(parse(":1\n").is_err());
+    }
+
+    #[test]
+    fn a_plus_sign_is_not_a_counter() {
+        let e = parse(&format!("eth0: +7{}\n", " 1".repeat(15))).unwrap_err();
+        assert!(e.expected.contains("counter 1 of eth0"), "{e}");
+    }
+
+    #[test]
+    fn a_bar_in_an_interface_name_is_not_a_header() {
+        let text = format!("Inter-|   Receive\n face |bytes\n  a|b:{}\n", " 3".repeat(16));
+        let devs = parse(&text).unwrap();
+        assert_eq!(devs.len(), 1);
+        assert_eq!((devs[0].name, devs[0].counters[0]), ("a|b", 3));
     }
 
     #[test]

@@ -229,6 +229,14 @@ pub const ACCEPTED_LINTS: [&str; 3] = [
 /// Runs `promtool check metrics` on text; returns its combined output on
 /// failure. Only the [`ACCEPTED_LINTS`] are let through.
 pub fn promtool_check(text: &str) -> Result<(), String> {
+    // promtool accepts two samples of the same series; Prometheus rejects the scrape.
+    let mut seen = std::collections::HashSet::new();
+    for line in text.lines().filter(|l| !l.starts_with('#') && !l.is_empty()) {
+        let series = line.rsplit_once(' ').map_or(line, |(s, _)| s);
+        if !seen.insert(series) {
+            return Err(format!("duplicate series: {series}"));
+        }
+    }
     let mut child = Command::new("promtool")
         .args(["check", "metrics"])
         .stdin(Stdio::piped())

@@ -72,16 +72,24 @@ impl WlBackend {
                     }
                 }
                 if !radios.is_empty() {
-                    let mut out = Vec::new();
+                    let mut out: Vec<WlInterface> = Vec::new();
+                    // nvram may name an interface twice; the first mention wins,
+                    // so no interface gives two sets of series.
+                    let add = |out: &mut Vec<WlInterface>, ifname: String, radio: &str| {
+                        if !out.iter().any(|i| i.ifname == ifname) {
+                            out.push(WlInterface { ifname, radio: radio.to_string(), known_up: None });
+                        }
+                    };
                     for (i, ifname) in radios.into_iter().enumerate() {
+                        if out.iter().any(|known| known.ifname == ifname) {
+                            continue;
+                        }
                         let radio = format!("wl{i}");
-                        out.push(WlInterface { ifname, radio: radio.clone(), known_up: None });
+                        add(&mut out, ifname, &radio);
                         if let Ok(vifs) = runner.nvram_words(nvram, &format!("wl{i}_vifs")) {
-                            out.extend(vifs.into_iter().map(|v| WlInterface {
-                                ifname: v,
-                                radio: radio.clone(),
-                                known_up: None,
-                            }));
+                            for vif in vifs {
+                                add(&mut out, vif, &radio);
+                            }
                         }
                     }
                     return Ok(Some(out));
