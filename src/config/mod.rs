@@ -382,7 +382,7 @@ impl Config {
 
     /// Reads and parses a config file. An empty file is all defaults.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let bytes = std::fs::read(path).map_err(|error| ConfigError::Read { path: path.to_path_buf(), error })?;
+        let bytes = read_config_bytes(path).map_err(|error| ConfigError::Read { path: path.to_path_buf(), error })?;
         let text = String::from_utf8(bytes).map_err(|e| {
             let upto = &e.as_bytes()[..e.utf8_error().valid_up_to()];
             let line = upto.iter().filter(|&&b| b == b'\n').count() + 1;
@@ -406,6 +406,27 @@ impl Config {
         }
         Config::from_toml(&text, path)
     }
+}
+
+/// Largest config file accepted; real ones are a few KiB.
+const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
+
+/// The config file's bytes. It must be a regular file (a FIFO at the path
+/// would block the reload forever) of at most [`MAX_CONFIG_BYTES`].
+fn read_config_bytes(path: &Path) -> Result<Vec<u8>, std::io::Error> {
+    use crate::os::source::{SourceErrorKind, open_regular};
+    use std::io::{Error, ErrorKind, Read};
+    let file = open_regular(path).map_err(|e| match e.kind {
+        SourceErrorKind::Missing => Error::from(ErrorKind::NotFound),
+        SourceErrorKind::Io(io) => io,
+        _ => Error::new(ErrorKind::InvalidInput, "not a regular file"),
+    })?;
+    let mut bytes = Vec::new();
+    file.take(MAX_CONFIG_BYTES + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_CONFIG_BYTES {
+        return Err(Error::new(ErrorKind::InvalidData, format!("larger than {MAX_CONFIG_BYTES} bytes")));
+    }
+    Ok(bytes)
 }
 
 /// 1-based line and column (in characters) of a byte offset.

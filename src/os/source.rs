@@ -2,7 +2,9 @@
 //! resolved here against configurable roots, so tests run on fixture trees.
 
 use std::fmt;
+use std::fs::{File, OpenOptions};
 use std::io::{self, Read};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 /// Largest file we will read from procfs or sysfs. `/proc/net/dev` with 512
@@ -54,6 +56,10 @@ pub enum SourceErrorKind {
     TooLarge,
     /// The file is not UTF-8 text.
     NotText,
+    /// The path is a FIFO, device or directory, not a file to read.
+    NotRegular,
+    /// The file could be changed by users other than root and us.
+    Untrusted(&'static str),
 }
 
 impl SourceError {
@@ -71,6 +77,8 @@ impl fmt::Display for SourceError {
             SourceErrorKind::Io(e) => write!(f, "{p}: {e}"),
             SourceErrorKind::TooLarge => write!(f, "{p}: larger than {MAX_SOURCE_BYTES} bytes"),
             SourceErrorKind::NotText => write!(f, "{p}: not UTF-8 text"),
+            SourceErrorKind::NotRegular => write!(f, "{p}: not a regular file"),
+            SourceErrorKind::Untrusted(why) => write!(f, "{p}: ignored because it {why}"),
         }
     }
 }
@@ -82,15 +90,51 @@ impl Roots {
     }
 }
 
+/// Opens a regular file for reading without ever blocking in `open`: a
+/// FIFO planted at a path (in a fixture root, or in world-writable `/tmp`)
+/// would otherwise hang the only thread until a writer appears. Anything
+/// but a regular file is refused; `/proc` and `/sys` files are regular.
+pub fn open_regular(path: &Path) -> Result<File, SourceError> {
+    let err = |kind| SourceError { path: path.to_path_buf(), kind };
+    let file = OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(path).map_err(|e| {
+        if e.kind() == io::ErrorKind::NotFound { err(SourceErrorKind::Missing) } else { err(SourceErrorKind::Io(e)) }
+    })?;
+    match file.metadata() {
+        Ok(m) if m.file_type().is_file() => Ok(file),
+        Ok(_) => Err(err(SourceErrorKind::NotRegular)),
+        Err(e) => Err(err(SourceErrorKind::Io(e))),
+    }
+}
+
+/// Refuses a file that users other than root and this process's own could
+/// have written: it may hold forged content (a leases file in `/tmp`).
+pub fn check_trusted(path: &Path, file: &File) -> Result<(), SourceError> {
+    let err = |kind| SourceError { path: path.to_path_buf(), kind };
+    let meta = file.metadata().map_err(|e| err(SourceErrorKind::Io(e)))?;
+    if meta.mode() & 0o002 != 0 {
+        return Err(err(SourceErrorKind::Untrusted("is writable by everyone")));
+    }
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let me = unsafe { libc::geteuid() };
+    if meta.uid() != 0 && meta.uid() != me {
+        return Err(err(SourceErrorKind::Untrusted("belongs to another user")));
+    }
+    Ok(())
+}
+
 /// Reads a whole file into `buf` (cleared first), refusing more than
 /// [`MAX_SOURCE_BYTES`]. Reusing `buf` keeps the scrape path allocation-free
 /// once buffers have grown.
 pub fn read_bounded(path: &Path, buf: &mut String) -> Result<(), SourceError> {
+    let file = open_regular(path)?;
+    read_file_bounded(path, file, buf)
+}
+
+/// Like [`read_bounded`], for a file opened already (after
+/// [`check_trusted`], say).
+pub fn read_file_bounded(path: &Path, file: File, buf: &mut String) -> Result<(), SourceError> {
     let err = |kind| SourceError { path: path.to_path_buf(), kind };
     buf.clear();
-    let file = std::fs::File::open(path).map_err(|e| {
-        if e.kind() == io::ErrorKind::NotFound { err(SourceErrorKind::Missing) } else { err(SourceErrorKind::Io(e)) }
-    })?;
     let mut bytes = std::mem::take(buf).into_bytes();
     let res = file.take(MAX_SOURCE_BYTES + 1).read_to_end(&mut bytes);
     let outcome = match res {
@@ -124,6 +168,36 @@ mod tests {
         let e = read_bounded(&roots.proc_path("net/dev"), &mut buf).unwrap_err();
         assert!(e.is_missing());
         assert_eq!(e.to_string(), "/nonexistent-root/net/dev: no such file");
+    }
+
+    #[test]
+    fn fifos_are_refused_without_blocking() {
+        let dir = std::env::temp_dir().join(format!("apx-fifo-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let fifo = dir.join("dev");
+        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+        let mut buf = String::new();
+        let e = read_bounded(&fifo, &mut buf).unwrap_err();
+        assert!(matches!(e.kind, SourceErrorKind::NotRegular), "{e}");
+        assert!(matches!(read_bounded(&dir, &mut buf).unwrap_err().kind, SourceErrorKind::NotRegular));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn world_writable_files_are_untrusted() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("apx-trust-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("leases");
+        std::fs::write(&p, "x").unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).unwrap();
+        assert!(check_trusted(&p, &open_regular(&p).unwrap()).is_ok());
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o666)).unwrap();
+        let e = check_trusted(&p, &open_regular(&p).unwrap()).unwrap_err();
+        assert!(e.to_string().ends_with("ignored because it is writable by everyone"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

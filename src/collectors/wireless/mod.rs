@@ -10,17 +10,26 @@ mod nl80211;
 mod wext;
 mod wl;
 
-use super::{CollectError, Collector, read_parsed};
+use super::{CollectError, Collector};
 use crate::config::{Config, WirelessBackend, WirelessConfig};
 use crate::metrics::exposition::Exposition;
-use crate::os::source::Roots;
+use crate::os::source::{Roots, check_trusted, open_regular, read_file_bounded};
 use crate::parse::leases::{self, Leases};
 use crate::parse::wifi::{self, Network};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-/// Where dnsmasq keeps leases on OpenWrt, Merlin and DD-WRT; "auto" tries these.
-const AUTO_LEASES: [&str; 4] =
-    ["/tmp/dhcp.leases", "/var/lib/misc/dnsmasq.leases", "/tmp/var/lib/misc/dnsmasq.leases", "/tmp/dnsmasq.leases"];
+/// Where dnsmasq keeps its leases, by firmware; `leases = "auto"` tries the
+/// list of the firmware it finds. Only OpenWrt's list names
+/// `/tmp/dhcp.leases`: elsewhere that path in world-writable `/tmp` is
+/// anyone's to plant.
+fn auto_leases(openwrt: bool) -> &'static [&'static str] {
+    if openwrt {
+        &["/tmp/dhcp.leases"]
+    } else {
+        // ASUSWRT-Merlin (/var is /tmp/var there), then DD-WRT.
+        &["/var/lib/misc/dnsmasq.leases", "/tmp/var/lib/misc/dnsmasq.leases", "/tmp/dnsmasq.leases"]
+    }
+}
 
 /// What a backend needs to look around.
 struct Context<'a> {
@@ -68,16 +77,26 @@ impl WirelessCollector {
         }
     }
 
-    /// The dnsmasq leases, for hostnames; none when the file is missing or
-    /// bad (logged once: hostnames are a nicety, not a failure).
+    /// The dnsmasq leases, for hostnames; none when the file is missing, bad,
+    /// not a regular file, or writable by others than root and us (logged
+    /// once: hostnames are a nicety, not a failure).
     fn leases(&mut self) -> Leases {
         let path: Option<PathBuf> = match self.config.leases.as_str() {
             "" => None,
-            "auto" => AUTO_LEASES.iter().map(PathBuf::from).find(|p| p.exists()),
+            "auto" => {
+                let openwrt = Path::new("/etc/openwrt_release").exists();
+                auto_leases(openwrt).iter().map(PathBuf::from).find(|p| p.exists())
+            }
             p => Some(PathBuf::from(p)),
         };
         let Some(path) = path else { return Leases::default() };
-        match read_parsed(&path, &mut self.text, leases::parse) {
+        let text = &mut self.text;
+        let read = open_regular(&path)
+            .and_then(|file| check_trusted(&path, &file).map(|()| file))
+            .and_then(|file| read_file_bounded(&path, file, text))
+            .map_err(CollectError::Source)
+            .and_then(|()| leases::parse(text).map_err(|error| CollectError::Parse { path: path.clone(), error }));
+        match read {
             Ok(l) => {
                 self.leases_error = None;
                 l
