@@ -4,12 +4,14 @@
 use crate::collectors::CollectorSet;
 use crate::config::{Config, ConfigError, DEFAULT_PATH};
 use crate::http::auth::{BasicAuth, Verdict};
-use crate::http::server::{Handler, Limits, Reply, Server};
+use crate::http::server::{Answer, Handler, Limits, Reply, Server};
 use crate::http::{self, Request, Status};
 use crate::metrics::exposition::{CONTENT_TYPE, Exposition};
 use crate::metrics::registry::Registry;
+use crate::os::listener::ensure_fd_limit;
 use crate::os::signals::Signals;
 use std::net::IpAddr;
+use std::os::fd::RawFd;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -106,13 +108,17 @@ impl App {
     /// Applies a new config: listeners first (the only step that can fail),
     /// then everything else. On failure nothing changes.
     fn apply(&mut self, new: Config, server: &mut Server) -> Result<(), String> {
+        let limits = limits(&new);
+        ensure_fd_limit(limits.max_open() as u64)?;
         server.listen_on(&new.listen.0).map_err(|e| e.to_string())?;
-        server.set_limits(limits(&new));
+        server.set_limits(limits);
         crate::os::logging::apply(&new.log);
         self.registry.apply(&new);
         // New users, and the cache of verified credentials starts empty.
         self.auth = BasicAuth::new(new.auth.basic_auth_users.clone());
         self.config = new;
+        // Connections from clients the new allow list refuses end now.
+        server.revalidate(self);
         Ok(())
     }
 }
@@ -131,32 +137,82 @@ impl Handler for App {
         self.config.allow.permits(peer)
     }
 
-    fn handle(&mut self, request: &Request, body: &mut Vec<u8>) -> Reply {
-        if self.auth.check(request.authorization) == Verdict::Denied {
-            let mut r = text_reply(Status::Unauthorized, body, "401 Unauthorized\n");
-            r.headers.push(("WWW-Authenticate", "Basic realm=\"ap-exporter\", charset=\"UTF-8\"".into()));
-            return r;
+    fn handle(&mut self, request: &Request, body: &mut Vec<u8>) -> Answer {
+        match self.route(request, body) {
+            Route::Reply(reply) => Answer::Now(reply),
+            Route::Scrape(selection) => {
+                let ticket = self.registry.begin(selection);
+                // Without an isolated collector the scrape is complete already.
+                match self.finish(ticket, body) {
+                    Some(reply) => Answer::Now(reply),
+                    None => Answer::Later(ticket),
+                }
+            }
+        }
+    }
+
+    fn finish(&mut self, ticket: u64, body: &mut Vec<u8>) -> Option<Reply> {
+        if !self.registry.finish(ticket, &mut self.metrics) {
+            return None;
+        }
+        body.extend_from_slice(self.metrics.as_str().as_bytes());
+        Some(reply(Status::Ok, CONTENT_TYPE))
+    }
+
+    fn abandon(&mut self, ticket: u64) {
+        self.registry.abandon(ticket);
+    }
+
+    fn pending(&self, fds: &mut Vec<RawFd>) -> Option<Instant> {
+        self.registry.pending_fds(fds)
+    }
+
+    fn advance(&mut self, now: Instant) {
+        self.registry.advance(now);
+    }
+}
+
+/// Where a request goes.
+enum Route {
+    /// Answered at once.
+    Reply(Reply),
+    /// A scrape of these collectors.
+    Scrape(CollectorSet),
+}
+
+impl App {
+    fn route(&mut self, request: &Request, body: &mut Vec<u8>) -> Route {
+        let done = Route::Reply;
+        match self.auth.check(request.authorization) {
+            Verdict::Allowed => {}
+            Verdict::Denied => {
+                let mut r = text_reply(Status::Unauthorized, body, "401 Unauthorized\n");
+                r.headers.push(("WWW-Authenticate", "Basic realm=\"ap-exporter\", charset=\"UTF-8\"".into()));
+                return done(r);
+            }
+            Verdict::Throttled => {
+                let mut r =
+                    text_reply(Status::TooManyRequests, body, "429 Too Many Requests: too many new credentials\n");
+                r.headers.push(("Retry-After", "1".into()));
+                return done(r);
+            }
         }
         let known = matches!(request.path, "/metrics" | "/");
         if !known {
-            return text_reply(Status::NotFound, body, "404 Not Found: try /metrics\n");
+            return done(text_reply(Status::NotFound, body, "404 Not Found: try /metrics\n"));
         }
         if request.method != "GET" && request.method != "HEAD" {
             let mut r = text_reply(Status::MethodNotAllowed, body, "405 Method Not Allowed: use GET or HEAD\n");
             r.headers.push(("Allow", "GET, HEAD".into()));
-            return r;
+            return done(r);
         }
         if request.path == "/" {
             body.extend_from_slice(LANDING_PAGE.as_bytes());
-            return reply(Status::Ok, "text/html; charset=utf-8");
+            return done(reply(Status::Ok, "text/html; charset=utf-8"));
         }
         match self.selection(request.query) {
-            Ok(sel) => {
-                self.registry.scrape(sel, &mut self.metrics);
-                body.extend_from_slice(self.metrics.as_str().as_bytes());
-                reply(Status::Ok, CONTENT_TYPE)
-            }
-            Err(msg) => text_reply(Status::BadRequest, body, &format!("400 Bad Request: {msg}\n")),
+            Ok(selection) => Route::Scrape(selection),
+            Err(msg) => done(text_reply(Status::BadRequest, body, &format!("400 Bad Request: {msg}\n"))),
         }
     }
 }
@@ -165,6 +221,7 @@ impl Handler for App {
 /// cannot start.
 pub fn serve(source: ConfigSource, config: Config) -> Result<(), String> {
     let signals = Signals::install().map_err(|e| format!("cannot install signal handlers: {e}"))?;
+    ensure_fd_limit(limits(&config).max_open() as u64)?;
     let mut server = Server::new(limits(&config));
     server.listen_on(&config.listen.0).map_err(|e| e.to_string())?;
     let mut app = App::new(config);
@@ -179,6 +236,7 @@ pub fn serve(source: ConfigSource, config: Config) -> Result<(), String> {
         let pending = signals.take();
         if pending.terminate {
             log::info!("shutting down");
+            app.registry.stop_children();
             return Ok(());
         }
         if pending.reload {

@@ -61,6 +61,9 @@ pub struct Entry {
     pub enabled_by_default: bool,
     /// What it exports, in a few words (the README's collector table).
     pub summary: &'static str,
+    /// Runs in a child process with a time budget, because it can stall
+    /// (it runs external commands); see `metrics::registry`.
+    pub isolated: bool,
     /// Builds the collector for a config.
     pub build: fn(&Config) -> Box<dyn Collector>,
 }
@@ -73,6 +76,7 @@ pub const COLLECTORS: &[Entry] = &[
         scope: Scope::Device,
         enabled_by_default: true,
         summary: "connection tracking table size, limit and statistics",
+        isolated: false,
         build: |_| Box::<conntrack::ConntrackCollector>::default(),
     },
     Entry {
@@ -80,6 +84,7 @@ pub const COLLECTORS: &[Entry] = &[
         scope: Scope::Device,
         enabled_by_default: true,
         summary: "1, 5 and 15 minute load averages",
+        isolated: false,
         build: |_| Box::<load::LoadCollector>::default(),
     },
     Entry {
@@ -87,6 +92,7 @@ pub const COLLECTORS: &[Entry] = &[
         scope: Scope::Device,
         enabled_by_default: true,
         summary: "per-interface traffic counters, extended past 32-bit wraps",
+        isolated: false,
         build: |c| Box::new(netdev::NetdevCollector::new(&c.netdev)),
     },
     Entry {
@@ -94,6 +100,7 @@ pub const COLLECTORS: &[Entry] = &[
         scope: Scope::Device,
         enabled_by_default: true,
         summary: "WiFi interfaces, bands and stations (nl80211, Broadcom wl, WEXT)",
+        isolated: true,
         build: |c| Box::new(wireless::WirelessCollector::new(&c.wireless)),
     },
     Entry {
@@ -101,6 +108,7 @@ pub const COLLECTORS: &[Entry] = &[
         scope: Scope::Exporter,
         enabled_by_default: true,
         summary: "the exporter's version and target",
+        isolated: false,
         build: |_| Box::new(build_info::BuildInfoCollector),
     },
     Entry {
@@ -108,6 +116,7 @@ pub const COLLECTORS: &[Entry] = &[
         scope: Scope::Exporter,
         enabled_by_default: true,
         summary: "the exporter's own CPU time, memory, open files and start time",
+        isolated: false,
         build: |_| Box::<process::ProcessCollector>::default(),
     },
 ];

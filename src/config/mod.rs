@@ -33,6 +33,9 @@ pub struct Config {
     pub max_connections: Bounded<1, 1024>,
     /// Seconds a connection may take per request, idle time included.
     pub connection_timeout_seconds: Bounded<1, 3600>,
+    /// Seconds a collector that runs in a child process (wireless) may take
+    /// per scrape before it is stopped and reports failure.
+    pub collector_timeout_seconds: Bounded<1, 300>,
     /// Logging.
     pub log: LogConfig,
     /// Optional HTTP basic authentication.
@@ -60,6 +63,7 @@ impl Default for Config {
             ),
             max_connections: Bounded(16),
             connection_timeout_seconds: Bounded(10),
+            collector_timeout_seconds: Bounded(5),
             log: LogConfig::default(),
             auth: AuthConfig::default(),
             collectors: CollectorSet::defaults(),

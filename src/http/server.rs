@@ -4,6 +4,7 @@
 //! 2.6.22 std's futex waits fail with ENOSYS and would spin.
 
 use super::{self as http, Parsed, Request, Status};
+use crate::os::listener::{bind_listener, ipv6_unsupported};
 use std::io::{self, Read, Write};
 use std::net::{IpAddr, Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::os::fd::{AsRawFd, RawFd};
@@ -16,17 +17,50 @@ const LINGER: Duration = Duration::from_secs(2);
 const ACCEPTS_PER_TURN: usize = 64;
 /// Response buffers above this are shrunk after use, to bound idle memory.
 const KEEP_BUFFER_BYTES: usize = 64 * 1024;
-/// At the cap, a connection that has waited this long for a complete request
-/// (idle keep-alive or slowloris) gives its slot to a newcomer.
-const EVICT_AFTER: Duration = Duration::from_secs(2);
+/// What one connection gets per turn before the others have theirs: one
+/// request served, and this many bytes written. A client that pipelines
+/// without end, or reads a huge body fast, so cannot hold the thread.
+const REQUESTS_PER_TURN: usize = 1;
+/// See [`REQUESTS_PER_TURN`].
+const BYTES_PER_TURN: usize = 64 * 1024;
+/// At the cap, a connection writing to a client that has read nothing for
+/// this long is as evictable as one still waiting for a request.
+const STALLED_WRITE: Duration = Duration::from_secs(1);
+/// How long accepting pauses after the kernel refuses a descriptor (EMFILE
+/// and friends), so a full fd table does not spin the loop.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(250);
+/// Accept failures are logged at most once per this interval, with a count.
+const ACCEPT_LOG_EVERY: Duration = Duration::from_secs(10);
 
 /// What the server asks of the application.
 pub trait Handler {
-    /// Whether a client address may be served at all (else 403).
+    /// Whether a client address may be served at all (else 403). Asked at
+    /// accept, and again for open connections by [`Server::revalidate`].
     fn permits(&self, peer: IpAddr) -> bool;
-    /// Answers a request: writes the body into `body` (empty on entry) and
-    /// returns the status, content type and extra headers.
-    fn handle(&mut self, request: &Request, body: &mut Vec<u8>) -> Reply;
+    /// Answers a request: writes the body into `body` (empty on entry), or
+    /// says the answer comes later.
+    fn handle(&mut self, request: &Request, body: &mut Vec<u8>) -> Answer;
+    /// The reply to a request answered [`Answer::Later`], once it is ready,
+    /// with its body written into `body`.
+    fn finish(&mut self, ticket: u64, body: &mut Vec<u8>) -> Option<Reply>;
+    /// Forgets a request answered later whose connection is gone.
+    fn abandon(&mut self, ticket: u64);
+    /// Descriptors the handler's unfinished work waits on (added to the poll
+    /// set), and when it must be looked at again at the latest.
+    fn pending(&self, fds: &mut Vec<RawFd>) -> Option<Instant>;
+    /// Moves unfinished work forward; called once per turn.
+    fn advance(&mut self, now: Instant);
+}
+
+/// A handler's answer to a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Answer {
+    /// The reply; its body is written.
+    Now(Reply),
+    /// Not ready yet (a collector is still running): the server asks
+    /// [`Handler::finish`] with this ticket after each turn, and serves
+    /// other connections meanwhile.
+    Later(u64),
 }
 
 /// A handler's answer, apart from its body.
@@ -45,14 +79,25 @@ pub struct Reply {
 pub struct Limits {
     /// Most connections being served; more are answered 503.
     pub max_connections: usize,
-    /// Time a client has for each request, idle time included.
+    /// Time a client has for each phase: to send a request (idle time
+    /// included), and between two writes that make progress.
     pub timeout: Duration,
 }
 
-#[derive(Debug, PartialEq, Eq)]
+impl Limits {
+    /// The most sockets open at once: served connections, plus up to twice
+    /// as many rejected ones lingering to deliver their 403 or 503.
+    pub fn max_open(&self) -> usize {
+        3 * self.max_connections
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
     /// Waiting for (the rest of) a request head.
     Reading,
+    /// Waiting for the handler to finish an answer it gave as `Later`.
+    Waiting { ticket: u64, head_only: bool, keep_alive: bool },
     /// Sending `out[sent..]`.
     Writing,
     /// Our side is shut; reading until the client closes, so closing never
@@ -62,14 +107,21 @@ enum Phase {
 
 struct Connection {
     stream: TcpStream,
+    peer: IpAddr,
     phase: Phase,
     input: Vec<u8>,
     out: Vec<u8>,
     sent: usize,
     close_after_write: bool,
+    /// When the current phase times out; progress while writing extends it.
     deadline: Instant,
     /// When the current request (or the idle wait for it) began.
     waiting_since: Instant,
+    /// When a write last made progress.
+    last_write: Instant,
+    /// Used up its share of a turn with work left: served next turn
+    /// without waiting for the socket.
+    yielded: bool,
     /// Accepted over the cap or from a forbidden address: answered at once
     /// and never counted against the cap.
     rejected: bool,
@@ -81,6 +133,10 @@ pub struct Server {
     connections: Vec<Connection>,
     limits: Limits,
     body: Vec<u8>,
+    /// Accepting is paused until then after the kernel refused a descriptor.
+    accept_paused_until: Option<Instant>,
+    /// Accept failures not logged yet, and when the last log line went out.
+    accept_failures: (u64, Option<Instant>),
 }
 
 /// A listener that could not be bound.
@@ -98,19 +154,17 @@ impl std::fmt::Display for BindError {
     }
 }
 
-/// Whether a bind error means "this kernel has no IPv6", which is not fatal.
-fn ipv6_unsupported(addr: &SocketAddr, e: &io::Error) -> bool {
-    addr.is_ipv6()
-        && matches!(
-            e.raw_os_error(),
-            Some(libc::EAFNOSUPPORT) | Some(libc::EADDRNOTAVAIL) | Some(libc::EPROTONOSUPPORT)
-        )
-}
-
 impl Server {
     /// A server with no listeners yet.
     pub fn new(limits: Limits) -> Server {
-        Server { listeners: Vec::new(), connections: Vec::new(), limits, body: Vec::new() }
+        Server {
+            listeners: Vec::new(),
+            connections: Vec::new(),
+            limits,
+            body: Vec::new(),
+            accept_paused_until: None,
+            accept_failures: (0, None),
+        }
     }
 
     /// Makes the listener set equal to `addrs`, all or nothing: either every
@@ -126,7 +180,7 @@ impl Server {
                 reused.push(old.swap_remove(i));
                 continue;
             }
-            match TcpListener::bind(addr).and_then(|l| l.set_nonblocking(true).map(|()| l)) {
+            match bind_listener(addr) {
                 Ok(l) => fresh.push((addr, l)),
                 Err(e) if ipv6_unsupported(&addr, &e) => log::warn!("skipping {addr}: this kernel has no IPv6 ({e})"),
                 Err(error) => {
@@ -160,50 +214,92 @@ impl Server {
         self.limits = limits;
     }
 
-    /// Waits once for activity on the listeners, the connections or `wake`,
-    /// up to `until`, and handles whatever is ready: connections first (they
-    /// were in the poll set), then new ones.
+    /// Closes the open connections whose client the handler no longer
+    /// permits (after a reload narrowed `allow`).
+    pub fn revalidate(&mut self, handler: &mut dyn Handler) {
+        let before = self.connections.len();
+        let mut kept = Vec::with_capacity(before);
+        for c in std::mem::take(&mut self.connections) {
+            if c.rejected || handler.permits(c.peer) {
+                kept.push(c);
+            } else if let Phase::Waiting { ticket, .. } = c.phase {
+                handler.abandon(ticket);
+            }
+        }
+        if kept.len() < before {
+            log::info!("closed {} connection(s) from clients the new allow list refuses", before - kept.len());
+        }
+        self.connections = kept;
+    }
+
+    /// Waits once for activity on the listeners, the connections, the
+    /// handler's pending work or `wake`, up to `until`, and handles whatever
+    /// is ready: the handler's work first, then connections (they were in
+    /// the poll set), then new ones, then answers that became ready.
     pub fn turn(&mut self, handler: &mut dyn Handler, wake: RawFd, until: Option<Instant>) -> io::Result<()> {
-        let mut fds = self.poll_set(wake);
-        let timeout_ms = self.poll_timeout(Instant::now(), until);
+        let mut handler_fds = Vec::new();
+        let handler_due = handler.pending(&mut handler_fds);
+        let now = Instant::now();
+        let accepting = self.accept_paused_until.is_none_or(|t| t <= now);
+        let mut fds = self.poll_set(wake, &handler_fds, accepting);
+        let wake_at = [until, handler_due, self.accept_paused_until].into_iter().flatten().min();
+        let timeout_ms = self.poll_timeout(now, wake_at);
         // SAFETY: fds is a valid array of fds.len() pollfd structs.
         let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout_ms) };
         if n < 0 {
             let e = io::Error::last_os_error();
             return if e.kind() == io::ErrorKind::Interrupted { Ok(()) } else { Err(e) };
         }
-        let (listener_fds, connection_fds) = fds[1..].split_at(self.listeners.len());
+        let rest = &fds[1 + handler_fds.len()..];
+        let (listener_fds, connection_fds) = rest.split_at(self.listeners.len());
         let listener_ready: Vec<bool> = listener_fds.iter().map(|p| p.revents != 0).collect();
         let connection_ready: Vec<bool> = connection_fds.iter().map(|p| p.revents != 0).collect();
         let now = Instant::now();
+        handler.advance(now);
         self.advance(&connection_ready, handler, now);
+        if self.accept_paused_until.is_some_and(|t| t <= now) {
+            self.accept_paused_until = None;
+        }
         for (li, ready) in listener_ready.into_iter().enumerate() {
-            if ready {
+            if ready && self.accept_paused_until.is_none() {
                 self.accept_from(li, handler, now);
             }
         }
+        self.finish_waiting(handler, now);
         Ok(())
     }
 
-    /// The poll set: `wake`, then the listeners, then the connections, each
-    /// waiting for what its phase needs.
-    fn poll_set(&self, wake: RawFd) -> Vec<libc::pollfd> {
-        let mut fds = Vec::with_capacity(1 + self.listeners.len() + self.connections.len());
-        fds.push(libc::pollfd { fd: wake, events: libc::POLLIN, revents: 0 });
+    /// The poll set: `wake`, the handler's descriptors, the listeners (fd -1,
+    /// ignored, while accepting is paused), then the connections, each
+    /// waiting for what its phase needs (none while the handler works).
+    fn poll_set(&self, wake: RawFd, handler_fds: &[RawFd], accepting: bool) -> Vec<libc::pollfd> {
+        let mut fds = Vec::with_capacity(1 + handler_fds.len() + self.listeners.len() + self.connections.len());
+        let entry = |fd, events| libc::pollfd { fd, events, revents: 0 };
+        fds.push(entry(wake, libc::POLLIN));
+        fds.extend(handler_fds.iter().map(|&fd| entry(fd, libc::POLLIN)));
         for (_, l) in &self.listeners {
-            fds.push(libc::pollfd { fd: l.as_raw_fd(), events: libc::POLLIN, revents: 0 });
+            fds.push(entry(if accepting { l.as_raw_fd() } else { -1 }, libc::POLLIN));
         }
         for c in &self.connections {
-            let events = if c.phase == Phase::Writing { libc::POLLOUT } else { libc::POLLIN };
-            fds.push(libc::pollfd { fd: c.stream.as_raw_fd(), events, revents: 0 });
+            fds.push(match c.phase {
+                Phase::Writing => entry(c.stream.as_raw_fd(), libc::POLLOUT),
+                // A hang-up would be reported at once and forever: leave the
+                // socket out until the answer is ready.
+                Phase::Waiting { .. } => entry(-1, 0),
+                Phase::Reading | Phase::Draining => entry(c.stream.as_raw_fd(), libc::POLLIN),
+            });
         }
         fds
     }
 
-    /// Milliseconds until the earliest connection deadline or `until`; -1
-    /// (forever) when there is neither.
-    fn poll_timeout(&self, now: Instant, until: Option<Instant>) -> i32 {
-        match self.connections.iter().map(|c| c.deadline).chain(until).min() {
+    /// Milliseconds until the earliest connection deadline or `wake_at`; 0
+    /// when a connection yielded with work left; -1 (forever) when there is
+    /// nothing to wait for.
+    fn poll_timeout(&self, now: Instant, wake_at: Option<Instant>) -> i32 {
+        if self.connections.iter().any(|c| c.yielded) {
+            return 0;
+        }
+        match self.connections.iter().map(|c| c.deadline).chain(wake_at).min() {
             None => -1,
             Some(t) => {
                 let d = t.saturating_duration_since(now);
@@ -214,15 +310,38 @@ impl Server {
         }
     }
 
-    /// Moves every ready connection forward, and drops those that closed or
-    /// passed their deadline.
+    /// Moves every ready (or yielded) connection forward by one share, and
+    /// drops those that closed or passed their deadline.
     fn advance(&mut self, ready: &[bool], handler: &mut dyn Handler, now: Instant) {
         let mut keep = Vec::with_capacity(self.connections.len());
-        for (c, &ready) in std::mem::take(&mut self.connections).into_iter().zip(ready) {
-            let alive = if ready { self.progress(c, handler, now) } else { Some(c) };
-            keep.extend(alive.filter(|c| c.deadline > now));
+        for (mut c, &ready) in std::mem::take(&mut self.connections).into_iter().zip(ready) {
+            let alive = if ready || c.yielded {
+                c.yielded = false;
+                self.progress(c, handler, now)
+            } else {
+                Some(c)
+            };
+            match alive {
+                Some(c) if c.deadline > now => keep.push(c),
+                Some(Connection { phase: Phase::Waiting { ticket, .. }, .. }) => handler.abandon(ticket),
+                _ => {}
+            }
         }
         self.connections = keep;
+    }
+
+    /// Gives the connections whose answer became ready their reply.
+    fn finish_waiting(&mut self, handler: &mut dyn Handler, now: Instant) {
+        for i in 0..self.connections.len() {
+            let Phase::Waiting { ticket, head_only, keep_alive } = self.connections[i].phase else { continue };
+            self.body.clear();
+            let Some(reply) = handler.finish(ticket, &mut self.body) else { continue };
+            let c = &mut self.connections[i];
+            c.close_after_write = !write_reply(&mut c.out, &reply, &self.body, head_only, keep_alive);
+            c.start_writing(now, self.limits.timeout);
+            // Written on the next turn, when the socket is known writable.
+            c.yielded = true;
+        }
     }
 
     /// Accepts up to [`ACCEPTS_PER_TURN`] connections from listener `li`.
@@ -233,11 +352,7 @@ impl Server {
                 Ok(s) => s,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    // EMFILE and friends: back off until the next turn.
-                    log::warn!("accept failed: {e}");
-                    return;
-                }
+                Err(e) => return self.accept_failed(&e, now),
             };
             if stream.set_nonblocking(true).is_err() {
                 continue;
@@ -246,13 +361,14 @@ impl Server {
             let served = self.connections.iter().filter(|c| !c.rejected).count();
             let reject = if !handler.permits(peer.ip()) {
                 Some(Status::Forbidden)
-            } else if served >= self.limits.max_connections && !self.evict_longest_waiting(now) {
+            } else if served >= self.limits.max_connections && !self.evict_for_newcomer(now) {
                 Some(Status::ServiceUnavailable)
             } else {
                 None
             };
             let mut c = Connection {
                 stream,
+                peer: peer.ip(),
                 phase: Phase::Reading,
                 input: Vec::new(),
                 out: Vec::new(),
@@ -260,16 +376,20 @@ impl Server {
                 close_after_write: false,
                 deadline: now + self.limits.timeout,
                 waiting_since: now,
+                last_write: now,
+                yielded: false,
                 rejected: reject.is_some(),
             };
             if let Some(status) = reject {
                 // Rejected clients cost no slot, but they are bounded too: past
-                // twice the cap they are just closed.
-                if self.connections.len() >= 2 * self.limits.max_connections {
-                    continue;
+                // twice the cap, the oldest of them makes room, so a newcomer
+                // is always answered.
+                let rejected = self.connections.iter().filter(|c| c.rejected).count();
+                if rejected >= 2 * self.limits.max_connections {
+                    self.evict_oldest_rejected();
                 }
-                c.deadline = now + LINGER;
                 queue_error(&mut c, status);
+                c.deadline = now + LINGER;
             }
             if let Some(c) = self.progress(c, handler, now) {
                 self.connections.push(c);
@@ -277,20 +397,50 @@ impl Server {
         }
     }
 
-    /// Closes the served connection that has waited longest for a complete
-    /// request, if it has waited at least [`EVICT_AFTER`]. Slow or idle
-    /// clients so cannot hold every slot against a scraper.
-    fn evict_longest_waiting(&mut self, now: Instant) -> bool {
-        let victim = self
-            .connections
-            .iter()
-            .enumerate()
-            .filter(|(_, c)| {
-                !c.rejected && c.phase == Phase::Reading && now.duration_since(c.waiting_since) >= EVICT_AFTER
-            })
-            .min_by_key(|(_, c)| c.waiting_since)
-            .map(|(i, _)| i);
-        match victim {
+    /// The kernel refused a new descriptor (EMFILE, ENFILE, ENOBUFS, ...):
+    /// pause accepting for a while instead of spinning on a listener that
+    /// stays readable, and log once per interval with a count.
+    fn accept_failed(&mut self, e: &io::Error, now: Instant) {
+        self.accept_paused_until = Some(now + ACCEPT_BACKOFF);
+        let (failures, last_log) = &mut self.accept_failures;
+        *failures += 1;
+        if last_log.is_none_or(|t| now.duration_since(t) >= ACCEPT_LOG_EVERY) {
+            log::warn!(
+                "accept failed {} time(s) since the last report: {e}; pausing new connections for {} ms each time",
+                *failures,
+                ACCEPT_BACKOFF.as_millis()
+            );
+            *failures = 0;
+            *last_log = Some(now);
+        }
+    }
+
+    /// At the cap, makes room for a newcomer by closing, in this order: a
+    /// connection that was answered and only lingers for the client to
+    /// close; the one that has waited longest for a complete request (a
+    /// slowloris or an idle keep-alive, whatever its age); the one whose
+    /// client has read nothing for longest (at least [`STALLED_WRITE`]).
+    /// Connections being answered are never closed.
+    fn evict_for_newcomer(&mut self, now: Instant) -> bool {
+        let served = |c: &&Connection| !c.rejected;
+        let oldest_in = |phase: Phase| {
+            self.connections
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| served(c) && c.phase == phase)
+                .min_by_key(|(_, c)| c.waiting_since)
+        };
+        let reading = oldest_in(Phase::Draining).or_else(|| oldest_in(Phase::Reading));
+        let stalled = || {
+            self.connections
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| {
+                    served(c) && c.phase == Phase::Writing && now.duration_since(c.last_write) >= STALLED_WRITE
+                })
+                .min_by_key(|(_, c)| c.last_write)
+        };
+        match reading.or_else(stalled).map(|(i, _)| i) {
             Some(i) => {
                 self.connections.swap_remove(i);
                 true
@@ -299,36 +449,66 @@ impl Server {
         }
     }
 
-    /// Moves a connection forward, phase by phase, as far as it can go
-    /// without blocking. Returns it if it stays open.
+    /// Closes the rejected connection accepted first.
+    fn evict_oldest_rejected(&mut self) {
+        let oldest =
+            self.connections.iter().enumerate().filter(|(_, c)| c.rejected).min_by_key(|(_, c)| c.waiting_since);
+        if let Some((i, _)) = oldest {
+            self.connections.swap_remove(i);
+        }
+    }
+
+    /// Moves a connection forward, phase by phase, as far as its share of
+    /// this turn allows without blocking. Returns it if it stays open.
     fn progress(&mut self, mut c: Connection, handler: &mut dyn Handler, now: Instant) -> Option<Connection> {
+        let mut share = Share { requests: REQUESTS_PER_TURN, bytes: BYTES_PER_TURN };
         loop {
             let step = match c.phase {
-                Phase::Reading => self.read_request(&mut c, handler),
-                Phase::Writing => self.write_reply(&mut c, now),
+                Phase::Reading => self.read_request(&mut c, handler, &mut share, now),
+                Phase::Waiting { .. } => Step::Wait,
+                Phase::Writing => self.write_out(&mut c, &mut share, now),
                 Phase::Draining => drain(&mut c),
             };
             match step {
                 Step::Again => {}
                 Step::Wait => return Some(c),
+                Step::Yield => {
+                    c.yielded = true;
+                    return Some(c);
+                }
                 Step::Close => return None,
             }
         }
     }
 
-    /// Reading: serves a complete request head if one is buffered, else
-    /// reads more bytes.
-    fn read_request(&mut self, c: &mut Connection, handler: &mut dyn Handler) -> Step {
+    /// Reading: serves a complete request head if one is buffered (and the
+    /// connection's share allows), else reads more bytes.
+    fn read_request(&mut self, c: &mut Connection, handler: &mut dyn Handler, share: &mut Share, now: Instant) -> Step {
         match http::parse(&c.input) {
             Parsed::Complete { request, len } => {
-                c.close_after_write = self.serve(&request, &mut c.out, handler);
-                c.sent = 0;
-                c.phase = Phase::Writing;
+                if share.requests == 0 {
+                    return Step::Yield;
+                }
+                share.requests -= 1;
+                self.body.clear();
+                let keep_alive = request.keep_alive && !request.has_body;
+                let head_only = request.method == "HEAD";
+                match handler.handle(&request, &mut self.body) {
+                    Answer::Now(reply) => {
+                        c.close_after_write = !write_reply(&mut c.out, &reply, &self.body, head_only, keep_alive);
+                        c.start_writing(now, self.limits.timeout);
+                    }
+                    Answer::Later(ticket) => {
+                        c.phase = Phase::Waiting { ticket, head_only, keep_alive };
+                        c.deadline = now + self.limits.timeout;
+                    }
+                }
                 c.input.drain(..len);
                 return Step::Again;
             }
             Parsed::Reject(status) => {
                 queue_error(c, status);
+                c.start_writing(now, self.limits.timeout);
                 return Step::Again;
             }
             Parsed::Partial => {}
@@ -340,6 +520,7 @@ impl Server {
                 c.input.extend_from_slice(&chunk[..n]);
                 if c.input.len() > http::MAX_HEAD_BYTES + chunk.len() {
                     queue_error(c, Status::HeaderFieldsTooLarge);
+                    c.start_writing(now, self.limits.timeout);
                 }
                 Step::Again
             }
@@ -347,29 +528,22 @@ impl Server {
         }
     }
 
-    /// Answers one request: writes the whole reply into `out`. Returns
-    /// whether the connection closes after it.
-    fn serve(&mut self, request: &Request<'_>, out: &mut Vec<u8>, handler: &mut dyn Handler) -> bool {
-        self.body.clear();
-        let reply = handler.handle(request, &mut self.body);
-        let keep_alive = request.keep_alive && !request.has_body && reply.status == Status::Ok;
-        let extra: Vec<(&str, &str)> = reply.headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        out.clear();
-        http::write_head(out, reply.status, reply.content_type, self.body.len(), keep_alive, &extra);
-        if request.method != "HEAD" {
-            out.extend_from_slice(&self.body);
-        }
-        !keep_alive
-    }
-
-    /// Writing: sends what the socket takes; when all is sent, waits for the
-    /// next request or shuts our side.
-    fn write_reply(&mut self, c: &mut Connection, now: Instant) -> Step {
+    /// Writing: sends what the socket takes, within the connection's share;
+    /// every write that makes progress extends the deadline. When all is
+    /// sent, waits for the next request or shuts our side.
+    fn write_out(&mut self, c: &mut Connection, share: &mut Share, now: Instant) -> Step {
         if c.sent < c.out.len() {
-            return match c.stream.write(&c.out[c.sent..]) {
+            if share.bytes == 0 {
+                return Step::Yield;
+            }
+            let end = c.out.len().min(c.sent + share.bytes);
+            return match c.stream.write(&c.out[c.sent..end]) {
                 Ok(0) => Step::Close,
                 Ok(n) => {
                     c.sent += n;
+                    share.bytes -= n;
+                    c.last_write = now;
+                    c.deadline = now + self.limits.timeout;
                     Step::Again
                 }
                 Err(e) => io_step(&e),
@@ -384,7 +558,7 @@ impl Server {
             let _ = c.stream.shutdown(Shutdown::Write);
             c.input = Vec::new();
             c.phase = Phase::Draining;
-            c.deadline = c.deadline.min(now + LINGER);
+            c.deadline = now + LINGER;
         } else {
             c.phase = Phase::Reading;
             c.deadline = now + self.limits.timeout;
@@ -394,14 +568,45 @@ impl Server {
     }
 }
 
+impl Connection {
+    /// Enters the writing phase with a fresh deadline.
+    fn start_writing(&mut self, now: Instant, timeout: Duration) {
+        self.sent = 0;
+        self.phase = Phase::Writing;
+        self.deadline = now + timeout;
+        self.last_write = now;
+    }
+}
+
+/// What a connection may still do in this turn.
+struct Share {
+    requests: usize,
+    bytes: usize,
+}
+
 /// What a phase step leaves the connection to do.
 enum Step {
     /// Go on at once.
     Again,
-    /// Wait for the socket to be ready.
+    /// Wait for the socket (or the handler) to be ready.
     Wait,
+    /// Its share of the turn is used up, with work left: go on next turn.
+    Yield,
     /// Close the connection.
     Close,
+}
+
+/// Writes a whole response into `out`. Returns whether the connection stays
+/// open afterwards (only after a 200 to a request that allows it).
+fn write_reply(out: &mut Vec<u8>, reply: &Reply, body: &[u8], head_only: bool, keep_alive: bool) -> bool {
+    let keep_alive = keep_alive && reply.status == Status::Ok;
+    let extra: Vec<(&str, &str)> = reply.headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    out.clear();
+    http::write_head(out, reply.status, reply.content_type, body.len(), keep_alive, &extra);
+    if !head_only {
+        out.extend_from_slice(body);
+    }
+    keep_alive
 }
 
 /// The step after a read or write error: retry on EINTR, wait on

@@ -70,7 +70,12 @@ impl Exposition {
 
     /// Appends another writer's text (a collector's finished output).
     pub fn append(&mut self, other: &Exposition) {
-        self.buf.push_str(&other.buf);
+        self.append_text(&other.buf);
+    }
+
+    /// Appends whole families already rendered as text.
+    pub fn append_text(&mut self, text: &str) {
+        self.buf.push_str(text);
         self.family.clear();
     }
 

@@ -1,12 +1,22 @@
 //! The registry: one instance of every collector in the table, and the
-//! scrape that runs the selected ones and adds the meta families
+//! scrapes that run the selected ones and add the meta families
 //! (`node_scrape_collector_duration_seconds` and `_success`).
+//!
+//! Most collectors read a few files and run inline. Those marked
+//! `isolated` in the table (wireless: it may run Broadcom's `wl` dozens of
+//! times) run in a child process (`os::child`) whose pipe the poll loop
+//! watches: a scrape that needs one is answered when the child is done or
+//! its `collector_timeout_seconds` budget is spent, and the server serves
+//! everyone else meanwhile. Scrapes that arrive while a child runs share
+//! its result.
 
 use crate::collectors::{COLLECTORS, CollectError, Collector, CollectorSet, Scope, device_names};
 use crate::config::Config;
 use crate::metrics::exposition::{Exposition, MetricType};
+use crate::os::child::{self, Child};
 use crate::os::source::Roots;
 use std::fmt;
+use std::os::fd::RawFd;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -15,6 +25,39 @@ struct Slot {
     collector: Box<dyn Collector>,
     /// The last error logged, so a persisting failure is logged once.
     last_error: Option<String>,
+    /// The warnings its last child run logged, so a repeated one is logged once.
+    last_warnings: Vec<String>,
+    /// Its child process, while one runs.
+    job: Option<Job>,
+}
+
+/// An isolated collector running in a child.
+struct Job {
+    child: Child,
+    started: Instant,
+    deadline: Instant,
+}
+
+/// What one collector gave one scrape.
+struct Part {
+    text: String,
+    ok: bool,
+    took: Duration,
+}
+
+/// A scrape waiting for isolated collectors.
+struct Pending {
+    ticket: u64,
+    /// One per row of [`COLLECTORS`]: `Some` once that collector is done;
+    /// rows not selected stay `None` and are not waited for.
+    parts: Vec<Option<Part>>,
+    selection: CollectorSet,
+}
+
+impl Pending {
+    fn complete(&self) -> bool {
+        self.parts.iter().enumerate().all(|(i, p)| p.is_some() || !self.selection.contains(i))
+    }
 }
 
 /// Runs the enabled collectors and adds the meta metrics.
@@ -24,6 +67,11 @@ pub struct Registry {
     /// One per row of [`COLLECTORS`], in table order.
     slots: Vec<Slot>,
     scratch: Exposition,
+    budget: Duration,
+    pending: Vec<Pending>,
+    next_ticket: u64,
+    /// Stopped children not reaped yet.
+    stopping: Vec<Child>,
 }
 
 /// A `collect[]`/`exclude[]` request that cannot be honoured.
@@ -52,8 +100,20 @@ impl fmt::Display for SelectionError {
 impl Registry {
     /// Builds every collector for a config.
     pub fn new(config: &Config) -> Registry {
-        let slots = COLLECTORS.iter().map(|e| Slot { collector: (e.build)(config), last_error: None }).collect();
-        Registry { roots: config.paths.roots(), enabled: config.collectors, slots, scratch: Exposition::new() }
+        let slots = COLLECTORS
+            .iter()
+            .map(|e| Slot { collector: (e.build)(config), last_error: None, last_warnings: Vec::new(), job: None })
+            .collect();
+        Registry {
+            roots: config.paths.roots(),
+            enabled: config.collectors,
+            slots,
+            scratch: Exposition::new(),
+            budget: Duration::from_secs(config.collector_timeout_seconds.0),
+            pending: Vec::new(),
+            next_ticket: 0,
+            stopping: Vec::new(),
+        }
     }
 
     /// Applies a reloaded config in place; collectors keep their state
@@ -63,6 +123,7 @@ impl Registry {
         self.roots = config.paths.roots();
         self.roots.nl80211_capture = capture;
         self.enabled = config.collectors;
+        self.budget = Duration::from_secs(config.collector_timeout_seconds.0);
         for slot in &mut self.slots {
             slot.collector.configure(config);
         }
@@ -101,16 +162,43 @@ impl Registry {
         Ok(selection)
     }
 
-    /// Runs one scrape of the selected device collectors into `out` (cleared
-    /// first), then the meta families, then the exporter's own collectors.
-    pub fn scrape(&mut self, selection: CollectorSet, out: &mut Exposition) {
-        out.clear();
-        let mut results: Vec<(&'static str, Duration, bool)> = Vec::with_capacity(COLLECTORS.len());
+    /// Starts a scrape of the selected device collectors: the inline ones
+    /// run now, the isolated ones in children (joining one that runs
+    /// already). Returns the ticket for [`Registry::finish`].
+    pub fn begin(&mut self, selection: CollectorSet) -> u64 {
+        let selection = only_devices(selection);
+        let mut parts: Vec<Option<Part>> = COLLECTORS.iter().map(|_| None).collect();
         for (i, entry) in COLLECTORS.iter().enumerate() {
-            if entry.scope == Scope::Device && selection.contains(i) {
+            if !selection.contains(i) {
+                continue;
+            }
+            if entry.isolated {
+                if let Err(part) = self.start_job(i) {
+                    parts[i] = Some(part);
+                }
+            } else {
                 let started = Instant::now();
-                let ok = self.run(i, out);
-                results.push((entry.name, started.elapsed(), ok));
+                let (text, ok) = self.run_inline(i);
+                parts[i] = Some(Part { text, ok, took: started.elapsed() });
+            }
+        }
+        self.next_ticket += 1;
+        self.pending.push(Pending { ticket: self.next_ticket, parts, selection });
+        self.next_ticket
+    }
+
+    /// Writes the scrape of `ticket` into `out` (cleared first) if every
+    /// collector it waits for is done, and forgets the ticket. The exporter's
+    /// own collectors run now, so their figures are current.
+    pub fn finish(&mut self, ticket: u64, out: &mut Exposition) -> bool {
+        let Some(at) = self.pending.iter().position(|p| p.ticket == ticket && p.complete()) else { return false };
+        let scrape = self.pending.swap_remove(at);
+        out.clear();
+        let done: Vec<(&str, &Part)> =
+            COLLECTORS.iter().zip(&scrape.parts).filter_map(|(e, p)| p.as_ref().map(|p| (e.name, p))).collect();
+        for (_, part) in &done {
+            if part.ok {
+                out.append_text(&part.text);
             }
         }
         out.family(
@@ -118,32 +206,176 @@ impl Registry {
             "ap-exporter: Duration of a collector scrape.",
             MetricType::Gauge,
         );
-        for (name, took, _) in &results {
-            out.sample(&[("collector", name)], took.as_secs_f64());
+        for (name, part) in &done {
+            out.sample(&[("collector", name)], part.took.as_secs_f64());
         }
         out.family("node_scrape_collector_success", "ap-exporter: Whether a collector succeeded.", MetricType::Gauge);
-        for (name, _, ok) in &results {
-            out.sample(&[("collector", name)], u64::from(*ok));
+        for (name, part) in &done {
+            out.sample(&[("collector", name)], u64::from(part.ok));
         }
         for (i, entry) in COLLECTORS.iter().enumerate() {
             if entry.scope == Scope::Exporter {
-                self.run(i, out);
+                let (text, ok) = self.run_inline(i);
+                if ok {
+                    out.append_text(&text);
+                }
+            }
+        }
+        true
+    }
+
+    /// Forgets a scrape nobody waits for any more.
+    pub fn abandon(&mut self, ticket: u64) {
+        self.pending.retain(|p| p.ticket != ticket);
+    }
+
+    /// One whole scrape, waiting for isolated collectors right here: for
+    /// `--once`, where there is nothing else to serve.
+    pub fn scrape(&mut self, selection: CollectorSet, out: &mut Exposition) {
+        let ticket = self.begin(selection);
+        while !self.finish(ticket, out) {
+            let mut fds = Vec::new();
+            let due = self.pending_fds(&mut fds);
+            let mut pollfds: Vec<libc::pollfd> =
+                fds.iter().map(|&fd| libc::pollfd { fd, events: libc::POLLIN, revents: 0 }).collect();
+            let ms = due.map_or(100, |t| t.saturating_duration_since(Instant::now()).as_millis().clamp(1, 1000) as i32);
+            // SAFETY: pollfds is a valid array of pollfds.len() entries.
+            unsafe { libc::poll(pollfds.as_mut_ptr(), pollfds.len() as libc::nfds_t, ms) };
+            self.advance(Instant::now());
+        }
+    }
+
+    /// The children's pipes to poll, and the earliest budget deadline.
+    pub fn pending_fds(&self, fds: &mut Vec<RawFd>) -> Option<Instant> {
+        let jobs = self.slots.iter().filter_map(|s| s.job.as_ref());
+        let mut due = None;
+        for job in jobs {
+            fds.push(job.child.fd());
+            due = Some(due.map_or(job.deadline, |d: Instant| d.min(job.deadline)));
+        }
+        if !self.stopping.is_empty() {
+            // Look again soon to reap what was stopped.
+            let soon = Instant::now() + Duration::from_millis(100);
+            due = Some(due.map_or(soon, |d: Instant| d.min(soon)));
+        }
+        due
+    }
+
+    /// Reads the children's output; a finished child, or one past its
+    /// budget, gives its result to every scrape waiting for it.
+    pub fn advance(&mut self, now: Instant) {
+        self.stopping.retain_mut(|c| {
+            if !c.try_reap() {
+                c.kill();
+            }
+            !c.try_reap()
+        });
+        for i in 0..self.slots.len() {
+            let Some(job) = self.slots[i].job.as_mut() else { continue };
+            let outcome = match job.child.read_available() {
+                Ok(true) => decode_child_output(job.child.output()),
+                Ok(false) if now < job.deadline => continue,
+                Ok(false) => Err(CollectError::Unavailable(format!(
+                    "still running after {} s (collector_timeout_seconds); stopped",
+                    self.budget.as_secs()
+                ))),
+                Err(e) => Err(CollectError::Unavailable(format!("reading its child process: {e}"))),
+            };
+            let Some(mut job) = self.slots[i].job.take() else { continue };
+            let took = now.saturating_duration_since(job.started);
+            if !job.child.try_reap() {
+                job.child.stop();
+                self.stopping.push(job.child);
+            }
+            let (text, ok) = match outcome {
+                Ok(ChildResult { text, warnings, debug }) => {
+                    self.relog(i, warnings, debug);
+                    (text, true)
+                }
+                Err(e) => (String::new(), self.note(i, Err(e))),
+            };
+            if ok {
+                self.note(i, Ok(()));
+            }
+            for scrape in self.pending.iter_mut().filter(|p| p.selection.contains(i) && p.parts[i].is_none()) {
+                scrape.parts[i] = Some(Part { text: text.clone(), ok, took });
             }
         }
     }
 
-    /// Runs collector `i` into a scratch buffer and appends it to `out` only
-    /// if it succeeded. Returns whether it did.
-    fn run(&mut self, i: usize, out: &mut Exposition) -> bool {
-        let Some(slot) = self.slots.get_mut(i) else { return false };
+    /// Stops every child (at shutdown).
+    pub fn stop_children(&mut self) {
+        for slot in &mut self.slots {
+            if let Some(mut job) = slot.job.take() {
+                job.child.stop();
+                self.stopping.push(job.child);
+            }
+        }
+        for child in &mut self.stopping {
+            child.kill();
+        }
+    }
+
+    /// Starts (or joins) the child of isolated collector `i`. Fails with the
+    /// part to report when no child can be started.
+    fn start_job(&mut self, i: usize) -> Result<(), Part> {
+        if self.slots[i].job.is_some() {
+            return Ok(());
+        }
+        let roots = self.roots.clone();
+        let slot = &mut self.slots[i];
+        let collector = &mut slot.collector;
+        let started = Instant::now();
+        let spawned = child::spawn(|| {
+            crate::os::logging::capture();
+            let mut out = Exposition::new();
+            let result = collector.collect(&roots, &mut out);
+            encode_child_output(result, out.as_str(), crate::os::logging::take_captured())
+        });
+        match spawned {
+            Ok(child) => {
+                slot.job = Some(Job { child, started, deadline: started + self.budget });
+                Ok(())
+            }
+            Err(e) => {
+                let ok = self.note(i, Err(CollectError::Unavailable(format!("cannot start a child process: {e}"))));
+                Err(Part { text: String::new(), ok, took: started.elapsed() })
+            }
+        }
+    }
+
+    /// Runs collector `i` here and now. Returns its text (empty on failure)
+    /// and whether it succeeded.
+    fn run_inline(&mut self, i: usize) -> (String, bool) {
+        let Some(slot) = self.slots.get_mut(i) else { return (String::new(), false) };
         self.scratch.clear();
         let outcome = slot.collector.collect(&self.roots, &mut self.scratch);
+        let ok = self.note(i, outcome);
+        (if ok { self.scratch.as_str().to_string() } else { String::new() }, ok)
+    }
+
+    /// Logs an outcome of collector `i` (see [`note_outcome`]); returns
+    /// whether it succeeded.
+    fn note(&mut self, i: usize, outcome: Result<(), CollectError>) -> bool {
         let ok = outcome.is_ok();
-        note_outcome(COLLECTORS[i].name, &mut slot.last_error, outcome);
-        if ok {
-            out.append(&self.scratch);
-        }
+        note_outcome(COLLECTORS[i].name, &mut self.slots[i].last_error, outcome);
         ok
+    }
+
+    /// Logs what a child logged: its warnings only when they differ from its
+    /// last run's (as the parent does for its own), the rest as it came.
+    fn relog(&mut self, i: usize, warnings: Vec<(log::Level, String)>, debug: Vec<(log::Level, String)>) {
+        for (level, line) in debug {
+            log::log!(level, "{line}");
+        }
+        let slot = &mut self.slots[i];
+        let lines: Vec<String> = warnings.iter().map(|(_, l)| l.clone()).collect();
+        for (level, line) in warnings {
+            if !slot.last_warnings.contains(&line) {
+                log::log!(level, "{line}");
+            }
+        }
+        slot.last_warnings = lines;
     }
 
     /// The earliest time any enabled collector wants a between-scrape sample.
@@ -163,6 +395,72 @@ impl Registry {
                 slot.collector.sample(&self.roots);
             }
         }
+    }
+}
+
+/// The device rows of a selection (exporter rows always run, at the end).
+fn only_devices(selection: CollectorSet) -> CollectorSet {
+    let mut out = CollectorSet::EMPTY;
+    for (i, e) in COLLECTORS.iter().enumerate() {
+        if e.scope == Scope::Device && selection.contains(i) {
+            out.insert(i);
+        }
+    }
+    out
+}
+
+/// What a child reports: its exposition text and the lines it logged.
+struct ChildResult {
+    text: String,
+    /// Warnings and errors, logged once while they repeat.
+    warnings: Vec<(log::Level, String)>,
+    /// Everything else it logged.
+    debug: Vec<(log::Level, String)>,
+}
+
+/// The child's report: a status line (`ok` or `failed`), a line with the
+/// number of log lines, the log lines (`LEVEL message`), then the
+/// exposition text or the error message.
+fn encode_child_output(result: Result<(), CollectError>, text: &str, logs: Vec<(log::Level, String)>) -> Vec<u8> {
+    let mut out = String::new();
+    out.push_str(if result.is_ok() { "ok\n" } else { "failed\n" });
+    out.push_str(&format!("{}\n", logs.len()));
+    for (level, line) in logs {
+        out.push_str(&format!("{} {}\n", level as usize, line.replace('\n', " ")));
+    }
+    match result {
+        Ok(()) => out.push_str(text),
+        Err(e) => out.push_str(&e.to_string()),
+    }
+    out.into_bytes()
+}
+
+/// Reads a child's report. A report cut short (the child died) is a failure.
+fn decode_child_output(bytes: &[u8]) -> Result<ChildResult, CollectError> {
+    let cut = || CollectError::Unavailable("its child process ended without a complete report".into());
+    let text = std::str::from_utf8(bytes).map_err(|_| cut())?;
+    let (status, rest) = text.split_once('\n').ok_or_else(cut)?;
+    let (count, mut rest) = rest.split_once('\n').ok_or_else(cut)?;
+    let count: usize = count.parse().map_err(|_| cut())?;
+    let mut warnings = Vec::new();
+    let mut debug = Vec::new();
+    for _ in 0..count {
+        let (line, after) = rest.split_once('\n').ok_or_else(cut)?;
+        rest = after;
+        let (level, message) = line.split_once(' ').ok_or_else(cut)?;
+        let level = match level {
+            "1" => log::Level::Error,
+            "2" => log::Level::Warn,
+            "3" => log::Level::Info,
+            "4" => log::Level::Debug,
+            _ => log::Level::Trace,
+        };
+        if level <= log::Level::Warn { &mut warnings } else { &mut debug }.push((level, message.to_string()));
+    }
+    match status {
+        "ok" => Ok(ChildResult { text: rest.to_string(), warnings, debug }),
+        "failed" => Err(CollectError::Unavailable(rest.to_string())),
+        _ => Err(cut()),
     }
 }
 

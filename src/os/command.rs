@@ -7,6 +7,7 @@ use std::io::{self, Read};
 use std::os::fd::AsRawFd;
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::{Duration, Instant};
 
 /// Largest output accepted from one command.
@@ -58,6 +59,30 @@ impl fmt::Display for CommandError {
     }
 }
 
+/// The process group of the command running now (0: none), for
+/// [`kill_running`].
+static RUNNING: AtomicI32 = AtomicI32::new(0);
+
+/// Clears [`RUNNING`] however `run` returns.
+struct Running;
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        RUNNING.store(0, Ordering::SeqCst);
+    }
+}
+
+/// Kills the command running now, with its process group. Only atomics and
+/// kill(2): safe in a signal handler, where a collector's child process
+/// calls it when the exporter stops it.
+pub fn kill_running() {
+    let group = RUNNING.load(Ordering::SeqCst);
+    if group > 0 {
+        // SAFETY: kill(2) is async-signal-safe; the group is our command's.
+        unsafe { libc::kill(-group, libc::SIGKILL) };
+    }
+}
+
 /// Runs `program args...` and returns its stdout as text (lossy UTF-8).
 pub fn run(program: &str, args: &[&str], timeout: Duration) -> Result<String, CommandError> {
     let line = std::iter::once(program).chain(args.iter().copied()).collect::<Vec<_>>().join(" ");
@@ -76,6 +101,8 @@ pub fn run(program: &str, args: &[&str], timeout: Duration) -> Result<String, Co
                 CommandError::Spawn(line.clone(), e)
             }
         })?;
+    RUNNING.store(child.id() as i32, Ordering::SeqCst);
+    let _running = Running;
     let deadline = Instant::now() + timeout;
     let mut out = Vec::new();
     let mut err = Vec::new();

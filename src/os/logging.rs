@@ -12,6 +12,9 @@ thread_local! {
     /// The syslog socket path. Only the serving thread logs, so a
     /// thread-local needs no lock.
     static SYSLOG_SOCKET: RefCell<PathBuf> = RefCell::new(PathBuf::from("/dev/log"));
+    /// Lines held back instead of written, in a collector's child process
+    /// (see [`capture`]).
+    static CAPTURED: RefCell<Option<Vec<(log::Level, String)>>> = const { RefCell::new(None) };
 }
 
 static TO_SYSLOG: AtomicBool = AtomicBool::new(false);
@@ -41,6 +44,18 @@ pub fn apply(config: &LogConfig) {
     TO_SYSLOG.store(syslog, Ordering::Relaxed);
 }
 
+/// Holds every later log line back, to be taken with [`take_captured`]. A
+/// collector's child process uses it to hand its lines to the parent,
+/// which logs a repeated warning once, as it does for its own.
+pub fn capture() {
+    CAPTURED.with(|c| *c.borrow_mut() = Some(Vec::new()));
+}
+
+/// The lines held back since [`capture`].
+pub fn take_captured() -> Vec<(log::Level, String)> {
+    CAPTURED.with(|c| c.borrow_mut().as_mut().map(std::mem::take).unwrap_or_default())
+}
+
 /// Sends every later log line to syslog, whatever the config says. Init
 /// scripts use this: Entware's rc.func throws stdout and stderr away.
 pub fn force_syslog() {
@@ -55,6 +70,16 @@ impl log::Log for Logger {
 
     fn log(&self, record: &log::Record) {
         if !self.enabled(record.metadata()) {
+            return;
+        }
+        let held = CAPTURED.with(|c| match c.borrow_mut().as_mut() {
+            Some(lines) => {
+                lines.push((record.level(), record.args().to_string()));
+                true
+            }
+            None => false,
+        });
+        if held {
             return;
         }
         if TO_SYSLOG.load(Ordering::Relaxed) && send_syslog(record).is_ok() {

@@ -3,7 +3,9 @@
 //! logging. May import `config` (for settings) and `parse` (to frame
 //! replies); nothing here knows about metrics.
 
+pub mod child;
 pub mod command;
+pub mod listener;
 pub mod logging;
 pub mod netlink;
 pub mod signals;

@@ -1,0 +1,121 @@
+//! Listening sockets and the open-file limit: the system calls the server
+//! needs at start and on reload, written for Linux 2.6.22 (no
+//! `SOCK_CLOEXEC`; `fcntl` instead).
+
+use std::io;
+use std::net::{SocketAddr, TcpListener};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+
+/// Binds a non-blocking listener. IPv6 listeners are IPv6-only, so that
+/// `0.0.0.0:9100` and `[::]:9100` can both be listed: by default Linux lets
+/// `[::]` take IPv4 too, and the second bind then fails with EADDRINUSE.
+pub fn bind_listener(addr: SocketAddr) -> io::Result<TcpListener> {
+    let domain = if addr.is_ipv6() { libc::AF_INET6 } else { libc::AF_INET };
+    // SAFETY: plain socket(2); no SOCK_CLOEXEC, which Linux 2.6.22 rejects.
+    let raw = unsafe { libc::socket(domain, libc::SOCK_STREAM, 0) };
+    if raw < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: socket just returned this descriptor; we own it now.
+    let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+    let one: libc::c_int = 1;
+    let set = |level, name| {
+        // SAFETY: setsockopt on our descriptor with a pointer to a c_int of the stated size.
+        let r = unsafe {
+            libc::setsockopt(
+                fd.as_raw_fd(),
+                level,
+                name,
+                (&one as *const libc::c_int).cast(),
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            )
+        };
+        if r < 0 { Err(io::Error::last_os_error()) } else { Ok(()) }
+    };
+    // SAFETY: fcntl on our descriptor.
+    if unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETFD, libc::FD_CLOEXEC) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // As std does: a restarted exporter can bind while old connections linger.
+    set(libc::SOL_SOCKET, libc::SO_REUSEADDR)?;
+    if addr.is_ipv6() {
+        set(libc::IPPROTO_IPV6, libc::IPV6_V6ONLY)?;
+    }
+    // SAFETY: sockaddr_storage is plain old data; all zeroes is valid.
+    let mut storage: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
+    let len = match addr {
+        SocketAddr::V4(a) => {
+            // SAFETY: sockaddr_storage is large and aligned enough for a sockaddr_in.
+            let sin = unsafe { &mut *(&mut storage as *mut libc::sockaddr_storage).cast::<libc::sockaddr_in>() };
+            sin.sin_family = libc::AF_INET as libc::sa_family_t;
+            sin.sin_port = a.port().to_be();
+            sin.sin_addr = libc::in_addr { s_addr: u32::from_ne_bytes(a.ip().octets()) };
+            std::mem::size_of::<libc::sockaddr_in>()
+        }
+        SocketAddr::V6(a) => {
+            // SAFETY: sockaddr_storage is large and aligned enough for a sockaddr_in6.
+            let sin6 = unsafe { &mut *(&mut storage as *mut libc::sockaddr_storage).cast::<libc::sockaddr_in6>() };
+            sin6.sin6_family = libc::AF_INET6 as libc::sa_family_t;
+            sin6.sin6_port = a.port().to_be();
+            sin6.sin6_flowinfo = a.flowinfo();
+            sin6.sin6_addr = libc::in6_addr { s6_addr: a.ip().octets() };
+            sin6.sin6_scope_id = a.scope_id();
+            std::mem::size_of::<libc::sockaddr_in6>()
+        }
+    };
+    // SAFETY: bind and listen on our descriptor; storage holds `len` valid bytes of a sockaddr.
+    unsafe {
+        if libc::bind(fd.as_raw_fd(), (&storage as *const libc::sockaddr_storage).cast(), len as libc::socklen_t) < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        if libc::listen(fd.as_raw_fd(), 128) < 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    let listener = TcpListener::from(fd);
+    listener.set_nonblocking(true)?;
+    Ok(listener)
+}
+
+/// Whether a bind error means "this kernel has no IPv6", which is not fatal.
+pub fn ipv6_unsupported(addr: &SocketAddr, e: &io::Error) -> bool {
+    addr.is_ipv6()
+        && matches!(
+            e.raw_os_error(),
+            Some(libc::EAFNOSUPPORT) | Some(libc::EADDRNOTAVAIL) | Some(libc::EPROTONOSUPPORT)
+        )
+}
+
+/// File descriptors the exporter needs beside its connections: standard
+/// streams, the signal pipe, listeners, the syslog socket, the netlink
+/// socket, a file being read, and a collector child's pipes.
+pub const RESERVED_FDS: u64 = 32;
+
+/// Makes sure `connections` sockets fit under the open-file limit
+/// (`ulimit -n`), raising the soft limit towards the hard one if needed.
+/// Fails with a message that says what to change.
+pub fn ensure_fd_limit(connections: u64) -> Result<(), String> {
+    let needed = connections.saturating_add(RESERVED_FDS);
+    // SAFETY: rlimit is plain old data; all zeroes is a valid value.
+    let mut lim: libc::rlimit = unsafe { std::mem::zeroed() };
+    // SAFETY: getrlimit fills the local it is given.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } < 0 {
+        return Err(format!("cannot read the open-file limit: {}", io::Error::last_os_error()));
+    }
+    let soft = lim.rlim_cur as u64;
+    if soft >= needed || lim.rlim_cur == libc::RLIM_INFINITY {
+        return Ok(());
+    }
+    let hard = lim.rlim_max as u64;
+    if lim.rlim_max == libc::RLIM_INFINITY || hard >= needed {
+        lim.rlim_cur = needed as libc::rlim_t;
+        // SAFETY: setrlimit reads the local it is given.
+        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) } == 0 {
+            return Ok(());
+        }
+    }
+    Err(format!(
+        "max_connections needs up to {needed} open files with its rejected and lingering \
+         connections, but the limit (ulimit -n) is {soft}: lower max_connections or raise the limit"
+    ))
+}
