@@ -34,7 +34,13 @@ pub struct NetdevCollector {
     text: String,
     tracker: DeviceTracker<FIELD_COUNT>,
     families: FamilyNames,
-    last_read: Option<Instant>,
+    /// When `/proc/net/dev` was last read, or when the collector was made:
+    /// the first sample is due at once, at that fixed time. (Answering
+    /// "now" instead is never reached by a later clock reading, and the
+    /// loop would spin until the first scrape.)
+    last_read: Instant,
+    /// Whether `/proc/net/dev` was read yet.
+    read_once: bool,
 }
 
 impl NetdevCollector {
@@ -45,13 +51,15 @@ impl NetdevCollector {
             text: String::new(),
             tracker: DeviceTracker::default(),
             families: FamilyNames::new(),
-            last_read: None,
+            last_read: Instant::now(),
+            read_once: false,
         }
     }
 
     /// Reads `/proc/net/dev` and feeds the selected devices to the tracker.
     fn read(&mut self, roots: &Roots) -> Result<(), CollectError> {
-        self.last_read = Some(Instant::now());
+        self.last_read = Instant::now();
+        self.read_once = true;
         let devices = read_parsed(&roots.proc_path(SOURCE), &mut self.text, net_dev::parse)?;
         let config = &self.config;
         self.tracker.update(devices.iter().filter(|d| config.selects(d.name)).map(|d| (d.name, d.counters)));
@@ -89,7 +97,7 @@ impl Collector for NetdevCollector {
             return None;
         }
         let every = Duration::from_secs(every);
-        Some(self.last_read.map_or_else(Instant::now, |t| t + every))
+        Some(if self.read_once { self.last_read + every } else { self.last_read })
     }
 }
 
@@ -162,7 +170,10 @@ mod tests {
     fn sample_timer_follows_the_config() {
         let mut config = Config::default().netdev;
         let c = NetdevCollector::new(&config);
-        assert!(c.next_sample().is_some());
+        // Due at once, at a fixed time the loop's clock reaches.
+        let due = c.next_sample().unwrap();
+        assert!(due <= Instant::now());
+        assert_eq!(c.next_sample(), Some(due));
         config.sample_interval_seconds = crate::config::Bounded(0);
         let c = NetdevCollector::new(&config);
         assert_eq!(c.next_sample(), None);

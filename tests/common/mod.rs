@@ -104,6 +104,19 @@ impl Exporter {
         assert_eq!(rc, 0);
     }
 
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Every stderr line so far, those already waited for included.
+    pub fn drain_log(&mut self) -> String {
+        while let Ok(line) = self.lines.recv_timeout(Duration::from_millis(200)) {
+            self.log.push(line);
+        }
+        self.log.join("\n")
+    }
+
     /// Whether the process is still running.
     pub fn alive(&mut self) -> bool {
         self.child.try_wait().unwrap().is_none()
