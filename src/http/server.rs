@@ -23,9 +23,6 @@ const KEEP_BUFFER_BYTES: usize = 64 * 1024;
 const REQUESTS_PER_TURN: usize = 1;
 /// See [`REQUESTS_PER_TURN`].
 const BYTES_PER_TURN: usize = 64 * 1024;
-/// At the cap, a connection writing to a client that has read nothing for
-/// this long is as evictable as one still waiting for a request.
-const STALLED_WRITE: Duration = Duration::from_secs(1);
 /// How long accepting pauses after the kernel refuses a descriptor (EMFILE
 /// and friends), so a full fd table does not spin the loop.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(250);
@@ -117,8 +114,9 @@ struct Connection {
     deadline: Instant,
     /// When the current request (or the idle wait for it) began.
     waiting_since: Instant,
-    /// When a write last made progress.
-    last_write: Instant,
+    /// Since when the client has not taken what we write (the socket's send
+    /// buffer is full); `None` while writes go through.
+    blocked_since: Option<Instant>,
     /// Used up its share of a turn with work left: served next turn
     /// without waiting for the socket.
     yielded: bool,
@@ -361,7 +359,7 @@ impl Server {
             let served = self.connections.iter().filter(|c| !c.rejected).count();
             let reject = if !handler.permits(peer.ip()) {
                 Some(Status::Forbidden)
-            } else if served >= self.limits.max_connections && !self.evict_for_newcomer(now) {
+            } else if served >= self.limits.max_connections && !self.evict_for_newcomer() {
                 Some(Status::ServiceUnavailable)
             } else {
                 None
@@ -376,7 +374,7 @@ impl Server {
                 close_after_write: false,
                 deadline: now + self.limits.timeout,
                 waiting_since: now,
-                last_write: now,
+                blocked_since: None,
                 yielded: false,
                 rejected: reject.is_some(),
             };
@@ -415,32 +413,22 @@ impl Server {
         }
     }
 
-    /// At the cap, makes room for a newcomer by closing, in this order: a
-    /// connection that was answered and only lingers for the client to
-    /// close; the one that has waited longest for a complete request (a
-    /// slowloris or an idle keep-alive, whatever its age); the one whose
-    /// client has read nothing for longest (at least [`STALLED_WRITE`]).
-    /// Connections being answered are never closed.
-    fn evict_for_newcomer(&mut self, now: Instant) -> bool {
-        let served = |c: &&Connection| !c.rejected;
-        let oldest_in = |phase: Phase| {
-            self.connections
-                .iter()
-                .enumerate()
-                .filter(|(_, c)| served(c) && c.phase == phase)
-                .min_by_key(|(_, c)| c.waiting_since)
+    /// At the cap, makes room for a newcomer by closing a connection that
+    /// holds its slot without using it: first one that was answered and only
+    /// lingers for the client to close; else, whatever its age, the one that
+    /// has waited longest either for a complete request (a slowloris, an
+    /// idle keep-alive) or for its client to read (a client that pipelines
+    /// and never reads). Connections being answered are never closed.
+    fn evict_for_newcomer(&mut self) -> bool {
+        let served = self.connections.iter().enumerate().filter(|(_, c)| !c.rejected);
+        let lingering = served.clone().filter(|(_, c)| c.phase == Phase::Draining).min_by_key(|(_, c)| c.waiting_since);
+        let idle_since = |c: &Connection| match c.phase {
+            Phase::Reading => Some(c.waiting_since),
+            Phase::Writing => c.blocked_since,
+            _ => None,
         };
-        let reading = oldest_in(Phase::Draining).or_else(|| oldest_in(Phase::Reading));
-        let stalled = || {
-            self.connections
-                .iter()
-                .enumerate()
-                .filter(|(_, c)| {
-                    served(c) && c.phase == Phase::Writing && now.duration_since(c.last_write) >= STALLED_WRITE
-                })
-                .min_by_key(|(_, c)| c.last_write)
-        };
-        match reading.or_else(stalled).map(|(i, _)| i) {
+        let idle = || served.clone().filter_map(|(i, c)| idle_since(c).map(|t| (i, t))).min_by_key(|(_, t)| *t);
+        match lingering.map(|(i, _)| i).or_else(|| idle().map(|(i, _)| i)) {
             Some(i) => {
                 self.connections.swap_remove(i);
                 true
@@ -542,11 +530,16 @@ impl Server {
                 Ok(n) => {
                     c.sent += n;
                     share.bytes -= n;
-                    c.last_write = now;
+                    c.blocked_since = None;
                     c.deadline = now + self.limits.timeout;
                     Step::Again
                 }
-                Err(e) => io_step(&e),
+                Err(e) => {
+                    if e.kind() == io::ErrorKind::WouldBlock {
+                        c.blocked_since.get_or_insert(now);
+                    }
+                    io_step(&e)
+                }
             };
         }
         c.out.clear();
@@ -574,7 +567,7 @@ impl Connection {
         self.sent = 0;
         self.phase = Phase::Writing;
         self.deadline = now + timeout;
-        self.last_write = now;
+        self.blocked_since = None;
     }
 }
 

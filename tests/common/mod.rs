@@ -11,7 +11,9 @@ use std::time::{Duration, Instant};
 
 /// The exporter binary cargo built for these tests.
 pub fn exporter_bin() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_ap-exporter"))
+    // AP_EXPORTER_BIN runs the suite against another build, such as an
+    // older commit's, to show that a test fails without its fix.
+    std::env::var_os("AP_EXPORTER_BIN").map_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_ap-exporter")), PathBuf::from)
 }
 
 /// A fresh temporary directory, removed on drop.
