@@ -18,6 +18,9 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 const ATTACK: Duration = Duration::from_secs(5);
+
+/// One attacking client, looping until told to stop.
+type Attack = Box<dyn FnMut(&AtomicBool) + Send>;
 const VICTIM_DEADLINE: Duration = Duration::from_secs(2);
 
 /// One scrape by the victim: a complete 200 within [`VICTIM_DEADLINE`].
@@ -74,12 +77,7 @@ fn victim(addr: SocketAddr, authorization: &str, during: Duration) -> (usize, us
 
 /// Runs `attackers` until the victim is done; returns a complaint if fewer
 /// than 90 % of the victim's scrapes were complete 200s within 2 s.
-fn under_attack(
-    name: &str,
-    addr: SocketAddr,
-    authorization: &str,
-    attackers: Vec<Box<dyn FnMut(&AtomicBool) + Send>>,
-) -> Option<String> {
+fn under_attack(name: &str, addr: SocketAddr, authorization: &str, attackers: Vec<Attack>) -> Option<String> {
     let stop = Arc::new(AtomicBool::new(false));
     let threads: Vec<JoinHandle<()>> = attackers
         .into_iter()
@@ -101,8 +99,8 @@ fn under_attack(
     (ok * 10 < all * 9).then(|| format!("{name}: only {ok} of {all} scrapes were complete 200s within 2 s: {first:?}"))
 }
 
-fn attackers(n: usize, f: fn(SocketAddr, &AtomicBool), addr: SocketAddr) -> Vec<Box<dyn FnMut(&AtomicBool) + Send>> {
-    (0..n).map(|_| Box::new(move |stop: &AtomicBool| f(addr, stop)) as Box<dyn FnMut(&AtomicBool) + Send>).collect()
+fn attackers(n: usize, f: fn(SocketAddr, &AtomicBool), addr: SocketAddr) -> Vec<Attack> {
+    (0..n).map(|_| Box::new(move |stop: &AtomicBool| f(addr, stop)) as Attack).collect()
 }
 
 fn quick_connect(addr: SocketAddr) -> Option<TcpStream> {
