@@ -2,7 +2,7 @@
 //! home routers, down to Linux 2.6.22 on FPU-less MIPS.
 //!
 //! Layout (see `docs/design.md`): [`cli`] and [`app`] at the top, then
-//! [`config`], [`http`], [`os`] (every system call and file read),
+//! [`config`], [`http`], [`os`] (system calls: files, commands, sockets, signals),
 //! [`metrics`] (exposition and the registry that runs a scrape), [`parse`]
 //! (pure parsers, no I/O) and [`collectors`] (one file per collector).
 

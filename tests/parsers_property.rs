@@ -213,7 +213,7 @@ fn nl80211_decoder_never_panics() {
     let mut rng = Rng(0x9E3779B97F4A7C15);
     let mut seeds: Vec<Vec<u8>> = vec![
         nl80211::get_family_request(1),
-        nl80211::request(0x22, 0, 2, 5, &[(4, b"wlan0\0"), (3, &7u32.to_ne_bytes())]),
+        netlink::genl_request(0x22, 0, 2, 5, &[(4, b"wlan0\0"), (3, &7u32.to_ne_bytes())]),
     ];
     for dir in ["tests/fixtures/openwrt_nl80211/nl80211", "tests/fixtures/wext_only/nl80211"] {
         if let Ok(entries) = std::fs::read_dir(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(dir)) {
@@ -247,6 +247,26 @@ fn nl80211_decoder_never_panics() {
     }
 }
 
+/// Walks attributes and, treating every payload as a possible nested list,
+/// their children: each lies inside the reply and after the one before.
+fn check_attr_walk(attrs: netlink::Attrs<'_>, reply_len: usize, depth: usize) {
+    let mut previous = None;
+    for a in attrs {
+        match a {
+            Ok(a) => {
+                assert!(previous.is_none_or(|p| a.offset > p), "attributes must move forward");
+                assert!(a.offset + a.payload.len() <= reply_len);
+                previous = Some(a.offset);
+                if depth < 3 {
+                    check_attr_walk(netlink::attrs(a.payload, a.offset), reply_len, depth + 1);
+                }
+            }
+            Err(netlink::DecodeError::Truncated { offset }) => assert!(offset < reply_len),
+            Err(e) => panic!("unexpected {e:?}"),
+        }
+    }
+}
+
 /// The framing layer walks forward on any bytes: each message and attribute
 /// lies inside the buffer, after the previous one, and errors name an
 /// offset inside it, so no walk can loop or read out of bounds.
@@ -259,18 +279,7 @@ fn check_netlink_walk(bytes: &[u8]) {
                 assert!(m.offset + netlink::NLMSG_HDRLEN + m.body.len() <= bytes.len());
                 last = Some(m.offset);
                 if let Ok(attrs) = netlink::genl_attrs(&m) {
-                    let mut previous = None;
-                    for a in attrs {
-                        match a {
-                            Ok(a) => {
-                                assert!(previous.is_none_or(|p| a.offset > p), "attributes must move forward");
-                                assert!(a.offset + a.payload.len() <= bytes.len());
-                                previous = Some(a.offset);
-                            }
-                            Err(netlink::DecodeError::Truncated { offset }) => assert!(offset < bytes.len()),
-                            Err(e) => panic!("unexpected {e:?}"),
-                        }
-                    }
+                    check_attr_walk(attrs, bytes.len(), 0);
                 }
             }
             Err(netlink::DecodeError::Truncated { offset }) => assert!(offset < bytes.len()),

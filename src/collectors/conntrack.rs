@@ -1,7 +1,7 @@
 //! conntrack: table size and limit, plus the per-CPU statistics summed.
 //! Linux 2.6.22 names everything `ip_conntrack`; later kernels `nf_conntrack`.
 
-use super::{CollectError, Collector, read_first_existing};
+use super::{CollectError, Collector, read_first_parsed};
 use crate::metrics::exposition::{Exposition, MetricType};
 use crate::os::source::Roots;
 use crate::parse::{self, conntrack};
@@ -49,16 +49,10 @@ impl ConntrackCollector {
     /// Reads one integer file from the first of `candidates` that exists.
     /// Returns which one it used.
     fn read_u64(&mut self, roots: &Roots, candidates: &[&str]) -> Result<(usize, u64), CollectError> {
-        let Some(i) = read_first_existing(roots, candidates, &mut self.text)? else {
+        read_first_parsed(roots, candidates, &mut self.text, parse::parse_single_u64)?.ok_or_else(|| {
             let tried: Vec<String> = candidates.iter().map(|rel| roots.proc_path(rel).display().to_string()).collect();
-            return Err(CollectError::Unavailable(format!(
-                "{} not found: is connection tracking loaded?",
-                tried.join(" and ")
-            )));
-        };
-        let v = parse::parse_single_u64(&self.text)
-            .map_err(|error| CollectError::Parse { path: roots.proc_path(candidates[i]), error })?;
-        Ok((i, v))
+            CollectError::Unavailable(format!("{} not found: is connection tracking loaded?", tried.join(" and ")))
+        })
     }
 }
 
@@ -76,10 +70,7 @@ impl Collector for ConntrackCollector {
         out.family("node_nf_conntrack_entries_limit", "Maximum size of connection tracking table.", MetricType::Gauge);
         out.sample(&[], limit);
         // The statistics file is optional (CONFIG_NF_CONNTRACK_PROCFS).
-        let stat = &STAT[flavour..];
-        if let Some(i) = read_first_existing(roots, stat, &mut self.text)? {
-            let stats = conntrack::parse_stat(&self.text)
-                .map_err(|error| CollectError::Parse { path: roots.proc_path(stat[i]), error })?;
+        if let Some((_, stats)) = read_first_parsed(roots, &STAT[flavour..], &mut self.text, conntrack::parse_stat)? {
             for (column, name, help) in STAT_COLUMNS {
                 if let Some(v) = stats.get(column) {
                     out.family(name, help, MetricType::Gauge);

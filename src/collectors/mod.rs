@@ -149,7 +149,7 @@ impl CollectorSet {
     }
 
     /// The table position of a device collector named `name`.
-    pub fn position(name: &str) -> Option<usize> {
+    pub fn device_position(name: &str) -> Option<usize> {
         COLLECTORS.iter().position(|e| e.scope == Scope::Device && e.name == name)
     }
 
@@ -230,7 +230,7 @@ impl serde::de::Visitor<'_> for CollectorName {
     }
 
     fn visit_str<E: serde::de::Error>(self, name: &str) -> Result<usize, E> {
-        CollectorSet::position(name).ok_or_else(|| {
+        CollectorSet::device_position(name).ok_or_else(|| {
             let known: Vec<&str> = device_names().collect();
             E::custom(format_args!("unknown collector `{name}`, expected one of {}", known.join(", ")))
         })
@@ -301,18 +301,20 @@ pub fn read_parsed<'b, T>(
     parse(buf).map_err(|error| CollectError::Parse { path: path.to_path_buf(), error })
 }
 
-/// Reads the first of `candidates` (relative to the procfs root) that
-/// exists into `buf`, and returns its position in `candidates`, or `None`
-/// when none exists. Kernels rename files (`ip_conntrack` became
-/// `nf_conntrack`); other read errors are errors.
-pub fn read_first_existing(
+/// Reads and parses the first of `candidates` (relative to the procfs
+/// root) that exists, and returns its position in `candidates` with the
+/// value, or `None` when none exists. Kernels rename files (`ip_conntrack`
+/// became `nf_conntrack`); other read errors are errors, naming the file.
+pub fn read_first_parsed<'b, T>(
     roots: &Roots,
     candidates: &[&str],
-    buf: &mut String,
-) -> Result<Option<usize>, CollectError> {
+    buf: &'b mut String,
+    parse: impl FnOnce(&'b str) -> Result<T, ParseError>,
+) -> Result<Option<(usize, T)>, CollectError> {
     for (i, rel) in candidates.iter().enumerate() {
-        match read_bounded(&roots.proc_path(rel), buf) {
-            Ok(()) => return Ok(Some(i)),
+        let path = roots.proc_path(rel);
+        match read_bounded(&path, buf) {
+            Ok(()) => return parse(buf).map(|v| Some((i, v))).map_err(|error| CollectError::Parse { path, error }),
             Err(e) if e.is_missing() => continue,
             Err(e) => return Err(e.into()),
         }
@@ -338,12 +340,9 @@ mod tests {
         assert!(COLLECTORS[first_exporter..].iter().all(|e| e.scope == Scope::Exporter));
     }
 
-    #[test]
-    fn readme_collector_table_is_this_table() {
-        let readme = include_str!("../../README.md");
-        let mut table = String::from(
-            "<!-- collectors:begin -->\n| collector | scope | default | what it exports |\n|---|---|---|---|\n",
-        );
+    /// The README's collector table, generated from [`COLLECTORS`].
+    fn readme_table() -> String {
+        let mut table = String::from("| collector | scope | default | what it exports |\n|---|---|---|---|\n");
         for e in COLLECTORS {
             let (scope, default) = match (e.scope, e.enabled_by_default) {
                 (Scope::Exporter, _) => ("exporter", "always"),
@@ -352,14 +351,47 @@ mod tests {
             };
             table.push_str(&format!("| `{}` | {scope} | {default} | {} |\n", e.name, e.summary));
         }
-        table.push_str("<!-- collectors:end -->");
-        assert!(readme.contains(&table), "README.md's collector table must read:\n{table}");
+        table
+    }
+
+    /// The shipped config's `[collectors]` table, generated from [`COLLECTORS`].
+    fn shipped_switches() -> String {
+        let mut out = String::from("[collectors]\n");
+        for e in COLLECTORS.iter().filter(|e| e.scope == Scope::Device) {
+            out.push_str(&format!("{} = {:<5} # {}\n", e.name, e.enabled_by_default, e.summary));
+        }
+        out
+    }
+
+    /// Checks that the text between `begin` and `end` in `file` is
+    /// `content`; with `UPDATE_GENERATED=1`, writes it there instead.
+    fn generated(file: &str, begin: &str, end: &str, content: &str) {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
+        let text = std::fs::read_to_string(&path).unwrap();
+        let start = text.find(begin).unwrap_or_else(|| panic!("{file} has no {begin:?} line")) + begin.len();
+        let stop = start + text[start..].find(end).unwrap_or_else(|| panic!("{file} has no {end:?} line"));
+        if std::env::var_os("UPDATE_GENERATED").is_some() {
+            std::fs::write(&path, format!("{}{content}{}", &text[..start], &text[stop..])).unwrap();
+            return;
+        }
+        assert_eq!(&text[start..stop], content, "{file} is out of date: run UPDATE_GENERATED=1 cargo test --lib");
+    }
+
+    #[test]
+    fn the_readme_table_and_shipped_switches_come_from_the_table() {
+        generated("README.md", "<!-- collectors:begin -->\n", "<!-- collectors:end -->", &readme_table());
+        generated("files/ap-exporter.toml", "# collectors:begin\n", "# collectors:end", &shipped_switches());
     }
 
     #[test]
     fn exporter_collectors_are_not_switches() {
-        assert_eq!(CollectorSet::position("process"), None);
-        assert_eq!(CollectorSet::position("netdev"), Some(2));
+        assert_eq!(CollectorSet::device_position("process"), None);
+        let netdev = COLLECTORS.iter().position(|e| e.name == "netdev");
+        assert_eq!(CollectorSet::device_position("netdev"), netdev);
+        assert!(
+            COLLECTORS.iter().all(|e| e.scope == Scope::Device || e.enabled_by_default),
+            "exporter collectors always run; enabled_by_default = false would not stop them"
+        );
         let d = CollectorSet::defaults();
         assert!(!d.contains(COLLECTORS.iter().position(|e| e.name == "process").unwrap()));
     }

@@ -145,7 +145,7 @@ impl Registry {
             return Err(SelectionError::Both);
         }
         let position = |name: &str| -> Result<usize, SelectionError> {
-            let i = CollectorSet::position(name).ok_or_else(|| SelectionError::Unknown(name.into()))?;
+            let i = CollectorSet::device_position(name).ok_or_else(|| SelectionError::Unknown(name.into()))?;
             if self.enabled.contains(i) { Ok(i) } else { Err(SelectionError::Disabled(name.into())) }
         };
         if !collect.is_empty() {
@@ -177,9 +177,7 @@ impl Registry {
                     parts[i] = Some(part);
                 }
             } else {
-                let started = Instant::now();
-                let (text, ok) = self.run_inline(i);
-                parts[i] = Some(Part { text, ok, took: started.elapsed() });
+                parts[i] = Some(self.run_inline(i));
             }
         }
         self.next_ticket += 1;
@@ -215,9 +213,9 @@ impl Registry {
         }
         for (i, entry) in COLLECTORS.iter().enumerate() {
             if entry.scope == Scope::Exporter {
-                let (text, ok) = self.run_inline(i);
-                if ok {
-                    out.append_text(&text);
+                let part = self.run_inline(i);
+                if part.ok {
+                    out.append_text(&part.text);
                 }
             }
         }
@@ -344,14 +342,18 @@ impl Registry {
         }
     }
 
-    /// Runs collector `i` here and now. Returns its text (empty on failure)
-    /// and whether it succeeded.
-    fn run_inline(&mut self, i: usize) -> (String, bool) {
-        let Some(slot) = self.slots.get_mut(i) else { return (String::new(), false) };
+    /// Runs collector `i` here and now: its text (empty on failure), whether
+    /// it succeeded, and how long `collect` took.
+    fn run_inline(&mut self, i: usize) -> Part {
+        let Some(slot) = self.slots.get_mut(i) else {
+            return Part { text: String::new(), ok: false, took: Duration::ZERO };
+        };
         self.scratch.clear();
+        let started = Instant::now();
         let outcome = slot.collector.collect(&self.roots, &mut self.scratch);
+        let took = started.elapsed();
         let ok = self.note(i, outcome);
-        (if ok { self.scratch.as_str().to_string() } else { String::new() }, ok)
+        Part { text: if ok { self.scratch.as_str().to_string() } else { String::new() }, ok, took }
     }
 
     /// Logs an outcome of collector `i` (see [`note_outcome`]); returns

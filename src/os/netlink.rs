@@ -2,7 +2,7 @@
 //! a directory of captured replies (fixtures, bug reports). Socket I/O stays
 //! here; decoding is in [`crate::parse::nl80211`].
 
-use crate::parse::netlink::{self as framing, NLM_F_DUMP};
+use crate::parse::netlink::{self as framing, DecodeError, NLM_F_DUMP};
 use crate::parse::nl80211::{self, CMD_GET_INTERFACE, CMD_GET_STATION, CMD_GET_SURVEY};
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
@@ -21,6 +21,25 @@ pub trait Transport {
     fn survey(&mut self, ifindex: u32, ifname: &str) -> io::Result<Vec<u8>>;
 }
 
+/// Why the nl80211 socket could not be opened.
+#[derive(Debug)]
+pub enum OpenError {
+    /// No nl80211 here (old kernels, Broadcom `wl` drivers), or the socket
+    /// calls failed.
+    Unavailable(io::Error),
+    /// The kernel answered the family lookup with a reply that makes no sense.
+    BadReply(DecodeError),
+}
+
+impl std::fmt::Display for OpenError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            OpenError::Unavailable(e) => write!(f, "{e}"),
+            OpenError::BadReply(e) => write!(f, "the nl80211 family lookup failed: {e}"),
+        }
+    }
+}
+
 /// A generic netlink socket bound to nl80211.
 pub struct Socket {
     fd: OwnedFd,
@@ -29,9 +48,12 @@ pub struct Socket {
 }
 
 impl Socket {
-    /// Opens the socket and resolves the nl80211 family. Fails with
-    /// `NotFound` where the kernel has no nl80211 (old kernels, Broadcom `wl` drivers).
-    pub fn open() -> io::Result<Socket> {
+    /// Opens the socket and resolves the nl80211 family.
+    pub fn open() -> Result<Socket, OpenError> {
+        Socket::open_io().map_err(OpenError::Unavailable)?.resolve()
+    }
+
+    fn open_io() -> io::Result<Socket> {
         // SAFETY: plain socket(2); no SOCK_CLOEXEC flag because Linux 2.6.22
         // rejects it; FD_CLOEXEC is set right after.
         let raw = unsafe { libc::socket(libc::AF_NETLINK, libc::SOCK_RAW, libc::NETLINK_GENERIC) };
@@ -64,15 +86,19 @@ impl Socket {
                 return Err(io::Error::last_os_error());
             }
         }
-        let mut s = Socket { fd, family: 0, seq: 0 };
-        let reply = s.exchange(&nl80211::get_family_request(1))?;
-        s.family = nl80211::decode_family_id(&reply).map_err(|e| match e {
-            nl80211::DecodeError::Kernel(libc::ENOENT) => {
-                io::Error::new(io::ErrorKind::NotFound, "the kernel has no nl80211")
+        Ok(Socket { fd, family: 0, seq: 0 })
+    }
+
+    /// Asks the controller for the nl80211 family id.
+    fn resolve(mut self) -> Result<Socket, OpenError> {
+        let reply = self.exchange(&nl80211::get_family_request(1)).map_err(OpenError::Unavailable)?;
+        self.family = nl80211::decode_family_id(&reply).map_err(|e| match e {
+            DecodeError::Kernel(libc::ENOENT) => {
+                OpenError::Unavailable(io::Error::new(io::ErrorKind::NotFound, "the kernel has no nl80211"))
             }
-            other => io::Error::new(io::ErrorKind::InvalidData, other.to_string()),
+            other => OpenError::BadReply(other),
         })?;
-        Ok(s)
+        Ok(self)
     }
 
     /// Sends one request and reads until its dump ends (NLMSG_DONE) or an
@@ -110,7 +136,7 @@ impl Socket {
         self.seq = self.seq.wrapping_add(1);
         let idx = ifindex.map(u32::to_ne_bytes);
         let attrs: Vec<(u16, &[u8])> = idx.as_ref().map(|b| vec![(nl80211::ATTR_IFINDEX, &b[..])]).unwrap_or_default();
-        let msg = nl80211::request(self.family, NLM_F_DUMP, self.seq, cmd, &attrs);
+        let msg = framing::genl_request(self.family, NLM_F_DUMP, self.seq, cmd, &attrs);
         self.exchange(&msg)
     }
 }
@@ -208,5 +234,30 @@ impl Transport for Box<dyn Transport> {
     }
     fn survey(&mut self, ifindex: u32, ifname: &str) -> io::Result<Vec<u8>> {
         (**self).survey(ifindex, ifname)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header(len: u32, ty: u16, flags: u16) -> Vec<u8> {
+        let mut h = Vec::new();
+        h.extend_from_slice(&len.to_ne_bytes());
+        h.extend_from_slice(&ty.to_ne_bytes());
+        h.extend_from_slice(&flags.to_ne_bytes());
+        h.extend_from_slice(&[0; 8]);
+        h
+    }
+
+    #[test]
+    fn a_reply_ends_at_done_an_error_a_single_message_or_bad_framing() {
+        let multi = framing::NLM_F_MULTI;
+        assert!(!ends_reply(&header(16, 0x22, multi)), "one part of a dump");
+        assert!(ends_reply(&[header(16, 0x22, multi), header(16, framing::NLMSG_DONE, multi)].concat()));
+        assert!(ends_reply(&header(16, framing::NLMSG_ERROR, 0)), "an error or acknowledgement");
+        assert!(ends_reply(&header(16, 0x22, 0)), "a single answer");
+        // A length near u32::MAX must end the walk, not loop.
+        assert!(ends_reply(&header(u32::MAX - 1, 0x22, multi)));
     }
 }

@@ -3,11 +3,12 @@
 //! byte order, as netlink's is. [`super::nl80211`] decodes the payloads; the
 //! socket lives in `os::netlink`.
 //!
-//! Every length read from the wire is checked against what is left before it
-//! is used, and alignment is computed with checked arithmetic, so a
-//! malformed reply ends in [`DecodeError::Truncated`] and never in a loop
-//! that makes no progress (a length near `u32::MAX` would wrap to a step of
-//! 0 on a 32-bit router).
+//! Every length read from the wire is checked against what is left before
+//! it is used, and a walk's step is that length aligned, at least one
+//! header and at most what is left: a malformed reply ends in
+//! [`DecodeError::Truncated`] and never in a loop that makes no progress (a
+//! length near `u32::MAX`, aligned unchecked, wraps to a step of 0 on a
+//! 32-bit router).
 
 use std::fmt;
 
@@ -18,14 +19,10 @@ pub const GENL_HDRLEN: usize = 4;
 /// Length of `struct nlattr`.
 pub const NLA_HDRLEN: usize = 4;
 
-/// Message type: nothing, skip it.
-pub const NLMSG_NOOP: u16 = 1;
 /// Message type: an error, or an acknowledgement when the errno is 0.
 pub const NLMSG_ERROR: u16 = 2;
 /// Message type: the end of a multipart dump.
 pub const NLMSG_DONE: u16 = 3;
-/// Message type: data was lost.
-pub const NLMSG_OVERRUN: u16 = 4;
 /// Message types below this are netlink's own; families start here.
 pub const NLMSG_MIN_TYPE: u16 = 0x10;
 

@@ -5,8 +5,7 @@
 
 use super::wifi::{Band, Station, format_mac};
 
-pub use super::netlink::DecodeError;
-use super::netlink::{self, Attr, Attrs, Message, NLMSG_DONE, NLMSG_ERROR};
+use super::netlink::{self, Attr, Attrs, DecodeError, Message, NLMSG_DONE, NLMSG_ERROR, genl_request};
 
 /// The generic netlink controller's family id.
 pub const GENL_ID_CTRL: u16 = 0x10;
@@ -130,18 +129,27 @@ fn string_of(p: &[u8]) -> String {
 }
 
 /// The data messages of one reply, with their attributes. Stops at
-/// `NLMSG_DONE`; a kernel error ends the reply with [`DecodeError::Kernel`].
+/// `NLMSG_DONE`; a kernel error ends the reply with [`DecodeError::Kernel`],
+/// whether it comes as `NLMSG_ERROR` or, as dumps report it (ENODEV for an
+/// interface that went away), in the `NLMSG_DONE` payload.
 fn data_messages(buf: &[u8]) -> Result<Vec<Attrs<'_>>, DecodeError> {
     let mut out = Vec::new();
     for message in netlink::messages(buf) {
         let message: Message<'_> = message?;
         match message.header.ty {
-            NLMSG_DONE => break,
+            NLMSG_DONE => match message.body.len() {
+                // Kernels before 2.6.x send no error code with DONE.
+                0 => break,
+                _ => match netlink::error_code(&message)? {
+                    0 => break,
+                    errno => return Err(DecodeError::Kernel(errno.saturating_abs())),
+                },
+            },
             NLMSG_ERROR => match netlink::error_code(&message)? {
                 0 => {} // an acknowledgement
                 errno => return Err(DecodeError::Kernel(errno.saturating_neg())),
             },
-            ty if ty < netlink::NLMSG_MIN_TYPE => {} // NOOP, OVERRUN
+            ty if ty < netlink::NLMSG_MIN_TYPE => {} // NLMSG_NOOP, NLMSG_OVERRUN: nothing to decode
             _ => out.push(netlink::genl_attrs(&message)?),
         }
     }
@@ -282,16 +290,11 @@ pub fn decode_survey_noise(buf: &[u8]) -> Result<Option<i32>, DecodeError> {
     Ok(None)
 }
 
-/// Builds one nl80211 (or controller) request.
-pub fn request(family: u16, flags: u16, seq: u32, cmd: u8, attributes: &[(u16, &[u8])]) -> Vec<u8> {
-    netlink::genl_request(family, flags, seq, cmd, attributes)
-}
-
 /// The request that resolves the "nl80211" family id.
 pub fn get_family_request(seq: u32) -> Vec<u8> {
     // No ACK: the reply (or an error) alone ends it, so nothing stale is
     // left in the socket for the next request.
-    request(GENL_ID_CTRL, 0, seq, CTRL_CMD_GETFAMILY, &[(CTRL_ATTR_FAMILY_NAME, b"nl80211\0")])
+    genl_request(GENL_ID_CTRL, 0, seq, CTRL_CMD_GETFAMILY, &[(CTRL_ATTR_FAMILY_NAME, b"nl80211\0")])
 }
 
 #[cfg(test)]
@@ -303,7 +306,7 @@ mod tests {
     /// Builds a reply message (as the kernel would) for decoder tests.
     fn reply(family: u16, cmd: u8, attributes: &[(u16, Vec<u8>)]) -> Vec<u8> {
         let refs: Vec<(u16, &[u8])> = attributes.iter().map(|(t, p)| (*t, p.as_slice())).collect();
-        request(family, 0, 1, cmd, &refs)
+        genl_request(family, 0, 1, cmd, &refs)
     }
 
     fn done() -> Vec<u8> {
@@ -318,7 +321,7 @@ mod tests {
     fn nested(items: &[(u16, Vec<u8>)]) -> Vec<u8> {
         let refs: Vec<(u16, &[u8])> = items.iter().map(|(t, p)| (*t, p.as_slice())).collect();
         // A request body minus its headers is exactly an attribute list.
-        request(0, 0, 0, 0, &refs)[netlink::NLMSG_HDRLEN + netlink::GENL_HDRLEN..].to_vec()
+        genl_request(0, 0, 0, 0, &refs)[netlink::NLMSG_HDRLEN + netlink::GENL_HDRLEN..].to_vec()
     }
 
     #[test]
@@ -400,6 +403,24 @@ mod tests {
         assert_eq!(s.tx_kbps, Some(11_000));
         // hwsim reports no noise for the in-use channel of an AP.
         assert_eq!(decode_survey_noise(&captured("survey-wlan0.bin")).unwrap(), None);
+    }
+
+    #[test]
+    fn an_error_in_the_done_message_ends_the_dump() {
+        let mut buf = genl_request(0x22, 0, 1, 17, &[(ATTR_MAC, &[2, 0, 0, 0, 1, 0][..])]);
+        let mut done = Vec::new();
+        done.extend_from_slice(&20u32.to_ne_bytes());
+        done.extend_from_slice(&NLMSG_DONE.to_ne_bytes());
+        done.extend_from_slice(&[0; 10]);
+        done.extend_from_slice(&(-libc::ENODEV).to_ne_bytes());
+        buf.extend(done);
+        assert_eq!(decode_stations(&buf), Err(DecodeError::Kernel(libc::ENODEV)));
+        // A DONE without a payload (old kernels) just ends the dump.
+        let mut buf = genl_request(0x22, 0, 1, 17, &[(ATTR_MAC, &[2, 0, 0, 0, 1, 0][..])]);
+        buf.extend_from_slice(&16u32.to_ne_bytes());
+        buf.extend_from_slice(&NLMSG_DONE.to_ne_bytes());
+        buf.extend_from_slice(&[0; 10]);
+        assert_eq!(decode_stations(&buf).unwrap().len(), 1);
     }
 
     #[test]

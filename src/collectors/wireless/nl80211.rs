@@ -3,7 +3,8 @@
 
 use super::{Backend, Context, Outcome};
 use crate::collectors::CollectError;
-use crate::os::netlink::{Capture, Replay, Socket, Transport};
+use crate::os::netlink::{Capture, OpenError, Replay, Socket, Transport};
+use crate::parse::netlink::DecodeError;
 use crate::parse::nl80211;
 use crate::parse::wifi::{Network, channel_from_mhz, format_mac};
 use std::io;
@@ -17,7 +18,7 @@ fn vanished(e: &io::Error) -> bool {
 }
 
 /// A decode error of the reply to `request`.
-fn decode_error(request: String) -> impl FnOnce(nl80211::DecodeError) -> CollectError {
+fn decode_error(request: String) -> impl FnOnce(DecodeError) -> CollectError {
     move |error| CollectError::Decode { request, error }
 }
 
@@ -26,7 +27,10 @@ impl Backend for Nl80211Backend {
         let mut transport: Box<dyn Transport> = if ctx.roots.nl80211.as_os_str().is_empty() {
             match Socket::open() {
                 Ok(s) => Box::new(s),
-                Err(e) => return Ok(Outcome::Unavailable(format!("nl80211: {e}"))),
+                Err(OpenError::Unavailable(e)) => return Ok(Outcome::Unavailable(format!("nl80211: {e}"))),
+                Err(OpenError::BadReply(error)) => {
+                    return Err(CollectError::Decode { request: "nl80211 family lookup".into(), error });
+                }
             }
         } else {
             Box::new(Replay::new(&ctx.roots.nl80211))
@@ -53,10 +57,16 @@ impl Backend for Nl80211Backend {
                 ..Network::default()
             };
             if ctx.config.stations {
-                match transport.stations(i.ifindex, &i.ifname) {
-                    Ok(bytes) => {
-                        n.stations = nl80211::decode_stations(&bytes)
-                            .map_err(decode_error(format!("nl80211 station dump of {}", i.ifname)))?;
+                let stations = transport.stations(i.ifindex, &i.ifname).map(|bytes| nl80211::decode_stations(&bytes));
+                match stations {
+                    Ok(Ok(stations)) => n.stations = stations,
+                    // A dump reports a vanished interface in its NLMSG_DONE.
+                    Ok(Err(DecodeError::Kernel(errno))) if matches!(errno, libc::ENODEV | libc::ENOENT) => {
+                        log::debug!("nl80211: {} went away during the scrape", i.ifname);
+                        continue;
+                    }
+                    Ok(Err(error)) => {
+                        return Err(decode_error(format!("nl80211 station dump of {}", i.ifname))(error));
                     }
                     Err(e) if vanished(&e) => {
                         log::debug!("nl80211: {} went away during the scrape: {e}", i.ifname);
