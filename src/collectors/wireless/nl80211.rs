@@ -61,7 +61,7 @@ impl Backend for Nl80211Backend {
                 match stations {
                     Ok(Ok(stations)) => n.stations = stations,
                     // A dump reports a vanished interface in its NLMSG_DONE.
-                    Ok(Err(DecodeError::Kernel(errno))) if matches!(errno, libc::ENODEV | libc::ENOENT) => {
+                    Ok(Err(DecodeError::Kernel(libc::ENODEV | libc::ENOENT))) => {
                         log::debug!("nl80211: {} went away during the scrape", i.ifname);
                         continue;
                     }
