@@ -204,10 +204,12 @@ fn max_connections_beyond_the_open_file_limit_is_refused_at_start() {
             Ok(())
         });
     }
-    let out = cmd.output().unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("the limit (ulimit -n) is 256"), "{stderr}");
+    cmd.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::piped());
+    let mut exp = Exporter::adopt(cmd.spawn().unwrap());
+    // An exporter that starts anyway would serve forever: bound the wait.
+    let line = exp.wait_for("ulimit -n", Duration::from_secs(10));
+    assert!(line.contains("the limit (ulimit -n) is 256"), "{line}");
+    assert_eq!(exp.wait_exit(Duration::from_secs(10)), Some(1));
 }
 
 #[test]
