@@ -6,8 +6,9 @@
 #   make cross TARGET=mipsel-unknown-linux-musl
 #   make ipk ARCH=mipsel-3.4          Entware package in dist/
 #   make packages                     every Entware package
-#   make openwrt-ipk ARCH=mips_24kc   OpenWrt package in dist/openwrt/
-#   make openwrt-packages             every OpenWrt package
+#   make openwrt-ipk ARCH=mips_24kc   OpenWrt 24.10 (opkg) package in dist/openwrt/
+#   make openwrt-apk ARCH=mips_24kc   OpenWrt 25.12 (apk) package in dist/openwrt/
+#   make openwrt-packages             every OpenWrt package, both formats
 #   make size                         stripped size of every cross binary
 
 CARGO ?= cargo
@@ -23,7 +24,7 @@ arches = $(shell awk -F'\t' '$$1=="$(1)" {print $$2}' $(ARCHES_TSV))
 target_of = $(shell awk -F'\t' '$$1=="$(1)" && $$2=="$(2)" {print $$3}' $(ARCHES_TSV))
 TARGETS := $(shell awk -F'\t' '!/^\#/ && NF>2 {print $$3}' $(ARCHES_TSV) | sort -u)
 
-.PHONY: run test unit-test package-test deps check fuzz bench cross ipk openwrt-ipk packages openwrt-packages size
+.PHONY: run test unit-test package-test deps check fuzz bench cross ipk openwrt-ipk openwrt-apk packages openwrt-packages size
 
 run:
 	$(CARGO) run --release -- --config $(CONFIG)
@@ -38,8 +39,8 @@ unit-test:
 	scripts/cross-build.sh x86_64-unknown-linux-musl > /dev/null
 	$(CARGO) test --locked
 
-# Cross-builds every package, then checks formats, runs each binary under
-# qemu on an FPU-less CPU, and drives the Entware init script.
+# Cross-builds every package, then checks formats and runs each binary
+# under qemu on an FPU-less CPU (see tests/packaging/).
 package-test: packages openwrt-packages
 	python3 tests/packaging/check_packages.py
 
@@ -57,11 +58,16 @@ openwrt-ipk:
 	test -n "$$t" || { echo "usage: make openwrt-ipk ARCH=<one of: $(call arches,openwrt)>"; exit 2; }; \
 	bin=$$(scripts/cross-build.sh $$t) && python3 scripts/mkipk.py --flavor openwrt --arch $(ARCH) --binary $$bin --out dist/openwrt
 
+openwrt-apk:
+	@t="$(call target_of,openwrt,$(ARCH))"; \
+	test -n "$$t" || { echo "usage: make openwrt-apk ARCH=<one of: $(call arches,openwrt)>"; exit 2; }; \
+	bin=$$(scripts/cross-build.sh $$t) && python3 scripts/mkapk.py --arch $(ARCH) --binary $$bin --out dist/openwrt
+
 packages:
 	@for a in $(call arches,entware); do $(MAKE) --no-print-directory ipk ARCH=$$a || exit 1; done
 
 openwrt-packages:
-	@for a in $(call arches,openwrt); do $(MAKE) --no-print-directory openwrt-ipk ARCH=$$a || exit 1; done
+	@for a in $(call arches,openwrt); do $(MAKE) --no-print-directory openwrt-ipk openwrt-apk ARCH=$$a || exit 1; done
 
 size:
 	@for t in $(TARGETS); do b=$$(scripts/cross-build.sh $$t) && printf '%-32s %7d KiB\n' $$t $$(( $$(stat -c %s $$b) / 1024 )); done
@@ -69,7 +75,7 @@ size:
 check:
 	$(CARGO) clippy --all-targets -- -D warnings
 
-# Speed, memory and size figures against node_exporter (SPEC 6); prints a
+# Speed, memory and size figures against node_exporter; prints a
 # markdown table. Not part of `make test`: timings are not assertions.
 bench: deps
 	python3 scripts/bench.py

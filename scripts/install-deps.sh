@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the tests (and, with "cross", the cross builds) need, only
 # when it is missing. Safe to run again: it does nothing when all is there.
-#   scripts/install-deps.sh          test peers: promtool, node_exporter
+#   scripts/install-deps.sh          test peers: promtool, node_exporter; and for
+#                                    the package tests busybox (static) and openssl
 #   scripts/install-deps.sh cross    + Debian's Rust 1.96 with std source, qemu-user, zig
 set -euo pipefail
 
@@ -19,6 +20,10 @@ command -v qemu-system-x86_64 >/dev/null || missing+=(qemu-system-x86)
 command -v cpio >/dev/null || missing+=(cpio)
 command -v xz >/dev/null || missing+=(xz-utils)
 command -v cc >/dev/null || missing+=(gcc)
+# The package tests check scripts under busybox sh, a router's shell; the
+# static build, because they will also run it chrooted into a scratch root.
+if ! command -v busybox >/dev/null || ldd "$(command -v busybox)" >/dev/null 2>&1; then missing+=(busybox-static); fi
+command -v openssl >/dev/null || missing+=(openssl)
 if [ "$want_cross" = 1 ]; then
   [ -x /usr/bin/rustc ] && /usr/bin/rustc --version 2>/dev/null | grep -q '^rustc 1\.9[6-9]' || missing+=(rustc-web cargo-web)
   [ -d /usr/lib/rustlib/src/rust/library ] || missing+=(rust-web-src)
