@@ -9,6 +9,7 @@
 #   make openwrt-ipk ARCH=mips_24kc   OpenWrt 24.10 (opkg) package in dist/openwrt/
 #   make openwrt-apk ARCH=mips_24kc   OpenWrt 25.12 (apk) package in dist/openwrt/
 #   make openwrt-packages             every OpenWrt package, both formats
+#   make feeds                        signed feeds for opkg and apk in dist/feeds/
 #   make size                         stripped size of every cross binary
 
 CARGO ?= cargo
@@ -24,7 +25,7 @@ arches = $(shell awk -F'\t' '$$1=="$(1)" {print $$2}' $(ARCHES_TSV))
 target_of = $(shell awk -F'\t' '$$1=="$(1)" && $$2=="$(2)" {print $$3}' $(ARCHES_TSV))
 TARGETS := $(shell awk -F'\t' '!/^\#/ && NF>2 {print $$3}' $(ARCHES_TSV) | sort -u)
 
-.PHONY: run test unit-test package-test deps check fuzz bench cross ipk openwrt-ipk openwrt-apk packages openwrt-packages size
+.PHONY: run test unit-test package-test deps check fuzz bench cross ipk openwrt-ipk openwrt-apk packages openwrt-packages feeds size
 
 run:
 	$(CARGO) run --release -- --config $(CONFIG)
@@ -39,9 +40,9 @@ unit-test:
 	scripts/cross-build.sh x86_64-unknown-linux-musl > /dev/null
 	$(CARGO) test --locked
 
-# Cross-builds every package, then checks formats and runs each binary
-# under qemu on an FPU-less CPU (see tests/packaging/).
-package-test: packages openwrt-packages
+# Cross-builds every package and feed, then checks formats, runs each binary
+# under qemu on an FPU-less CPU, and checks the feeds (see tests/packaging/).
+package-test: feeds
 	python3 tests/packaging/check_packages.py
 
 cross:
@@ -68,6 +69,11 @@ packages:
 
 openwrt-packages:
 	@for a in $(call arches,openwrt); do $(MAKE) --no-print-directory openwrt-ipk openwrt-apk ARCH=$$a || exit 1; done
+
+# Keys: AP_EXPORTER_USIGN_KEY and AP_EXPORTER_APK_KEY name the secret keys;
+# without them scripts/mkfeed.py makes throwaway ones and says so.
+feeds: packages openwrt-packages
+	python3 scripts/mkfeed.py
 
 size:
 	@for t in $(TARGETS); do b=$$(scripts/cross-build.sh $$t) && printf '%-32s %7d KiB\n' $$t $$(( $$(stat -c %s $$b) / 1024 )); done

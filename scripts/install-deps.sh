@@ -2,7 +2,8 @@
 # Installs what the tests (and, with "cross", the cross builds) need, only
 # when it is missing. Safe to run again: it does nothing when all is there.
 #   scripts/install-deps.sh          test peers: promtool, node_exporter; and for
-#                                    the package tests busybox (static) and openssl
+#                                    the package tests busybox (static), signify,
+#                                    openssl and Python's cryptography
 #   scripts/install-deps.sh cross    + Debian's Rust 1.96 with std source, qemu-user, zig
 set -euo pipefail
 
@@ -23,6 +24,7 @@ command -v cc >/dev/null || missing+=(gcc)
 # The package tests check scripts under busybox sh, a router's shell; the
 # static build, because they will also run it chrooted into a scratch root.
 if ! command -v busybox >/dev/null || ldd "$(command -v busybox)" >/dev/null 2>&1; then missing+=(busybox-static); fi
+command -v signify-openbsd >/dev/null || missing+=(signify-openbsd)
 command -v openssl >/dev/null || missing+=(openssl)
 if [ "$want_cross" = 1 ]; then
   [ -x /usr/bin/rustc ] && /usr/bin/rustc --version 2>/dev/null | grep -q '^rustc 1\.9[6-9]' || missing+=(rustc-web cargo-web)
@@ -39,6 +41,12 @@ if [ "${#missing[@]}" -gt 0 ] || [ -z "$(ls /var/lib/apt/lists/*Packages* 2>/dev
   echo "install-deps: apt-get install ${missing[*]}"
   sudo_if_needed apt-get update -qq
   sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# scripts/mkfeed.py signs the feeds (Ed25519 and RSA) with it.
+if ! python3 -c 'import cryptography' 2>/dev/null; then
+  echo "install-deps: pip install cryptography"
+  python3 -m pip install -q cryptography
 fi
 
 if [ "$want_cross" = 1 ]; then

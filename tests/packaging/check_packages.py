@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
-"""The packaging tests, after `make packages openwrt-packages`:
+"""The packaging tests, after `make feeds` (which builds every package):
 
   test_formats.py       .ipk and .apk formats, fields, scripts, modes,
                         reproducibility; mkapk.py against files the real
                         apk-tools 3.0.2 wrote (golden/)
   test_binaries.py      each binary under qemu on an FPU-less CPU, promtool
+  test_feeds.py         Packages, Packages.gz, Packages.sig (signify-openbsd)
+                        and packages.adb (openssl), tampering caught
 
 Each test says which tool's behaviour it reproduces. Prints
 "packaging: N passed, N failed" last; exits non-zero on any failure.
@@ -15,7 +17,7 @@ import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-MODULES = ["test_formats", "test_binaries"]
+MODULES = ["test_formats", "test_binaries", "test_feeds"]
 
 if __name__ == "__main__":
     names = sys.argv[1:] or MODULES
