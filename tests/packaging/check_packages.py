@@ -7,6 +7,8 @@
   test_binaries.py      each binary under qemu on an FPU-less CPU, promtool
   test_feeds.py         Packages, Packages.gz, Packages.sig (signify-openbsd)
                         and packages.adb (openssl), tampering caught
+  test_scratch_root.py  all 21 packages installed, upgraded with an edited
+                        config and removed by the opkg and apk stand-ins
 
 Each test says which tool's behaviour it reproduces. Prints
 "packaging: N passed, N failed" last; exits non-zero on any failure.
@@ -17,7 +19,7 @@ import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-MODULES = ["test_formats", "test_binaries", "test_feeds"]
+MODULES = ["test_formats", "test_binaries", "test_feeds", "test_scratch_root"]
 
 if __name__ == "__main__":
     names = sys.argv[1:] or MODULES
