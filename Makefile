@@ -41,8 +41,8 @@ unit-test:
 	$(CARGO) test --locked
 
 # Cross-builds every package and feed, then checks formats, runs each binary
-# under qemu on an FPU-less CPU, checks the feeds, and plays opkg and apk on
-# scratch roots (see tests/packaging/).
+# under qemu on an FPU-less CPU, plays opkg and apk on scratch roots, and
+# runs install, upgrade and removal live in a namespace (see tests/packaging/).
 package-test: feeds
 	python3 tests/packaging/check_packages.py
 

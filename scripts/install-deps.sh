@@ -21,11 +21,12 @@ command -v qemu-system-x86_64 >/dev/null || missing+=(qemu-system-x86)
 command -v cpio >/dev/null || missing+=(cpio)
 command -v xz >/dev/null || missing+=(xz-utils)
 command -v cc >/dev/null || missing+=(gcc)
-# The package tests check scripts under busybox sh, a router's shell; the
-# static build, because they will also run it chrooted into a scratch root.
+# The package tests run scripts under busybox sh as on a router, chrooted
+# into a scratch root, so busybox must be the static build.
 if ! command -v busybox >/dev/null || ldd "$(command -v busybox)" >/dev/null 2>&1; then missing+=(busybox-static); fi
 command -v signify-openbsd >/dev/null || missing+=(signify-openbsd)
 command -v openssl >/dev/null || missing+=(openssl)
+command -v nsenter >/dev/null || missing+=(util-linux)
 if [ "$want_cross" = 1 ]; then
   [ -x /usr/bin/rustc ] && /usr/bin/rustc --version 2>/dev/null | grep -q '^rustc 1\.9[6-9]' || missing+=(rustc-web cargo-web)
   [ -d /usr/lib/rustlib/src/rust/library ] || missing+=(rust-web-src)

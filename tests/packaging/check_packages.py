@@ -9,6 +9,8 @@
                         and packages.adb (openssl), tampering caught
   test_scratch_root.py  all 21 packages installed, upgraded with an edited
                         config and removed by the opkg and apk stand-ins
+  test_live.py          install, upgrade, reconfigure, stop, start and remove
+                        on a live Entware and OpenWrt in a namespace
 
 Each test says which tool's behaviour it reproduces. Prints
 "packaging: N passed, N failed" last; exits non-zero on any failure.
@@ -19,7 +21,7 @@ import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-MODULES = ["test_formats", "test_binaries", "test_feeds", "test_scratch_root"]
+MODULES = ["test_formats", "test_binaries", "test_feeds", "test_scratch_root", "test_live"]
 
 if __name__ == "__main__":
     names = sys.argv[1:] or MODULES
