@@ -4,7 +4,8 @@ The exporter reports its version in ap_exporter_build_info from
 CARGO_PKG_VERSION, which Cargo takes from Cargo.toml and no environment
 variable overrides. So the honest way to get a binary that says it is newer
 is a second build of the same source with the version bumped: this copies
-the crate into target/bumped/, bumps the last number of the version in its
+the source tree (every file git knows: tracked, or new and not ignored)
+into target/bumped/, bumps the last number of the version in the copy's
 Cargo.toml and Cargo.lock, and cross-builds it with the project's own
 recipe. The copy keeps its build cache, so only the first run pays for it.
 
@@ -18,8 +19,8 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 COPY = os.path.join(ROOT, "target", "bumped")
-# What a release build of the binary reads.
-SOURCES = ["src", "build.rs", "Cargo.toml", "Cargo.lock", "scripts/cross-build.sh", "scripts/install-deps.sh"]
+# Written with the version bumped, the rest copied as they are.
+BUMPED_FILES = ("Cargo.toml", "Cargo.lock")
 
 
 def current_version():
@@ -43,17 +44,30 @@ def write_if_changed(path, text):
         f.write(text)
 
 
-def build(target="x86_64-unknown-linux-musl"):
-    old, new = current_version(), bumped_version()
-    for name in SOURCES:
+def mirror():
+    """Copies the source tree into COPY (times kept, as Cargo's cache goes by
+    them) and deletes what the tree no longer has."""
+    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
+                            stdout=subprocess.PIPE, check=True).stdout.decode().split("\0")
+    wanted = {name for name in listed if name and os.path.isfile(os.path.join(ROOT, name))}
+    for name in wanted - set(BUMPED_FILES):
         source, copy = os.path.join(ROOT, name), os.path.join(COPY, name)
-        if os.path.isdir(source):
-            # Mirrored exactly: a file moved in src/ must not linger here.
-            shutil.rmtree(copy, ignore_errors=True)
-            shutil.copytree(source, copy)
-        elif name not in ("Cargo.toml", "Cargo.lock"):
+        if not os.path.exists(copy) or os.stat(copy).st_mtime != os.stat(source).st_mtime:
             os.makedirs(os.path.dirname(copy), exist_ok=True)
             shutil.copy2(source, copy)
+    for d, dirs, names in os.walk(COPY):
+        if d == COPY:
+            dirs.remove("target")
+        for n in names:
+            name = os.path.relpath(os.path.join(d, n), COPY)
+            if name not in wanted:
+                os.remove(os.path.join(COPY, name))
+
+
+def build(target="x86_64-unknown-linux-musl"):
+    old, new = current_version(), bumped_version()
+    os.makedirs(os.path.join(COPY, "target"), exist_ok=True)
+    mirror()
     with open(os.path.join(ROOT, "Cargo.toml")) as f:
         toml = re.sub(r'^version = "%s"' % re.escape(old), 'version = "%s"' % new, f.read(), count=1, flags=re.M)
     with open(os.path.join(ROOT, "Cargo.lock")) as f:
