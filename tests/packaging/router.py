@@ -87,6 +87,10 @@ class Router:
     def pids(self, name="ap-exporter"):
         return self.run(["/bin/busybox", "pidof", name], {}).stdout.split()
 
+    def processes(self):
+        """The process list, for failure messages."""
+        return self.run(["/bin/busybox", "ps", "-o", "pid,ppid,stat,comm,args"], {}).stdout
+
     def scrape(self, port):
         """The /metrics text, or None when nothing answers on 127.0.0.1:port."""
         # busybox 1.35's static wget crashes on its own -T: bound it with timeout.

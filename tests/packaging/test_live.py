@@ -88,7 +88,7 @@ class Live(unittest.TestCase):
         out = said(install(old))
         self.assertIn("ap-exporter is installed", out)
         self.assertIn("started", out)
-        self.assertEqual(len(r.pids()), 1, out)
+        self.assertEqual(len(r.pids()), 1, out + r.processes())
         text = r.wait_scrape(DEFAULT_PORT, "ap_exporter_build_info")
         self.assertEqual(build_info_version(text), bumped.current_version(), text)
         conf = os.path.join(r.root, paths["conf"])
@@ -114,14 +114,14 @@ class Live(unittest.TestCase):
         self.assertIn("upgraded and restarted", out)
         text = r.wait_scrape(PORT, 'version="%s"' % NEW)
         self.assertEqual(build_info_version(text), NEW, "the new binary serves after the upgrade")
-        self.assertEqual(len(r.pids()), 1)
+        self.assertEqual(len(r.pids()), 1, r.processes())
         self.assertNotEqual(r.pids(), pid)
         self.assertEqual(read(conf), edited)
         self.assertEqual(read(conf + ("-opkg" if kind == "ipk" else ".apk-new")), read(CONFIG))
 
         # Stop, start.
         r.sh(init + " stop")
-        self.assertEqual(r.pids(), [])
+        self.assertEqual(r.pids(), [], r.processes())
         self.assertIsNone(r.scrape(PORT))
         if flavor == "openwrt":
             self.assertEqual(r.sh(init + " status").stdout.strip(), "inactive")
@@ -136,13 +136,13 @@ class Live(unittest.TestCase):
         # Upgrade while stopped: it stays stopped.
         out = said(install(new_release))
         self.assertIn("still stopped", out)
-        self.assertEqual(r.pids(), [])
+        self.assertEqual(r.pids(), [], r.processes())
 
         # Remove: stopped, disabled, and nothing left but the edited config.
         r.sh(init + " start")
         self.assertIsNotNone(r.wait_scrape(PORT))
         remove()
-        self.assertEqual(r.pids(), [])
+        self.assertEqual(r.pids(), [], r.processes())
         left = files_in(r.root) - before
         expected = {paths["conf"]} | ({paths["conf"] + "-opkg"} if kind == "ipk" else set())
         self.assertEqual(left, expected, "only the edited config (and opkg's copy of the default) may stay")
