@@ -6,8 +6,10 @@
 #   make cross TARGET=mipsel-unknown-linux-musl
 #   make ipk ARCH=mipsel-3.4          Entware package in dist/
 #   make packages                     every Entware package
-#   make openwrt-ipk ARCH=mips_24kc   OpenWrt package in dist/openwrt/
-#   make openwrt-packages             every OpenWrt package
+#   make openwrt-ipk ARCH=mips_24kc   OpenWrt 24.10 (opkg) package in dist/openwrt/
+#   make openwrt-apk ARCH=mips_24kc   OpenWrt 25.12 (apk) package in dist/openwrt/
+#   make openwrt-packages             every OpenWrt package, both formats
+#   make feeds                        signed feeds for opkg and apk in dist/feeds/
 #   make size                         stripped size of every cross binary
 
 CARGO ?= cargo
@@ -23,7 +25,7 @@ arches = $(shell awk -F'\t' '$$1=="$(1)" {print $$2}' $(ARCHES_TSV))
 target_of = $(shell awk -F'\t' '$$1=="$(1)" && $$2=="$(2)" {print $$3}' $(ARCHES_TSV))
 TARGETS := $(shell awk -F'\t' '!/^\#/ && NF>2 {print $$3}' $(ARCHES_TSV) | sort -u)
 
-.PHONY: run test lint unit-test package-test deps fuzz bench cross ipk openwrt-ipk packages openwrt-packages size
+.PHONY: run test lint unit-test package-test deps fuzz bench cross ipk openwrt-ipk openwrt-apk packages openwrt-packages feeds size
 
 run:
 	$(CARGO) run --release -- --config $(CONFIG)
@@ -38,9 +40,10 @@ unit-test:
 	scripts/cross-build.sh x86_64-unknown-linux-musl > /dev/null
 	$(CARGO) test --locked
 
-# Cross-builds every package, then checks formats, runs each binary under
-# qemu on an FPU-less CPU, and drives the Entware init script.
-package-test: packages openwrt-packages
+# Cross-builds every package and feed, then checks formats, runs each binary
+# under qemu on an FPU-less CPU, plays opkg and apk on scratch roots, and
+# runs install, upgrade and removal live in a namespace (see tests/packaging/).
+package-test: feeds
 	python3 tests/packaging/check_packages.py
 
 cross:
@@ -57,11 +60,21 @@ openwrt-ipk:
 	test -n "$$t" || { echo "usage: make openwrt-ipk ARCH=<one of: $(call arches,openwrt)>"; exit 2; }; \
 	bin=$$(scripts/cross-build.sh $$t) && python3 scripts/mkipk.py --flavor openwrt --arch $(ARCH) --binary $$bin --out dist/openwrt
 
+openwrt-apk:
+	@t="$(call target_of,openwrt,$(ARCH))"; \
+	test -n "$$t" || { echo "usage: make openwrt-apk ARCH=<one of: $(call arches,openwrt)>"; exit 2; }; \
+	bin=$$(scripts/cross-build.sh $$t) && python3 scripts/mkapk.py --arch $(ARCH) --binary $$bin --out dist/openwrt
+
 packages:
 	@for a in $(call arches,entware); do $(MAKE) --no-print-directory ipk ARCH=$$a || exit 1; done
 
 openwrt-packages:
-	@for a in $(call arches,openwrt); do $(MAKE) --no-print-directory openwrt-ipk ARCH=$$a || exit 1; done
+	@for a in $(call arches,openwrt); do $(MAKE) --no-print-directory openwrt-ipk openwrt-apk ARCH=$$a || exit 1; done
+
+# Keys: AP_EXPORTER_USIGN_KEY and AP_EXPORTER_APK_KEY name the secret keys;
+# without them scripts/mkfeed.py makes throwaway ones and says so.
+feeds: packages openwrt-packages
+	python3 scripts/mkfeed.py
 
 size:
 	@for t in $(TARGETS); do b=$$(scripts/cross-build.sh $$t) && printf '%-32s %7d KiB\n' $$t $$(( $$(stat -c %s $$b) / 1024 )); done

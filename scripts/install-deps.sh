@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs what the tests (and, with "cross", the cross builds) need, only
 # when it is missing. Safe to run again: it does nothing when all is there.
-#   scripts/install-deps.sh          test peers: promtool, node_exporter
+#   scripts/install-deps.sh          test peers: promtool, node_exporter; and for
+#                                    the package tests busybox (static), signify,
+#                                    openssl and Python's cryptography
 #   scripts/install-deps.sh cross    + Debian's Rust 1.96 with std source, qemu-user, zig
 set -euo pipefail
 
@@ -19,6 +21,12 @@ command -v qemu-system-x86_64 >/dev/null || missing+=(qemu-system-x86)
 command -v cpio >/dev/null || missing+=(cpio)
 command -v xz >/dev/null || missing+=(xz-utils)
 command -v cc >/dev/null || missing+=(gcc)
+# The package tests run scripts under busybox sh as on a router, chrooted
+# into a scratch root, so busybox must be the static build.
+if ! command -v busybox >/dev/null || ldd "$(command -v busybox)" >/dev/null 2>&1; then missing+=(busybox-static); fi
+command -v signify-openbsd >/dev/null || missing+=(signify-openbsd)
+command -v openssl >/dev/null || missing+=(openssl)
+command -v nsenter >/dev/null || missing+=(util-linux)
 if [ "$want_cross" = 1 ]; then
   [ -x /usr/bin/rustc ] && /usr/bin/rustc --version 2>/dev/null | grep -q '^rustc 1\.9[6-9]' || missing+=(rustc-web cargo-web)
   [ -d /usr/lib/rustlib/src/rust/library ] || missing+=(rust-web-src)
@@ -34,6 +42,12 @@ if [ "${#missing[@]}" -gt 0 ] || [ -z "$(ls /var/lib/apt/lists/*Packages* 2>/dev
   echo "install-deps: apt-get install ${missing[*]}"
   sudo_if_needed apt-get update -qq
   sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# scripts/mkfeed.py signs the feeds (Ed25519 and RSA) with it.
+if ! python3 -c 'import cryptography' 2>/dev/null; then
+  echo "install-deps: pip install cryptography"
+  python3 -m pip install -q cryptography
 fi
 
 if [ "$want_cross" = 1 ]; then

@@ -1,11 +1,14 @@
 #!/usr/bin/env python3
-"""Builds an .ipk the way opkg-lede (Entware, OpenWrt) reads it (SPEC §2).
+"""Builds an .ipk the way opkg-lede (Entware, OpenWrt up to 24.10) reads it.
 
 Outer container: a gzip'd tar (never `ar`) holding ./debian-binary,
 ./control.tar.gz and ./data.tar.gz. Every tar is GNU format (PAX makes opkg
 install nothing and still report success), with sorted names, owner 0:0,
 integer mtimes from SOURCE_DATE_EPOCH, and gzip headers without names or
 times, so the same inputs give byte-identical packages.
+
+The config may hold password hashes: it is installed 0600, as OpenWrt's
+INSTALL_CONF does.
 
   mkipk.py --flavor entware --arch mipsel --binary PATH --out dist/
 """
@@ -23,16 +26,20 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LAYOUTS = {
     "entware": [
         ("opt/bin/ap-exporter", None, 0o755, False),
-        ("opt/etc/ap-exporter.toml", "files/ap-exporter.toml", 0o644, True),
+        ("opt/etc/ap-exporter.toml", "files/ap-exporter.toml", 0o600, True),
         ("opt/etc/init.d/S99ap-exporter", "init.d/S99ap-exporter", 0o755, False),
     ],
     "openwrt": [
         ("usr/bin/ap-exporter", None, 0o755, False),
-        ("etc/ap-exporter.toml", "files/ap-exporter.toml", 0o644, True),
+        ("etc/ap-exporter.toml", "files/ap-exporter.toml", 0o600, True),
         ("etc/init.d/ap-exporter", "init.d/ap-exporter.procd", 0o755, False),
     ],
 }
-SCRIPTS = {"entware": "package/entware", "openwrt": "package/openwrt-ipk"}
+# Maintainer scripts: postinst and prerm per flavor (the .apk uses OpenWrt's too).
+SCRIPTS = {"entware": "package/entware", "openwrt": "package/openwrt"}
+# The package release: ipk versions are 0.1.0-1, apk versions 0.1.0-r1.
+RELEASE = "1"
+MAINTAINER = "ap-exporter developers"
 
 
 def arches():
@@ -53,6 +60,27 @@ def cargo_field(name):
     if not m:
         sys.exit("mkipk: no %s in Cargo.toml" % name)
     return m.group(1)
+
+
+def source_date_epoch():
+    return int(os.environ.get("SOURCE_DATE_EPOCH", "0"))
+
+
+def payload(flavor, binary):
+    """The installed files: ({path: bytes}, {path: mode}, [conffile paths])."""
+    files, modes, conffiles = {}, {}, []
+    for path, source, mode, is_conf in LAYOUTS[flavor]:
+        with open(binary if source is None else os.path.join(ROOT, source), "rb") as f:
+            files[path] = f.read()
+        modes[path] = mode
+        if is_conf:
+            conffiles.append("/" + path)
+    return files, modes, conffiles
+
+
+def script(flavor, name):
+    with open(os.path.join(ROOT, SCRIPTS[flavor], name), "rb") as f:
+        return f.read()
 
 
 def tar_gz(entries, mtime):
@@ -87,35 +115,27 @@ def with_dirs(files):
     return [(n, None, 0o755) for n in names] + [("./" + p, d, m) for p, d, m in files]
 
 
-def build(flavor, arch, binary, out_dir, mtime):
-    version = cargo_field("version") + "-1"
-    files = []
-    conffiles = []
-    for path, source, mode, is_conf in LAYOUTS[flavor]:
-        with open(binary if source is None else os.path.join(ROOT, source), "rb") as f:
-            files.append((path, f.read(), mode))
-        if is_conf:
-            conffiles.append("/" + path)
-    installed = sum(len(d) for _, d, _ in files)
+def build(flavor, arch, binary, out_dir, mtime, version=None, release=RELEASE):
+    version = "%s-%s" % (version or cargo_field("version"), release)
+    contents, modes, conffiles = payload(flavor, binary)
+    files = [(p, contents[p], modes[p]) for p in contents]
     control = "".join(
         "%s: %s\n" % kv
         for kv in [
             ("Package", "ap-exporter"),
             ("Version", version),
             ("Architecture", arch),
-            ("Maintainer", "ap-exporter developers"),
+            ("Maintainer", MAINTAINER),
             ("License", cargo_field("license")),
             ("Section", "net"),
-            ("Installed-Size", str(installed)),
+            ("Installed-Size", str(sum(len(d) for d in contents.values()))),
             ("Description", cargo_field("description")),
         ]
     )
     # No Depends line at all: the binary is static, and an empty Depends
     # crashes opkg.
     control_files = [("control", control.encode(), 0o644), ("conffiles", "".join(c + "\n" for c in conffiles).encode(), 0o644)]
-    for script in ("postinst", "prerm"):
-        with open(os.path.join(ROOT, SCRIPTS[flavor], script), "rb") as f:
-            control_files.append((script, f.read(), 0o755))
+    control_files += [(name, script(flavor, name), 0o755) for name in ("postinst", "prerm")]
     outer = [
         ("./debian-binary", b"2.0\n", 0o644),
         ("./control.tar.gz", tar_gz([("./", None, 0o755)] + [("./" + n, d, m) for n, d, m in control_files], mtime), 0o644),
@@ -141,12 +161,13 @@ def main():
     p.add_argument("--arch", required=True)
     p.add_argument("--binary", required=True)
     p.add_argument("--out", default=os.path.join(ROOT, "dist"))
+    p.add_argument("--version", help="upstream version (default: Cargo.toml's)")
+    p.add_argument("--release", default=RELEASE, help="package release (default: %(default)s)")
     args = p.parse_args()
     known = {(f, a) for f, a, _, _ in arches()}
     if (args.flavor, args.arch) not in known:
         sys.exit("mkipk: unknown %s arch %r (see package/arches.tsv)" % (args.flavor, args.arch))
-    mtime = int(os.environ.get("SOURCE_DATE_EPOCH", "0"))
-    print(build(args.flavor, args.arch, args.binary, args.out, mtime))
+    print(build(args.flavor, args.arch, args.binary, args.out, source_date_epoch(), args.version, args.release))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,42 @@
+"""Each distinct binary, on the CPU its row of package/arches.tsv names: it
+must run without an FPU (qemu kills any hard-float instruction with SIGILL)
+and print a scrape that passes promtool; MIPS binaries say soft float; none
+needs a dynamic loader."""
+import os
+import subprocess
+import unittest
+
+from common import ROOT, ROWS
+
+FIXTURE = os.path.join(ROOT, "tests/fixtures/modern_openwrt")
+
+
+def binary(target):
+    return os.path.join(ROOT, "target", target, "release", "ap-exporter")
+
+
+class Binaries(unittest.TestCase):
+    def test_runs_on_fpu_less_cpu_and_scrape_passes_promtool(self):
+        for target, qemu in sorted({(t, q) for _, _, t, q in ROWS}):
+            with self.subTest(target=target, qemu=qemu):
+                cmd = (qemu.split() if qemu else []) + [binary(target), "--once", "--config", "config.toml"]
+                r = subprocess.run(cmd, cwd=FIXTURE, capture_output=True, timeout=120)
+                self.assertEqual(r.returncode, 0, "%s: %s" % (cmd, r.stderr.decode()[-2000:]))
+                self.assertIn(b'node_network_receive_bytes_total{device="phy1-ap0"} 98231740912', r.stdout)
+                self.assertIn(b'ap_exporter_build_info{target="%s"' % target.encode(), r.stdout)
+                p = subprocess.run(["promtool", "check", "metrics"], input=r.stdout, capture_output=True)
+                self.assertEqual(p.returncode, 0, p.stdout.decode() + p.stderr.decode())
+
+    def test_mips_binaries_are_soft_float(self):
+        for target in sorted({t for _, _, t, _ in ROWS if t.startswith("mips")}):
+            with self.subTest(target=target):
+                out = subprocess.run(["readelf", "-A", binary(target)], capture_output=True, text=True).stdout
+                self.assertIn("FP ABI: Soft float", out)
+
+    def test_binaries_are_static(self):
+        for target in sorted({t for _, _, t, _ in ROWS}):
+            with self.subTest(target=target):
+                out = subprocess.run(["readelf", "-lW", binary(target)], capture_output=True, text=True).stdout
+                self.assertNotIn("INTERP", out, "must not need a dynamic loader")
+                header = subprocess.run(["readelf", "-h", binary(target)], capture_output=True, text=True).stdout
+                self.assertIn("EXEC", header)

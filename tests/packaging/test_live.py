@@ -1,0 +1,238 @@
+"""Install, upgrade and remove on a live router, for real: the x86_64
+packages in a namespace (router.py), their maintainer scripts and init
+scripts under busybox sh, the exporter running and scraped on 127.0.0.1.
+
+Stand-ins play the tools no registry has, each doing the steps the
+project's notes record and no more:
+  opkg and apk   players.py (script order, arguments, PKG_UPGRADE, conffiles)
+  Entware        standins/rc.func (start in the background with output
+                 thrown away, stop by name, restart, check, SIGHUP)
+  OpenWrt procd  standins/rc.common (enable/disable links, start, stop that
+                 returns once the process is gone, status, reload with
+                 procd_send_signal; no respawn, no ubus)
+
+The upgrade goes to a real newer build (bumped.py): the same source with
+the version bumped, so ap_exporter_build_info proves which binary serves.
+Sequence: install (starts it), scrape, edit the config and reconfigure,
+upgrade while running (restarted on the new binary, edit kept), stop,
+start, upgrade while stopped (stays stopped), start, remove (no process,
+no files but the edited config).
+"""
+import os
+import re
+import tempfile
+import unittest
+
+import bumped
+import players
+import router
+from common import CONFIG, PATHS, apk_path, build_epoch, ipk_path, mkapk, mkipk, read
+
+# Any port is free in the namespace's own network; the shipped config says 9100.
+PORT = 19100
+DEFAULT_PORT = 9100
+NEW = bumped.bumped_version()
+
+
+def build_info_version(text):
+    m = re.search(r'^ap_exporter_build_info\{[^}]*version="([^"]+)"', text or "", re.M)
+    return m and m.group(1)
+
+
+class Live(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory()
+        binary = bumped.build("x86_64-unknown-linux-musl")
+        out, epoch = cls.tmp.name, build_epoch()
+        cls.packages = {
+            ("entware", "ipk"): [ipk_path("entware", "x64-3.2"),
+                                  mkipk.build("entware", "x64-3.2", binary, out, epoch, NEW),
+                                  mkipk.build("entware", "x64-3.2", binary, out, epoch, NEW, "2")],
+            ("openwrt", "ipk"): [ipk_path("openwrt", "x86_64"),
+                                  mkipk.build("openwrt", "x86_64", binary, out, epoch, NEW),
+                                  mkipk.build("openwrt", "x86_64", binary, out, epoch, NEW, "2")],
+            ("openwrt", "apk"): [apk_path("x86_64"),
+                                  mkapk.build("x86_64", binary, out, epoch, NEW),
+                                  mkapk.build("x86_64", binary, out, epoch, NEW, "2")],
+        }
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tmp.cleanup()
+
+    def lifecycle(self, flavor, kind, reconfigure):
+        """Runs the sequence; returns the scripts the package manager ran."""
+        r = router.Router(flavor)
+        try:
+            return self._lifecycle(r, flavor, kind, reconfigure)
+        finally:
+            r.close()
+
+    def _lifecycle(self, r, flavor, kind, reconfigure):
+        paths = PATHS[flavor]
+        init = "/" + paths["init"]
+        before = files_in(r.root)
+        if kind == "apk":
+            pm = players.Apk(r.root, runner=r.run)
+            install, remove = pm.add, pm.delete
+        else:
+            pm = players.Opkg(r.root, flavor, runner=r.run)
+            install, remove = pm.install, pm.remove
+        old, new, new_release = self.packages[flavor, kind]
+
+        def said(outputs):
+            return "".join(o.stdout + o.stderr for o in outputs)
+
+        # A fresh install starts it, with the shipped config.
+        out = said(install(old))
+        self.assertIn("ap-exporter is installed", out)
+        self.assertIn("started", out)
+        self.assertEqual(len(r.pids()), 1, out + r.processes())
+        text = r.wait_scrape(DEFAULT_PORT, "ap_exporter_build_info")
+        self.assertEqual(build_info_version(text), bumped.current_version(), text)
+        conf = os.path.join(r.root, paths["conf"])
+        self.assertEqual(os.stat(conf).st_mode & 0o777, 0o600)
+        if flavor == "openwrt":
+            for link in ("S99ap-exporter", "K10ap-exporter"):
+                self.assertEqual(os.readlink(os.path.join(r.root, "etc/rc.d", link)), "../init.d/ap-exporter",
+                                 "a fresh install enables it")
+            self.assertEqual(r.sh(init + " status").stdout.strip(), "running")
+
+        # The owner edits the config and reconfigures: same process, new listener.
+        edited = read(CONFIG).replace(b'listen = ["0.0.0.0:9100"]', b'listen = ["127.0.0.1:%d"]' % PORT)
+        edited = edited.replace(b"wireless = true", b"wireless = false")
+        with open(conf, "wb") as f:
+            f.write(edited)
+        pid = r.pids()
+        r.sh("%s %s" % (init, reconfigure))
+        self.assertIsNotNone(r.wait_scrape(PORT, "ap_exporter_build_info"), "the new listener serves")
+        self.assertEqual(r.pids(), pid, "a reconfigure keeps the process")
+
+        # Upgrade while running: restarted on the new binary, the edit kept.
+        out = said(install(new))
+        self.assertIn("upgraded and restarted", out)
+        text = r.wait_scrape(PORT, 'version="%s"' % NEW)
+        self.assertEqual(build_info_version(text), NEW, "the new binary serves after the upgrade")
+        self.assertEqual(len(r.pids()), 1, r.processes())
+        self.assertNotEqual(r.pids(), pid)
+        self.assertEqual(read(conf), edited)
+        self.assertEqual(read(conf + ("-opkg" if kind == "ipk" else ".apk-new")), read(CONFIG))
+
+        # Stop, start.
+        r.sh(init + " stop")
+        self.assertEqual(r.pids(), [], r.processes())
+        self.assertIsNone(r.scrape(PORT))
+        if flavor == "openwrt":
+            self.assertEqual(r.sh(init + " status").stdout.strip(), "inactive")
+        else:
+            said_check = r.sh(init + " check").stdout
+            self.assertIn("dead.", said_check)
+            self.assertNotIn("-e", said_check, "rc.func's echo -e ran under busybox sh, not dash")
+        r.sh(init + " start")
+        self.assertIsNotNone(r.wait_scrape(PORT, 'version="%s"' % NEW))
+        r.sh(init + " stop")
+
+        # Upgrade while stopped: it stays stopped.
+        out = said(install(new_release))
+        self.assertIn("still stopped", out)
+        self.assertEqual(r.pids(), [], r.processes())
+
+        # Remove: stopped, disabled, and nothing left but the edited config.
+        r.sh(init + " start")
+        self.assertIsNotNone(r.wait_scrape(PORT))
+        remove()
+        self.assertEqual(r.pids(), [], r.processes())
+        left = files_in(r.root) - before
+        expected = {paths["conf"]} | ({paths["conf"] + "-opkg"} if kind == "ipk" else set())
+        self.assertEqual(left, expected, "only the edited config (and opkg's copy of the default) may stay")
+        if flavor == "openwrt":
+            self.assertEqual(os.listdir(os.path.join(r.root, "etc/rc.d")), [], "no dangling rc.d links")
+        return pm.log
+
+    def test_entware_with_opkg_and_rc_func_standins(self):
+        self.assertEqual(self.lifecycle("entware", "ipk", "reconfigure"), opkg_calls())
+
+    def test_openwrt_24_10_with_opkg_and_procd_standins(self):
+        self.assertEqual(self.lifecycle("openwrt", "ipk", "reload"), opkg_calls())
+
+    def test_openwrt_25_12_with_apk_and_procd_standins(self):
+        old, new, newer = bumped.current_version() + "-r1", NEW + "-r1", NEW + "-r2"
+        self.assertEqual(self.lifecycle("openwrt", "apk", "reload"), [
+            "post-install " + old,
+            "post-upgrade %s %s" % (new, old),
+            "post-upgrade %s %s" % (newer, new),
+            "pre-deinstall " + newer,
+        ])
+
+
+def opkg_calls():
+    """The scripts opkg runs in the sequence (the packages have no preinst or postrm)."""
+    return [
+        "postinst configure (PKG_UPGRADE=0)",
+        "prerm upgrade %s-1" % NEW,
+        "postinst configure (PKG_UPGRADE=1)",
+        "prerm upgrade %s-2" % NEW,
+        "postinst configure (PKG_UPGRADE=1)",
+        "prerm remove (PKG_UPGRADE=0)",
+    ]
+
+
+def files_in(root):
+    """Regular files and links under root, opkg's info directory left out."""
+    out = set()
+    for d, _, names in os.walk(root):
+        for n in names:
+            path = os.path.relpath(os.path.join(d, n), root)
+            if not path.startswith(tuple(players.OPKG_INFO.values())):
+                out.add(path)
+    return out
+
+
+class ImageBuild(unittest.TestCase):
+    """Installing into an offline root, as image builders do, must change
+    nothing on the live system. opkg -o runs no script unless
+    --force-postinstall (the notes), and OpenWrt's image build then runs the
+    scripts with IPKG_INSTROOT naming the image's root. The OpenWrt scripts
+    enable the service inside that root only, as default_postinst does;
+    Entware's do nothing. PKG_INSTROOT is honoured the same way."""
+
+    def test_openwrt_scripts_with_an_instroot_touch_only_the_image(self):
+        r = router.Router("openwrt")
+        try:
+            image = os.path.join(r.root, "tmp/image")
+            pm = players.Opkg(image, "openwrt")
+            self.assertEqual(pm.install(ipk_path("openwrt", "x86_64")), [], "offline: no script runs")
+            scripts = "/tmp/image/%s/%s" % (players.OPKG_INFO["openwrt"], pm.installed[0])
+            for var in ("IPKG_INSTROOT", "PKG_INSTROOT"):
+                env = {"PATH": players.OPKG_PATH["openwrt"], var: "/tmp/image"}
+                out = r.run(["/bin/sh", scripts + "/postinst", "configure"], env)
+                self.assertEqual((out.returncode, out.stdout, out.stderr), (0, "", ""))
+                for link in ("S99ap-exporter", "K10ap-exporter"):
+                    self.assertEqual(os.readlink(os.path.join(image, "etc/rc.d", link)), "../init.d/ap-exporter")
+                self.assertEqual(os.listdir(os.path.join(r.root, "etc/rc.d")), [], "the live system is not enabled")
+                self.assertEqual(r.pids(), [], "nothing started")
+                out = r.run(["/bin/sh", scripts + "/prerm", "remove"], env)
+                self.assertEqual((out.returncode, out.stdout, out.stderr), (0, "", ""))
+                self.assertEqual(os.listdir(os.path.join(image, "etc/rc.d")), [])
+        finally:
+            r.close()
+
+    def test_entware_scripts_with_an_instroot_do_nothing(self):
+        r = router.Router("entware")
+        try:
+            pm = players.Opkg(r.root, "entware")
+            pm.install(ipk_path("entware", "x64-3.2"))
+            scripts = "/%s/%s" % (players.OPKG_INFO["entware"], pm.installed[0])
+            for var in ("IPKG_INSTROOT", "PKG_INSTROOT"):
+                env = {"PATH": players.OPKG_PATH["entware"], var: "/somewhere/else"}
+                out = r.run(["/bin/sh", scripts + "/postinst", "configure"], env)
+                self.assertEqual((out.returncode, out.stdout, r.pids()), (0, "", []), "nothing started")
+                r.sh("/opt/etc/init.d/S99ap-exporter start")
+                running = r.pids()
+                self.assertEqual(len(running), 1)
+                out = r.run(["/bin/sh", scripts + "/prerm", "remove"], env)
+                self.assertEqual((out.returncode, r.pids()), (0, running), "nothing stopped")
+                r.sh("/opt/etc/init.d/S99ap-exporter stop")
+        finally:
+            r.close()
