@@ -240,15 +240,7 @@ impl Transport for Box<dyn Transport> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn header(len: u32, ty: u16, flags: u16) -> Vec<u8> {
-        let mut h = Vec::new();
-        h.extend_from_slice(&len.to_ne_bytes());
-        h.extend_from_slice(&ty.to_ne_bytes());
-        h.extend_from_slice(&flags.to_ne_bytes());
-        h.extend_from_slice(&[0; 8]);
-        h
-    }
+    use crate::parse::netlink::header;
 
     #[test]
     fn a_reply_ends_at_done_an_error_a_single_message_or_bad_framing() {

@@ -225,18 +225,20 @@ pub fn genl_request(family: u16, flags: u16, seq: u32, cmd: u8, attributes: &[(u
     msg
 }
 
+/// A bare `nlmsghdr` with the given length, type and flags (for tests).
+#[cfg(test)]
+pub(crate) fn header(len: u32, ty: u16, flags: u16) -> Vec<u8> {
+    let mut h = Vec::new();
+    h.extend_from_slice(&len.to_ne_bytes());
+    h.extend_from_slice(&ty.to_ne_bytes());
+    h.extend_from_slice(&flags.to_ne_bytes());
+    h.extend_from_slice(&[0; 8]);
+    h
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn header(len: u32, ty: u16, flags: u16) -> Vec<u8> {
-        let mut h = Vec::new();
-        h.extend_from_slice(&len.to_ne_bytes());
-        h.extend_from_slice(&ty.to_ne_bytes());
-        h.extend_from_slice(&flags.to_ne_bytes());
-        h.extend_from_slice(&[0; 8]);
-        h
-    }
 
     #[test]
     fn align_rounds_up_and_never_wraps() {
