@@ -114,8 +114,8 @@ impl App {
         server.set_limits(limits);
         crate::os::logging::apply(&new.log);
         self.registry.apply(&new);
-        // New users, and the cache of verified credentials starts empty.
-        self.auth = BasicAuth::new(new.auth.basic_auth_users.clone());
+        // Credentials whose user kept its hash stay verified.
+        self.auth.reconfigure(new.auth.basic_auth_users.clone());
         self.config = new;
         // Connections from clients the new allow list refuses end now.
         server.revalidate(self);
@@ -137,15 +137,15 @@ impl Handler for App {
         self.config.allow.permits(peer)
     }
 
-    fn handle(&mut self, request: &Request, body: &mut Vec<u8>) -> Answer {
-        match self.route(request, body) {
+    fn handle(&mut self, request: &Request, peer: IpAddr, body: &mut Vec<u8>) -> Answer {
+        match self.route(request, peer, body) {
             Route::Reply(reply) => Answer::Now(reply),
             Route::Scrape(selection) => {
                 let ticket = self.registry.begin(selection);
                 // Without an isolated collector the scrape is complete already.
                 match self.finish(ticket, body) {
                     Some(reply) => Answer::Now(reply),
-                    None => Answer::Later(ticket),
+                    None => Answer::Later { ticket, ready_by: self.registry.ready_by(ticket) },
                 }
             }
         }
@@ -181,9 +181,9 @@ enum Route {
 }
 
 impl App {
-    fn route(&mut self, request: &Request, body: &mut Vec<u8>) -> Route {
+    fn route(&mut self, request: &Request, peer: IpAddr, body: &mut Vec<u8>) -> Route {
         let done = Route::Reply;
-        match self.auth.check(request.authorization) {
+        match self.auth.check(request.authorization, peer) {
             Verdict::Allowed => {}
             Verdict::Denied => {
                 let mut r = text_reply(Status::Unauthorized, body, "401 Unauthorized\n");

@@ -23,10 +23,41 @@ const ATTACK: Duration = Duration::from_secs(5);
 type Attack = Box<dyn FnMut(&AtomicBool) + Send>;
 const VICTIM_DEADLINE: Duration = Duration::from_secs(2);
 
+/// A connection from another loopback address than the attackers'
+/// (127.0.0.2), as a Prometheus server is another host than an attacker.
+fn connect_from_victim_address(addr: SocketAddr) -> std::io::Result<TcpStream> {
+    use std::os::fd::FromRawFd;
+    let sockaddr = |ip: [u8; 4], port: u16| libc::sockaddr_in {
+        sin_family: libc::AF_INET as libc::sa_family_t,
+        sin_port: port.to_be(),
+        sin_addr: libc::in_addr { s_addr: u32::from_ne_bytes(ip) },
+        sin_zero: [0; 8],
+    };
+    let SocketAddr::V4(to) = addr else { panic!("the test server listens on IPv4") };
+    let len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+    // SAFETY: socket, bind and connect with valid sockaddr_in values; the
+    // descriptor is owned by the TcpStream from then on.
+    unsafe {
+        let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0);
+        if fd < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        let stream = TcpStream::from_raw_fd(fd);
+        let from = sockaddr([127, 0, 0, 2], 0);
+        let to = sockaddr(to.ip().octets(), to.port());
+        if libc::bind(fd, (&from as *const libc::sockaddr_in).cast(), len) < 0
+            || libc::connect(fd, (&to as *const libc::sockaddr_in).cast(), len) < 0
+        {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(stream)
+    }
+}
+
 /// One scrape by the victim: a complete 200 within [`VICTIM_DEADLINE`].
 fn victim_scrape(addr: SocketAddr, authorization: &str) -> Result<(), String> {
     let started = Instant::now();
-    let mut s = TcpStream::connect_timeout(&addr, VICTIM_DEADLINE).map_err(|e| format!("connect: {e}"))?;
+    let mut s = connect_from_victim_address(addr).map_err(|e| format!("connect: {e}"))?;
     s.write_all(format!("GET /metrics HTTP/1.1\r\nHost: x\r\n{authorization}Connection: close\r\n\r\n").as_bytes())
         .map_err(|e| format!("send: {e}"))?;
     let mut got = Vec::new();
@@ -196,9 +227,39 @@ fn pipelining_non_readers_slowloris_and_crowds_do_not_lock_out_a_scraper() {
     assert!(exp.alive());
 }
 
+/// Pipelines whole scrapes, reading every answer, so its connections are
+/// always being answered (waiting on the wireless child, or written).
+fn pipelining_scraper(addr: SocketAddr, stop: &AtomicBool) {
+    let burst = b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n".repeat(8);
+    while !stop.load(Ordering::SeqCst) {
+        let Some(mut s) = quick_connect(addr) else { continue };
+        let Ok(mut reader) = s.try_clone() else { continue };
+        let _ = reader.set_read_timeout(Some(Duration::from_secs(3)));
+        let drain = std::thread::spawn(move || {
+            let mut sink = vec![0u8; 64 * 1024];
+            while matches!(reader.read(&mut sink), Ok(n) if n > 0) {}
+        });
+        while !stop.load(Ordering::SeqCst) && s.write_all(&burst).is_ok() {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = s.shutdown(std::net::Shutdown::Both);
+        let _ = drain.join();
+    }
+}
+
+#[test]
+fn one_client_keeping_every_slot_busy_with_slow_scrapes_does_not_lock_out_another() {
+    // A wl that takes 50 ms a call: a wireless scrape takes most of a second.
+    let (_dir, mut exp, addr) = start_slow_wl("0.05", "");
+    let complaint =
+        under_attack("16 clients pipelining wireless scrapes", addr, "", attackers(16, pipelining_scraper, addr));
+    assert_eq!(complaint, None);
+    assert!(exp.alive());
+}
+
 #[test]
 fn wrong_passwords_against_costly_hashes_do_not_lock_out_a_scraper() {
-    let hash = bcrypt::hash_with_salt("secret", 12, [7u8; 16]).unwrap().format_for_version(bcrypt::Version::TwoY);
+    let hash = bcrypt::hash_with_salt("secret", 10, [7u8; 16]).unwrap().format_for_version(bcrypt::Version::TwoY);
     let (_dir, mut exp, addr) = start_on_fixture(&format!("[auth]\nbasic_auth_users = {{ prometheus = {hash:?} }}"));
     let basic = |user: &str, pass: &str| {
         format!(
@@ -206,8 +267,8 @@ fn wrong_passwords_against_costly_hashes_do_not_lock_out_a_scraper() {
             base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"))
         )
     };
-    // The scraper's credentials verify once, then come from the cache.
-    victim_scrape(addr, &basic("prometheus", "secret")).unwrap();
+    // The guessers start first: the scraper's credentials are checked for
+    // the first time while they keep hashing busy.
     fn guesser(addr: SocketAddr, stop: &AtomicBool) {
         let mut n = 0u64;
         while !stop.load(Ordering::SeqCst) {
@@ -222,7 +283,7 @@ fn wrong_passwords_against_costly_hashes_do_not_lock_out_a_scraper() {
             let _ = s.read_to_end(&mut sink);
         }
     }
-    let name = "12 wrong-password clients on a cost-12 hash";
+    let name = "12 wrong-password clients on a cost-10 hash";
     let complaint = under_attack(name, addr, &basic("prometheus", "secret"), attackers(12, guesser, addr));
     assert_eq!(complaint, None);
     assert!(exp.alive());

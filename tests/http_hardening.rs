@@ -9,35 +9,7 @@ mod common;
 use common::*;
 use std::io::{Read, Write};
 use std::net::SocketAddr;
-use std::path::Path;
 use std::time::{Duration, Instant};
-
-/// The Merlin fixture whose `wl` takes `delay_s` seconds per call, served
-/// with `extra` config lines.
-fn slow_wl(delay_s: &str, extra: &str) -> (TempDir, Exporter, SocketAddr) {
-    let dir = TempDir::new("slow-wl");
-    copy_tree(&fixtures().join("merlin_wl"), dir.path());
-    let bin = dir.path().join("bin");
-    std::fs::rename(bin.join("wl"), bin.join("wl.real")).unwrap();
-    std::fs::write(bin.join("wl"), format!("#!/bin/sh\nsleep {delay_s}\nexec \"${{0%/*}}/wl.real\" \"$@\"\n")).unwrap();
-    make_executable(&bin.join("wl"));
-    let cfg = write_config(
-        dir.path(),
-        &format!(
-            "listen = [\"127.0.0.1:0\"]\n{extra}\n[collectors]\nconntrack = true\n[wireless]\nbackend = \"wl\"\n\
-             wl_command = \"bin/wl\"\nnvram_command = \"bin/nvram\"\nleases = \"dnsmasq.leases\"\n\
-             command_timeout_seconds = 10\n[paths]\nprocfs = \"proc\"\n"
-        ),
-    );
-    let mut exp = Exporter::start(&cfg, dir.path());
-    let addr = exp.wait_listening();
-    (dir, exp, addr)
-}
-
-fn make_executable(p: &Path) {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o755)).unwrap();
-}
 
 /// Sends a request on a new connection without reading the answer yet.
 fn send(addr: SocketAddr, path: &str) -> std::net::TcpStream {
@@ -49,7 +21,7 @@ fn send(addr: SocketAddr, path: &str) -> std::net::TcpStream {
 #[test]
 fn a_slow_wl_holds_neither_other_scrapes_nor_sigterm() {
     // 1.5 s per wl call and about a dozen calls: 18 s for one wireless scrape.
-    let (_dir, mut exp, addr) = slow_wl("1.5", "collector_timeout_seconds = 3");
+    let (_dir, mut exp, addr) = start_slow_wl("1.5", "collector_timeout_seconds = 3");
     let started = Instant::now();
     let mut full = send(addr, "/metrics");
     // Meanwhile a scrape without wireless is answered at once.
@@ -77,7 +49,7 @@ fn a_slow_wl_holds_neither_other_scrapes_nor_sigterm() {
 
 #[test]
 fn the_cap_answers_503_only_when_every_slot_is_being_answered() {
-    let (_dir, mut exp, addr) = slow_wl("1", "max_connections = 2\ncollector_timeout_seconds = 2");
+    let (_dir, mut exp, addr) = start_slow_wl("1", "max_connections = 2\ncollector_timeout_seconds = 2");
     let mut waiting: Vec<_> = (0..2).map(|_| send(addr, "/metrics")).collect();
     std::thread::sleep(Duration::from_millis(300));
     // Both slots wait for the wireless child: nothing to evict.
@@ -258,4 +230,33 @@ fn cpu_ticks(pid: u32) -> u64 {
     let after = stat.rsplit_once(')').unwrap().1;
     let f: Vec<&str> = after.split_whitespace().collect();
     f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap()
+}
+
+#[test]
+fn a_collector_child_neither_holds_the_port_nor_outlives_the_exporter() {
+    let (dir, mut exp, addr) = start_slow_wl("30", "collector_timeout_seconds = 60");
+    let _pending = send(addr, "/metrics");
+    // Wait until the child runs the (hanging) wl.
+    // The fake wl runs in the fixture directory as `sh bin/wl ...`.
+    let wl_running = || {
+        std::fs::read_dir("/proc").unwrap().filter_map(|e| e.ok()).any(|e| {
+            std::fs::read_link(e.path().join("cwd")).is_ok_and(|cwd| cwd == dir.path())
+                && std::fs::read_to_string(e.path().join("cmdline")).is_ok_and(|c| c.contains("bin/wl"))
+        })
+    };
+    let end = Instant::now() + Duration::from_secs(10);
+    while !wl_running() {
+        assert!(Instant::now() < end, "the wireless child never started wl");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    exp.signal(libc::SIGKILL);
+    let _ = exp.wait_exit(Duration::from_secs(5));
+    // The port is free at once (no child kept the listener), and the child
+    // and its wl are gone soon after.
+    assert!(std::net::TcpListener::bind(addr).is_ok(), "a child kept the exporter's port");
+    let end = Instant::now() + Duration::from_secs(5);
+    while wl_running() {
+        assert!(Instant::now() < end, "wl outlived the exporter by 5 s");
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }

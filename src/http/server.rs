@@ -34,9 +34,9 @@ pub trait Handler {
     /// Whether a client address may be served at all (else 403). Asked at
     /// accept, and again for open connections by [`Server::revalidate`].
     fn permits(&self, peer: IpAddr) -> bool;
-    /// Answers a request: writes the body into `body` (empty on entry), or
-    /// says the answer comes later.
-    fn handle(&mut self, request: &Request, body: &mut Vec<u8>) -> Answer;
+    /// Answers a request from `peer`: writes the body into `body` (empty on
+    /// entry), or says the answer comes later.
+    fn handle(&mut self, request: &Request, peer: IpAddr, body: &mut Vec<u8>) -> Answer;
     /// The reply to a request answered [`Answer::Later`], once it is ready,
     /// with its body written into `body`.
     fn finish(&mut self, ticket: u64, body: &mut Vec<u8>) -> Option<Reply>;
@@ -55,9 +55,15 @@ pub enum Answer {
     /// The reply; its body is written.
     Now(Reply),
     /// Not ready yet (a collector is still running): the server asks
-    /// [`Handler::finish`] with this ticket after each turn, and serves
-    /// other connections meanwhile.
-    Later(u64),
+    /// [`Handler::finish`] with `ticket` after each turn, and serves other
+    /// connections meanwhile. The handler promises an answer by `ready_by`;
+    /// past that (and a grace), the client gets 503.
+    Later {
+        /// Names the answer for [`Handler::finish`].
+        ticket: u64,
+        /// When the answer will be ready at the latest.
+        ready_by: Instant,
+    },
 }
 
 /// A handler's answer, apart from its body.
@@ -120,6 +126,8 @@ struct Connection {
     /// Used up its share of a turn with work left: served next turn
     /// without waiting for the socket.
     yielded: bool,
+    /// Has completed at least one request.
+    answered: bool,
     /// Accepted over the cap or from a forbidden address: answered at once
     /// and never counted against the cap.
     rejected: bool,
@@ -321,8 +329,17 @@ impl Server {
             };
             match alive {
                 Some(c) if c.deadline > now => keep.push(c),
-                Some(Connection { phase: Phase::Waiting { ticket, .. }, .. }) => handler.abandon(ticket),
-                _ => {}
+                Some(mut c) => {
+                    if let Phase::Waiting { ticket, .. } = c.phase {
+                        // The handler broke its promise: say so rather than close in silence.
+                        handler.abandon(ticket);
+                        queue_error(&mut c, Status::ServiceUnavailable);
+                        c.start_writing(now, LINGER);
+                        c.yielded = true;
+                        keep.push(c);
+                    }
+                }
+                None => {}
             }
         }
         self.connections = keep;
@@ -359,7 +376,7 @@ impl Server {
             let served = self.connections.iter().filter(|c| !c.rejected).count();
             let reject = if !handler.permits(peer.ip()) {
                 Some(Status::Forbidden)
-            } else if served >= self.limits.max_connections && !self.evict_for_newcomer() {
+            } else if served >= self.limits.max_connections && !self.evict_for_newcomer(peer.ip(), handler) {
                 Some(Status::ServiceUnavailable)
             } else {
                 None
@@ -376,6 +393,7 @@ impl Server {
                 waiting_since: now,
                 blocked_since: None,
                 yielded: false,
+                answered: false,
                 rejected: reject.is_some(),
             };
             if let Some(status) = reject {
@@ -413,28 +431,40 @@ impl Server {
         }
     }
 
-    /// At the cap, makes room for a newcomer by closing a connection that
-    /// holds its slot without using it: first one that was answered and only
-    /// lingers for the client to close; else, whatever its age, the one that
-    /// has waited longest either for a complete request (a slowloris, an
-    /// idle keep-alive) or for its client to read (a client that pipelines
-    /// and never reads). Connections being answered are never closed.
-    fn evict_for_newcomer(&mut self) -> bool {
-        let served = self.connections.iter().enumerate().filter(|(_, c)| !c.rejected);
-        let lingering = served.clone().filter(|(_, c)| c.phase == Phase::Draining).min_by_key(|(_, c)| c.waiting_since);
+    /// At the cap, makes room for a newcomer from `newcomer`, by closing:
+    /// 1. a connection that was answered and only lingers for its client to
+    ///    close;
+    /// 2. else, whatever its age, one that waits for a complete request (a
+    ///    slowloris, an idle keep-alive) or for its client to read (a client
+    ///    that pipelines and never reads): first those that never completed
+    ///    a request, then the one waiting longest;
+    /// 3. else, one of the address holding the most slots, if it holds more
+    ///    than the newcomer's address: one client that keeps every slot busy
+    ///    (pipelined scrapes waiting on a slow collector) cannot shut out
+    ///    another.
+    fn evict_for_newcomer(&mut self, newcomer: IpAddr, handler: &mut dyn Handler) -> bool {
+        let served = || self.connections.iter().enumerate().filter(|(_, c)| !c.rejected);
+        let lingering = served().filter(|(_, c)| c.phase == Phase::Draining).min_by_key(|(_, c)| c.waiting_since);
         let idle_since = |c: &Connection| match c.phase {
             Phase::Reading => Some(c.waiting_since),
             Phase::Writing => c.blocked_since,
             _ => None,
         };
-        let idle = || served.clone().filter_map(|(i, c)| idle_since(c).map(|t| (i, t))).min_by_key(|(_, t)| *t);
-        match lingering.map(|(i, _)| i).or_else(|| idle().map(|(i, _)| i)) {
-            Some(i) => {
-                self.connections.swap_remove(i);
-                true
-            }
-            None => false,
+        let idle =
+            || served().filter_map(|(i, c)| idle_since(c).map(|t| (i, (c.answered, t)))).min_by_key(|(_, key)| *key);
+        let slots_of = |peer: IpAddr| served().filter(|(_, c)| c.peer == peer).count();
+        let busiest = || {
+            let (i, c) = served().max_by_key(|(_, c)| (slots_of(c.peer), std::cmp::Reverse(c.waiting_since)))?;
+            (slots_of(c.peer) > slots_of(newcomer) + 1).then_some(i)
+        };
+        let Some(i) = lingering.map(|(i, _)| i).or_else(|| idle().map(|(i, _)| i)).or_else(busiest) else {
+            return false;
+        };
+        let c = self.connections.swap_remove(i);
+        if let Phase::Waiting { ticket, .. } = c.phase {
+            handler.abandon(ticket);
         }
+        true
     }
 
     /// Closes the rejected connection accepted first.
@@ -478,17 +508,18 @@ impl Server {
                     return Step::Yield;
                 }
                 share.requests -= 1;
+                c.answered = true;
                 self.body.clear();
                 let keep_alive = request.keep_alive && !request.has_body;
                 let head_only = request.method == "HEAD";
-                match handler.handle(&request, &mut self.body) {
+                match handler.handle(&request, c.peer, &mut self.body) {
                     Answer::Now(reply) => {
                         c.close_after_write = !write_reply(&mut c.out, &reply, &self.body, head_only, keep_alive);
                         c.start_writing(now, self.limits.timeout);
                     }
-                    Answer::Later(ticket) => {
+                    Answer::Later { ticket, ready_by } => {
                         c.phase = Phase::Waiting { ticket, head_only, keep_alive };
-                        c.deadline = now + self.limits.timeout;
+                        c.deadline = ready_by.max(now) + LINGER;
                     }
                 }
                 c.input.drain(..len);

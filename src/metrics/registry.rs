@@ -20,6 +20,9 @@ use std::os::fd::RawFd;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+/// How long a stopped child has to end its command and exit before SIGKILL.
+const STOP_GRACE: Duration = Duration::from_millis(500);
+
 /// A collector and what the registry remembers about it across scrapes.
 struct Slot {
     collector: Box<dyn Collector>,
@@ -70,8 +73,9 @@ pub struct Registry {
     budget: Duration,
     pending: Vec<Pending>,
     next_ticket: u64,
-    /// Stopped children not reaped yet.
-    stopping: Vec<Child>,
+    /// Finished or stopped children not reaped yet, with when they may be
+    /// killed outright.
+    stopping: Vec<(Child, Instant)>,
 }
 
 /// A `collect[]`/`exclude[]` request that cannot be honoured.
@@ -222,6 +226,20 @@ impl Registry {
         true
     }
 
+    /// When the scrape of `ticket` will be complete at the latest: when its
+    /// slowest child runs out of budget.
+    pub fn ready_by(&self, ticket: u64) -> Instant {
+        let now = Instant::now();
+        let Some(scrape) = self.pending.iter().find(|p| p.ticket == ticket) else { return now };
+        self.slots
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| scrape.selection.contains(*i) && scrape.parts[*i].is_none())
+            .filter_map(|(_, s)| s.job.as_ref().map(|j| j.deadline))
+            .max()
+            .unwrap_or(now)
+    }
+
     /// Forgets a scrape nobody waits for any more.
     pub fn abandon(&mut self, ticket: u64) {
         self.pending.retain(|p| p.ticket != ticket);
@@ -262,8 +280,8 @@ impl Registry {
     /// Reads the children's output; a finished child, or one past its
     /// budget, gives its result to every scrape waiting for it.
     pub fn advance(&mut self, now: Instant) {
-        self.stopping.retain_mut(|c| {
-            if !c.try_reap() {
+        self.stopping.retain_mut(|(c, kill_at)| {
+            if !c.try_reap() && now >= *kill_at {
                 c.kill();
             }
             !c.try_reap()
@@ -282,8 +300,11 @@ impl Registry {
             let Some(mut job) = self.slots[i].job.take() else { continue };
             let took = now.saturating_duration_since(job.started);
             if !job.child.try_reap() {
-                job.child.stop();
-                self.stopping.push(job.child);
+                if outcome.is_err() {
+                    // SIGTERM first: the child then kills the command it runs.
+                    job.child.stop();
+                }
+                self.stopping.push((job.child, now + STOP_GRACE));
             }
             let (text, ok) = match outcome {
                 Ok(ChildResult { text, warnings, debug }) => {
@@ -301,15 +322,22 @@ impl Registry {
         }
     }
 
-    /// Stops every child (at shutdown).
+    /// Stops every child (at shutdown): SIGTERM, so each kills the command
+    /// it runs, then SIGKILL for any still there after [`STOP_GRACE`].
     pub fn stop_children(&mut self) {
+        let now = Instant::now();
         for slot in &mut self.slots {
             if let Some(mut job) = slot.job.take() {
                 job.child.stop();
-                self.stopping.push(job.child);
+                self.stopping.push((job.child, now + STOP_GRACE));
             }
         }
-        for child in &mut self.stopping {
+        let end = now + STOP_GRACE;
+        while !self.stopping.is_empty() && Instant::now() < end {
+            self.stopping.retain_mut(|(c, _)| !c.try_reap());
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        for (child, _) in &mut self.stopping {
             child.kill();
         }
     }

@@ -48,39 +48,87 @@ pub fn spawn(work: impl FnOnce() -> Vec<u8>) -> io::Result<Child> {
         libc::fcntl(read.as_raw_fd(), libc::F_SETFD, libc::FD_CLOEXEC);
         libc::fcntl(write.as_raw_fd(), libc::F_SETFD, libc::FD_CLOEXEC);
     }
+    // SAFETY: fcntl on our read end. Set before fork, so a failure leaves nothing to undo.
+    let flags = unsafe { libc::fcntl(read.as_raw_fd(), libc::F_GETFL) };
+    // SAFETY: as above.
+    if flags < 0 || unsafe { libc::fcntl(read.as_raw_fd(), libc::F_SETFL, flags | libc::O_NONBLOCK) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: getpid has no preconditions.
+    let parent = unsafe { libc::getpid() };
+    // Signals stay blocked across fork: one arriving before the child has its
+    // own handlers would run the parent's, which write to the parent's pipe.
+    // SAFETY: sigset_t is plain old data; sigfillset and sigprocmask fill and
+    // read the locals they are given.
+    let mut all: libc::sigset_t = unsafe { std::mem::zeroed() };
+    // SAFETY: as above.
+    let mut before: libc::sigset_t = unsafe { std::mem::zeroed() };
+    // SAFETY: as above.
+    unsafe {
+        libc::sigfillset(&mut all);
+        libc::sigprocmask(libc::SIG_BLOCK, &all, &mut before);
+    }
     // SAFETY: the process has a single thread, so the child gets a consistent
     // copy of memory and may run ordinary code.
     let pid = unsafe { libc::fork() };
-    if pid < 0 {
-        return Err(io::Error::last_os_error());
-    }
     if pid == 0 {
         drop(read);
-        run_child(write, work);
+        run_child(write, parent, &before, work);
+    }
+    let forked = io::Error::last_os_error();
+    // SAFETY: restoring the mask saved above.
+    unsafe { libc::sigprocmask(libc::SIG_SETMASK, &before, std::ptr::null_mut()) };
+    if pid < 0 {
+        return Err(forked);
     }
     drop(write);
-    let flags = {
-        // SAFETY: fcntl on our read end.
-        unsafe { libc::fcntl(read.as_raw_fd(), libc::F_GETFL) }
-    };
-    // SAFETY: as above.
-    unsafe { libc::fcntl(read.as_raw_fd(), libc::F_SETFL, flags | libc::O_NONBLOCK) };
     Ok(Child { pid, pipe: read, output: Vec::new(), eof: false, reaped: false })
 }
 
-/// The child's side: own signal handling, the work, its bytes, `_exit`.
-fn run_child(mut pipe: File, work: impl FnOnce() -> Vec<u8>) -> ! {
-    // SAFETY: installing plain handlers in the new process; the parent's
-    // handlers would write to the parent's signal pipe.
+/// The child's side: its own signal handling, no descriptors but its pipe
+/// and the standard streams, death with the parent, the work, its bytes,
+/// `_exit`.
+fn run_child(mut pipe: File, parent: libc::pid_t, mask: &libc::sigset_t, work: impl FnOnce() -> Vec<u8>) -> ! {
+    // SAFETY: installing plain handlers in the new process (the parent's
+    // would write to the parent's signal pipe), then unblocking what the
+    // parent had unblocked; prctl and getppid take plain values.
     unsafe {
         libc::signal(libc::SIGHUP, libc::SIG_IGN);
         libc::signal(libc::SIGINT, libc::SIG_DFL);
         libc::signal(libc::SIGTERM, on_term_in_child as *const () as libc::sighandler_t);
+        libc::sigprocmask(libc::SIG_SETMASK, mask, std::ptr::null_mut());
+        // If the exporter dies (SIGKILL, a crash), the child must not live on
+        // with no budget: SIGTERM makes it stop its command and exit.
+        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM as libc::c_ulong, 0, 0, 0);
+        if libc::getppid() != parent {
+            libc::_exit(1);
+        }
     }
+    close_inherited(pipe.as_raw_fd());
     let bytes = work();
     let code = if pipe.write_all(&bytes).is_ok() { 0 } else { 1 };
     // SAFETY: _exit ends the child without running the parent's destructors.
     unsafe { libc::_exit(code) }
+}
+
+/// Closes every descriptor but the standard streams and `keep`: the
+/// listeners, client connections and signal pipe belong to the parent. (A
+/// listener held by a child that outlived the parent would keep the port
+/// from a restarted exporter.) `close_range` is too new for Linux 2.6.22, so
+/// the open descriptors are listed from `/proc/self/fd`, or tried one by one
+/// up to a bound when that cannot be read.
+fn close_inherited(keep: RawFd) {
+    let listed: Option<Vec<RawFd>> = std::fs::read_dir("/proc/self/fd")
+        .ok()
+        .map(|dir| dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok()).collect());
+    let candidates = listed.unwrap_or_else(|| (3..1024).collect());
+    for fd in candidates {
+        if fd > 2 && fd != keep {
+            // SAFETY: closing descriptors this process will not use again;
+            // the directory handle above is already closed.
+            unsafe { libc::close(fd) };
+        }
+    }
 }
 
 impl Child {

@@ -95,8 +95,23 @@ impl Roots {
 /// would otherwise hang the only thread until a writer appears. Anything
 /// but a regular file is refused; `/proc` and `/sys` files are regular.
 pub fn open_regular(path: &Path) -> Result<File, SourceError> {
+    open_regular_with(path, libc::O_NONBLOCK)
+}
+
+/// Opens a file that others might have planted or forged (the leases file,
+/// which can live in world-writable `/tmp`): as [`open_regular`], but a
+/// symbolic link is refused (it could point at any root-owned file, whose
+/// first line a parse error would then log), and so is a file that is
+/// writable by everyone or owned by a user other than root and us.
+pub fn open_untrusted(path: &Path) -> Result<File, SourceError> {
+    let file = open_regular_with(path, libc::O_NONBLOCK | libc::O_NOFOLLOW)?;
+    check_trusted(path, &file)?;
+    Ok(file)
+}
+
+fn open_regular_with(path: &Path, flags: libc::c_int) -> Result<File, SourceError> {
     let err = |kind| SourceError { path: path.to_path_buf(), kind };
-    let file = OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(path).map_err(|e| {
+    let file = OpenOptions::new().read(true).custom_flags(flags).open(path).map_err(|e| {
         if e.kind() == io::ErrorKind::NotFound { err(SourceErrorKind::Missing) } else { err(SourceErrorKind::Io(e)) }
     })?;
     match file.metadata() {
@@ -106,9 +121,9 @@ pub fn open_regular(path: &Path) -> Result<File, SourceError> {
     }
 }
 
-/// Refuses a file that users other than root and this process's own could
-/// have written: it may hold forged content (a leases file in `/tmp`).
-pub fn check_trusted(path: &Path, file: &File) -> Result<(), SourceError> {
+/// Refuses a file that is writable by everyone, or owned by a user other
+/// than root and this process's own: it may hold forged content.
+fn check_trusted(path: &Path, file: &File) -> Result<(), SourceError> {
     let err = |kind| SourceError { path: path.to_path_buf(), kind };
     let meta = file.metadata().map_err(|e| err(SourceErrorKind::Io(e)))?;
     if meta.mode() & 0o002 != 0 {
@@ -131,7 +146,7 @@ pub fn read_bounded(path: &Path, buf: &mut String) -> Result<(), SourceError> {
 }
 
 /// Like [`read_bounded`], for a file opened already (after
-/// [`check_trusted`], say).
+/// [`open_untrusted`], say).
 pub fn read_file_bounded(path: &Path, file: File, buf: &mut String) -> Result<(), SourceError> {
     let err = |kind| SourceError { path: path.to_path_buf(), kind };
     buf.clear();
@@ -197,6 +212,13 @@ mod tests {
         std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o666)).unwrap();
         let e = check_trusted(&p, &open_regular(&p).unwrap()).unwrap_err();
         assert!(e.to_string().ends_with("ignored because it is writable by everyone"), "{e}");
+        // A link, even to a trusted file, is not followed.
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let link = dir.join("link");
+        std::os::unix::fs::symlink(&p, &link).unwrap();
+        assert!(open_untrusted(&p).is_ok());
+        assert!(open_untrusted(&link).is_err());
+        assert!(open_regular(&link).is_ok());
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -395,3 +395,30 @@ pub fn wait_until_serving(addr: SocketAddr, within: Duration) {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+/// The Merlin fixture whose `wl` takes `delay_s` seconds per call, served
+/// with `extra` config lines.
+pub fn start_slow_wl(delay_s: &str, extra: &str) -> (TempDir, Exporter, SocketAddr) {
+    let dir = TempDir::new("slow-wl");
+    copy_tree(&fixtures().join("merlin_wl"), dir.path());
+    let bin = dir.path().join("bin");
+    std::fs::rename(bin.join("wl"), bin.join("wl.real")).unwrap();
+    std::fs::write(bin.join("wl"), format!("#!/bin/sh\nsleep {delay_s}\nexec \"${{0%/*}}/wl.real\" \"$@\"\n")).unwrap();
+    make_executable(&bin.join("wl"));
+    let cfg = write_config(
+        dir.path(),
+        &format!(
+            "listen = [\"127.0.0.1:0\"]\n{extra}\n[collectors]\nconntrack = true\n[wireless]\nbackend = \"wl\"\n\
+             wl_command = \"bin/wl\"\nnvram_command = \"bin/nvram\"\nleases = \"dnsmasq.leases\"\n\
+             command_timeout_seconds = 10\n[paths]\nprocfs = \"proc\"\n"
+        ),
+    );
+    let mut exp = Exporter::start(&cfg, dir.path());
+    let addr = exp.wait_listening();
+    (dir, exp, addr)
+}
+
+pub fn make_executable(p: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o755)).unwrap();
+}

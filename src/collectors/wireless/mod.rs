@@ -13,7 +13,7 @@ mod wl;
 use super::{CollectError, Collector};
 use crate::config::{Config, WirelessBackend, WirelessConfig};
 use crate::metrics::exposition::Exposition;
-use crate::os::source::{Roots, check_trusted, open_regular, read_file_bounded};
+use crate::os::source::{Roots, open_untrusted, read_file_bounded};
 use crate::parse::leases::{self, Leases};
 use crate::parse::wifi::{self, Network};
 use std::path::{Path, PathBuf};
@@ -58,7 +58,8 @@ pub struct WirelessCollector {
     /// Every backend, in the order `auto` tries them.
     backends: [(WirelessBackend, Box<dyn Backend>); 3],
     text: String,
-    /// The last leases problem logged, so it is logged once.
+    /// The last leases problem logged, so it is logged once when the
+    /// collector runs in this process (in a child, the registry dedupes).
     leases_error: Option<String>,
 }
 
@@ -78,8 +79,10 @@ impl WirelessCollector {
     }
 
     /// The dnsmasq leases, for hostnames; none when the file is missing, bad,
-    /// not a regular file, or writable by others than root and us (logged
-    /// once: hostnames are a nicety, not a failure).
+    /// a link or not a regular file, or writable by everyone or another user
+    /// (see `open_untrusted`; logged once: hostnames are a nicety, not a
+    /// failure). This collector runs in a child process, so "once" is kept
+    /// by the registry, which logs a child's repeated warning once.
     fn leases(&mut self) -> Leases {
         let path: Option<PathBuf> = match self.config.leases.as_str() {
             "" => None,
@@ -91,8 +94,7 @@ impl WirelessCollector {
         };
         let Some(path) = path else { return Leases::default() };
         let text = &mut self.text;
-        let read = open_regular(&path)
-            .and_then(|file| check_trusted(&path, &file).map(|()| file))
+        let read = open_untrusted(&path)
             .and_then(|file| read_file_bounded(&path, file, text))
             .map_err(CollectError::Source)
             .and_then(|()| leases::parse(text).map_err(|error| CollectError::Parse { path: path.clone(), error }));
