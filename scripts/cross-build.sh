@@ -31,4 +31,16 @@ env PATH="/usr/bin:$(dirname "$zigbuild"):$PATH" RUSTC=/usr/bin/rustc RUSTC_BOOT
   /usr/bin/cargo zigbuild --release --locked --quiet --target "$target" \
   -Zbuild-std=std,panic_abort -Zbuild-std-features=optimize_for_size >&2
 
-echo "target/$target/release/ap-exporter"
+bin="target/$target/release/ap-exporter"
+# MIPS objects carry a .pdr section (procedure descriptors for debuggers):
+# about 90 KB that strip keeps and the program never loads. The target's own
+# binutils drop it; zig's objcopy cannot.
+case "$target" in
+  mipsel-*) objcopy=mipsel-linux-gnu-objcopy ;;
+  mips-*) objcopy=mips-linux-gnu-objcopy ;;
+  *) objcopy= ;;
+esac
+if [ -n "$objcopy" ]; then
+  "$objcopy" --remove-section=.pdr "$bin" "$bin.tmp" && mv "$bin.tmp" "$bin"
+fi
+echo "$bin"

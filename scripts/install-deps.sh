@@ -32,6 +32,9 @@ if [ "$want_cross" = 1 ]; then
   [ -d /usr/lib/rustlib/src/rust/library ] || missing+=(rust-web-src)
   command -v qemu-mipsel-static >/dev/null || missing+=(qemu-user-static)
   command -v readelf >/dev/null || missing+=(binutils)
+  # scripts/cross-build.sh drops the MIPS-only .pdr section with these.
+  command -v mipsel-linux-gnu-objcopy >/dev/null || missing+=(binutils-mipsel-linux-gnu)
+  command -v mips-linux-gnu-objcopy >/dev/null || missing+=(binutils-mips-linux-gnu)
   # The Entware init-script test finds and signals the process by name.
   command -v killall >/dev/null || missing+=(psmisc)
   command -v pidof >/dev/null || missing+=(procps)
@@ -40,7 +43,9 @@ fi
 # The hwsim VM is built from `apt-get download`ed packages: needs package lists.
 if [ "${#missing[@]}" -gt 0 ] || [ -z "$(ls /var/lib/apt/lists/*Packages* 2>/dev/null | head -1)" ]; then
   echo "install-deps: apt-get install ${missing[*]}"
-  sudo_if_needed apt-get update -qq
+  # A mirror caught mid-sync fails one index now and then; the install below
+  # says so if what we need is really not to be had.
+  sudo_if_needed apt-get update -qq || echo "install-deps: apt-get update reported errors; installing anyway" >&2
   sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
