@@ -178,3 +178,49 @@ fn diagnose_on_this_host_with_the_shipped_config() {
         other => panic!("exit {other:?}\n{report}"),
     }
 }
+
+/// `--status`, what the init scripts print: a local scrape of the running
+/// exporter named by the config's first listen address.
+#[test]
+fn status_scrapes_the_running_exporter() {
+    let (dir, mut exp, addr) = common::start_on_fixture("");
+    let cfg = dir.path().join("status.toml");
+    std::fs::write(&cfg, format!("listen = [\"{addr}\"]\n")).unwrap();
+    let status = || Command::new(common::exporter_bin()).arg("--status").arg("--config").arg(&cfg).output().unwrap();
+    let out = status();
+    let said = String::from_utf8(out.stdout).unwrap();
+    let version = env!("CARGO_PKG_VERSION");
+    assert_eq!(said, format!("serving on {addr}: ap-exporter {version}, 0 of 3 collectors failing\n"));
+    assert_eq!(out.status.code(), Some(0));
+    exp.signal(libc::SIGTERM);
+    assert_eq!(exp.wait_exit(std::time::Duration::from_secs(10)), Some(0));
+    let out = status();
+    let said = String::from_utf8(out.stdout).unwrap();
+    assert!(said.starts_with(&format!("not serving on {addr}: ")), "{said}");
+    assert_eq!(out.status.code(), Some(1));
+}
+
+/// `--status` names the failing collectors and points to `--diagnose`.
+#[test]
+fn status_names_failing_collectors() {
+    let dir = common::TempDir::new("status");
+    let proc_root = common::fixtures().join("conntrack_missing/proc");
+    let cfg = common::write_config(
+        dir.path(),
+        &format!("listen = [\"127.0.0.1:0\"]\n[collectors]\nwireless = false\n[paths]\nprocfs = {:?}\n", proc_root),
+    );
+    let mut exp = common::Exporter::start(&cfg, dir.path());
+    let addr = exp.wait_listening();
+    let status_cfg = dir.path().join("status.toml");
+    std::fs::write(&status_cfg, format!("listen = [\"{addr}\"]\n")).unwrap();
+    let out = Command::new(common::exporter_bin()).arg("--status").arg("--config").arg(&status_cfg).output().unwrap();
+    let said = String::from_utf8(out.stdout).unwrap();
+    let version = env!("CARGO_PKG_VERSION");
+    assert_eq!(
+        said,
+        format!(
+            "serving on {addr}: ap-exporter {version}, 1 of 3 collectors failing (conntrack): ap-exporter --diagnose says why\n"
+        )
+    );
+    assert_eq!(out.status.code(), Some(0), "serving, even with a failing collector");
+}
