@@ -3,6 +3,7 @@
 use crate::app::{self, App, ConfigSource};
 use crate::config::{Config, DEFAULT_PATH};
 use std::io::Write;
+use std::net::IpAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -23,12 +24,17 @@ pub struct Args {
     pub syslog: bool,
     /// With `--once`: save the raw nl80211 replies into this directory.
     pub nl80211_capture: Option<PathBuf>,
+    /// `--diagnose[=ADDR]`: print the report, with the address of the
+    /// client that will scrape when given.
+    pub diagnose: Option<Option<IpAddr>>,
+    /// `--status`: scrape the running exporter and say how it does.
+    pub status: bool,
 }
 
 /// Usage text for `--help` and for argument errors.
 pub const USAGE: &str = "\
 Usage: ap-exporter [--config PATH] [--check-config] [--once [--nl80211-capture DIR]] [--syslog]
-                   [--version] [--help]
+                   [--diagnose[=ADDR]] [--status] [--version] [--help]
 
 Prometheus exporter for WiFi access points and routers.
 
@@ -42,6 +48,12 @@ Options:
   --nl80211-capture DIR
                    with --once: also save the raw nl80211 replies in DIR
                    (attach them to a bug report; paths.nl80211 replays them)
+  --diagnose[=ADDR]
+                   check platform, config, listeners, collectors and access,
+                   and say how to fix what fails (changes nothing; exit 0 =
+                   all well); ADDR: the Prometheus address, to check allow
+  --status         scrape the running exporter on loopback: its version and
+                   failing collectors (exit 0 = serving); init scripts use it
   --version        print the version and exit
   -h, --help       print this help
 
@@ -58,6 +70,8 @@ pub fn parse_args<I: IntoIterator<Item = String>>(args: I) -> Result<Args, Strin
         help: false,
         syslog: false,
         nl80211_capture: None,
+        diagnose: None,
+        status: false,
     };
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
@@ -74,6 +88,13 @@ pub fn parse_args<I: IntoIterator<Item = String>>(args: I) -> Result<Args, Strin
             "--version" | "-V" => out.version = true,
             "--help" | "-h" => out.help = true,
             "--syslog" => out.syslog = true,
+            "--diagnose" => out.diagnose = Some(None),
+            s if s.starts_with("--diagnose=") => {
+                let addr = &s["--diagnose=".len()..];
+                let ip = addr.parse().map_err(|_| format!("--diagnose={addr}: not an IP address"))?;
+                out.diagnose = Some(Some(ip));
+            }
+            "--status" => out.status = true,
             "--nl80211-capture" => {
                 let dir = args.next().ok_or("--nl80211-capture needs a directory")?;
                 out.nl80211_capture = Some(PathBuf::from(dir));
@@ -102,6 +123,16 @@ pub fn main() -> ExitCode {
         println!("ap-exporter {} ({})", crate::VERSION, crate::TARGET);
         return ExitCode::SUCCESS;
     }
+    if let Some(client) = args.diagnose {
+        // Collectors' own log lines would repeat the report's findings.
+        crate::os::logging::init(&crate::config::LogConfig {
+            level: crate::config::LogLevel::Error,
+            ..Default::default()
+        });
+        let (report, ok) = crate::diagnose::report(&args.config, client);
+        print!("{report}");
+        return if ok { ExitCode::SUCCESS } else { ExitCode::from(1) };
+    }
     // Log to stderr at info until the config says otherwise; with --syslog,
     // to syslog from the start, so an init script (whose stderr goes
     // nowhere) still shows why a bad config stopped the exporter.
@@ -119,6 +150,11 @@ pub fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    if args.status {
+        let (said, serving) = crate::diagnose::status(&config);
+        println!("{said}");
+        return if serving { ExitCode::SUCCESS } else { ExitCode::from(1) };
+    }
     if args.check_config {
         match &args.config {
             ConfigSource::DefaultPath if !std::path::Path::new(DEFAULT_PATH).exists() => {
@@ -179,5 +215,9 @@ mod tests {
         assert_eq!(parse(&[]).unwrap().config, ConfigSource::DefaultPath);
         assert!(parse(&["--config"]).is_err());
         assert!(parse(&["--bogus"]).is_err());
+        assert_eq!(parse(&["--diagnose"]).unwrap().diagnose, Some(None));
+        assert_eq!(parse(&["--diagnose=10.0.0.5"]).unwrap().diagnose, Some(Some("10.0.0.5".parse().unwrap())));
+        assert!(parse(&["--diagnose=nope"]).is_err());
+        assert!(parse(&["--status"]).unwrap().status);
     }
 }

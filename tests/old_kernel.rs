@@ -2,8 +2,9 @@
 //! the seccomp filter in `tests/old_kernel/seccomp_2_6_22.c` around the
 //! x86_64-unknown-linux-musl build (`make test` builds it first; by hand:
 //! `scripts/cross-build.sh x86_64-unknown-linux-musl`). Under it the exporter
-//! must start, serve 20 scrapes that pass promtool, reload on SIGHUP, idle
-//! below 1 % CPU, serve from one thread, and exit on SIGTERM.
+//! must start, serve 20 scrapes that pass promtool, answer `--status` and
+//! `--diagnose`, reload on SIGHUP, idle below 1 % CPU, serve from one
+//! thread, and exit on SIGTERM.
 
 mod common;
 
@@ -84,6 +85,24 @@ fn serves_reloads_idles_and_stops_on_a_2_6_22_syscall_surface() {
         );
         assert!(text.contains("wifi_stations{ifname=\"eth2\"} 2"));
     }
+    // The init scripts' --status (a client socket made without
+    // SOCK_CLOEXEC) and a person's --diagnose (which binds and closes the
+    // listen address, and runs wl) work on this surface too.
+    let status_cfg = dir.path().join("status.toml");
+    std::fs::write(&status_cfg, format!("listen = [\"{addr}\"]\n")).unwrap();
+    let out =
+        Command::new(&helper).arg(musl_binary()).arg("--status").arg("--config").arg(&status_cfg).output().unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        said.starts_with(&format!("serving on {addr}: ap-exporter ")) && said.contains(", 0 of 4 collectors failing"),
+        "--status under the filter: {said}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = Command::new(&helper).arg(musl_binary()).arg("--diagnose").arg("--config").arg(&cfg).output().unwrap();
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(report.contains("info collector wireless: wl: eth2 (radio wl1, 5GHz, 2 stations)"), "{report}");
+    assert_eq!(out.status.code(), Some(0), "--diagnose under the filter:\n{report}");
+
     let pid = exp.child.id();
     let threads = std::fs::read_dir(format!("/proc/{pid}/task")).unwrap().count();
     assert_eq!(threads, 1, "serving must stay on one thread (std's futex waits spin on 2.6.22)");

@@ -43,6 +43,8 @@ const STAT_COLUMNS: [(&str, &str, &str); 8] = [
 #[derive(Default)]
 pub struct ConntrackCollector {
     text: String,
+    /// Which family of files the last collect read, for `--diagnose`.
+    flavour: Option<&'static str>,
 }
 
 impl ConntrackCollector {
@@ -58,7 +60,9 @@ impl ConntrackCollector {
 
 impl Collector for ConntrackCollector {
     fn collect(&mut self, roots: &Roots, out: &mut Exposition) -> Result<(), CollectError> {
+        self.flavour = None;
         let (flavour, count) = self.read_u64(roots, &COUNT)?;
+        self.flavour = Some(if flavour == 0 { "nf_conntrack" } else { "ip_conntrack" });
         // Take the limit and statistics from the same family of files as the count.
         let (_, limit) = self.read_u64(roots, &MAX[flavour..])?;
         out.family(
@@ -79,5 +83,9 @@ impl Collector for ConntrackCollector {
             }
         }
         Ok(())
+    }
+
+    fn sources(&self) -> Vec<(bool, String)> {
+        self.flavour.map(|f| (true, f.to_string())).into_iter().collect()
     }
 }

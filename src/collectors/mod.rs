@@ -38,6 +38,13 @@ pub trait Collector {
     fn next_sample(&self) -> Option<Instant> {
         None
     }
+    /// What the last [`Collector::collect`] found, for `--diagnose`: the
+    /// sources it tried, in order, one finding each, with whether that
+    /// finding is fine (`false`: a radio that is down, say). Empty for
+    /// collectors with a single source.
+    fn sources(&self) -> Vec<(bool, String)> {
+        Vec::new()
+    }
 }
 
 /// Whose metrics a collector writes.

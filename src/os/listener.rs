@@ -41,6 +41,23 @@ pub fn bind_listener(addr: SocketAddr) -> io::Result<TcpListener> {
     if addr.is_ipv6() {
         set(libc::IPPROTO_IPV6, libc::IPV6_V6ONLY)?;
     }
+    let (storage, len) = sockaddr(addr);
+    // SAFETY: bind and listen on our descriptor; storage holds `len` valid bytes of a sockaddr.
+    unsafe {
+        if libc::bind(fd.as_raw_fd(), (&storage as *const libc::sockaddr_storage).cast(), len as libc::socklen_t) < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        if libc::listen(fd.as_raw_fd(), 128) < 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    let listener = TcpListener::from(fd);
+    listener.set_nonblocking(true)?;
+    Ok(listener)
+}
+
+/// `addr` as a C socket address and its length.
+fn sockaddr(addr: SocketAddr) -> (libc::sockaddr_storage, usize) {
     // SAFETY: sockaddr_storage is plain old data; all zeroes is valid.
     let mut storage: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
     let len = match addr {
@@ -63,18 +80,34 @@ pub fn bind_listener(addr: SocketAddr) -> io::Result<TcpListener> {
             std::mem::size_of::<libc::sockaddr_in6>()
         }
     };
-    // SAFETY: bind and listen on our descriptor; storage holds `len` valid bytes of a sockaddr.
-    unsafe {
-        if libc::bind(fd.as_raw_fd(), (&storage as *const libc::sockaddr_storage).cast(), len as libc::socklen_t) < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        if libc::listen(fd.as_raw_fd(), 128) < 0 {
-            return Err(io::Error::last_os_error());
-        }
+    (storage, len)
+}
+
+/// A blocking TCP connection to `addr` whose reads and writes give up after
+/// `timeout`, for `--status`. Made with plain socket(2), like the listeners:
+/// std's `TcpStream::connect` asks for SOCK_CLOEXEC, which Linux 2.6.22 rejects.
+pub fn connect(addr: SocketAddr, timeout: std::time::Duration) -> io::Result<std::net::TcpStream> {
+    let domain = if addr.is_ipv6() { libc::AF_INET6 } else { libc::AF_INET };
+    // SAFETY: plain socket(2).
+    let raw = unsafe { libc::socket(domain, libc::SOCK_STREAM, 0) };
+    if raw < 0 {
+        return Err(io::Error::last_os_error());
     }
-    let listener = TcpListener::from(fd);
-    listener.set_nonblocking(true)?;
-    Ok(listener)
+    // SAFETY: socket just returned this descriptor; we own it now.
+    let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+    let stream = std::net::TcpStream::from(fd);
+    // A send timeout also bounds a blocking connect(2) on Linux.
+    stream.set_write_timeout(Some(timeout))?;
+    stream.set_read_timeout(Some(timeout))?;
+    let (storage, len) = sockaddr(addr);
+    // SAFETY: connect on our descriptor; storage holds `len` valid bytes of a sockaddr.
+    let r = unsafe {
+        libc::connect(stream.as_raw_fd(), (&storage as *const libc::sockaddr_storage).cast(), len as libc::socklen_t)
+    };
+    if r < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(stream)
 }
 
 /// Whether a bind error means "this kernel has no IPv6", which is not fatal.

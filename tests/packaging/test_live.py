@@ -34,6 +34,15 @@ DEFAULT_PORT = 9100
 NEW = bumped.bumped_version()
 
 
+def serving(said, port, version, collectors):
+    """Whether a status check printed the --status line of a serving exporter
+    of this version, running this many device collectors. How many fail is
+    the host's business (conntrack is there only if the host loaded it)."""
+    m = re.search(r"^serving on 127\.0\.0\.1:%d: ap-exporter (\S+), (\d+) of (\d+) collectors failing" % port,
+                  said, re.M)
+    return bool(m) and m.group(1) == version and int(m.group(3)) == collectors
+
+
 def build_info_version(text):
     m = re.search(r'^ap_exporter_build_info\{[^}]*version="([^"]+)"', text or "", re.M)
     return m and m.group(1)
@@ -97,7 +106,9 @@ class Live(unittest.TestCase):
             for link in ("S99ap-exporter", "K10ap-exporter"):
                 self.assertEqual(os.readlink(os.path.join(r.root, "etc/rc.d", link)), "../init.d/ap-exporter",
                                  "a fresh install enables it")
-            self.assertEqual(r.sh(init + " status").stdout.strip(), "running")
+        status = self.status_check(r, flavor, init)
+        self.assertEqual(status.returncode, 0, status.stdout + status.stderr)
+        self.assertTrue(serving(status.stdout, DEFAULT_PORT, bumped.current_version(), 4), status.stdout)
 
         # The owner edits the config and reconfigures: same process, new listener.
         edited = read(CONFIG).replace(b'listen = ["0.0.0.0:9100"]', b'listen = ["127.0.0.1:%d"]' % PORT)
@@ -118,17 +129,21 @@ class Live(unittest.TestCase):
         self.assertNotEqual(r.pids(), pid)
         self.assertEqual(read(conf), edited)
         self.assertEqual(read(conf + ("-opkg" if kind == "ipk" else ".apk-new")), read(CONFIG))
+        status = self.status_check(r, flavor, init)
+        self.assertTrue(serving(status.stdout, PORT, NEW, 3), "wireless is off now; the check scrapes the new listener: " + status.stdout)
 
         # Stop, start.
         r.sh(init + " stop")
         self.assertEqual(r.pids(), [], r.processes())
         self.assertIsNone(r.scrape(PORT))
+        status = self.status_check(r, flavor, init)
+        self.assertNotEqual(status.returncode, 0, status.stdout)
         if flavor == "openwrt":
-            self.assertEqual(r.sh(init + " status").stdout.strip(), "inactive")
+            self.assertEqual(status.stdout.strip(), "inactive", "procd's word, and no scrape of a stopped service")
         else:
-            said_check = r.sh(init + " check").stdout
-            self.assertIn("dead.", said_check)
-            self.assertNotIn("-e", said_check, "rc.func's echo -e ran under busybox sh, not dash")
+            self.assertIn("dead.", status.stdout)
+            self.assertIn("not serving on 127.0.0.1:%d" % PORT, status.stdout)
+            self.assertNotIn("-e", status.stdout, "rc.func's echo -e ran under busybox sh, not dash")
         r.sh(init + " start")
         self.assertIsNotNone(r.wait_scrape(PORT, 'version="%s"' % NEW))
         r.sh(init + " stop")
@@ -149,6 +164,16 @@ class Live(unittest.TestCase):
         if flavor == "openwrt":
             self.assertEqual(os.listdir(os.path.join(r.root, "etc/rc.d")), [], "no dangling rc.d links")
         return pm.log
+
+    def status_check(self, r, flavor, init):
+        """The init script's status check: procd's status on OpenWrt (first
+        line running or inactive), rc.func's check on Entware (alive or
+        dead); both then print the exporter's --status line."""
+        said = r.sh(init + (" status" if flavor == "openwrt" else " check"))
+        if said.returncode == 0:
+            first = said.stdout.splitlines()[0] if said.stdout else ""
+            self.assertIn("running" if flavor == "openwrt" else "alive.", first, said.stdout)
+        return said
 
     def test_entware_with_opkg_and_rc_func_standins(self):
         self.assertEqual(self.lifecycle("entware", "ipk", "reconfigure"), opkg_calls())

@@ -50,6 +50,21 @@ trait Backend {
     /// The interfaces this backend reports, leaving out those in `covered`
     /// (found by an earlier backend).
     fn networks(&mut self, ctx: &Context<'_>, covered: &[String]) -> Result<Outcome, CollectError>;
+    /// The interfaces the last [`Backend::networks`] skipped because they
+    /// are down, for `--diagnose`.
+    fn down(&self) -> &[String] {
+        &[]
+    }
+}
+
+/// A backend's name, as in the config.
+fn backend_name(kind: WirelessBackend) -> &'static str {
+    match kind {
+        WirelessBackend::Auto => "auto",
+        WirelessBackend::Nl80211 => "nl80211",
+        WirelessBackend::Wl => "wl",
+        WirelessBackend::Wext => "wext",
+    }
 }
 
 /// The wireless collector.
@@ -61,6 +76,8 @@ pub struct WirelessCollector {
     /// The last leases problem logged, so it is logged once when the
     /// collector runs in this process (in a child, the registry dedupes).
     leases_error: Option<String>,
+    /// What each backend found in the last collect, for `--diagnose`.
+    found: Vec<(bool, String)>,
 }
 
 impl WirelessCollector {
@@ -75,6 +92,7 @@ impl WirelessCollector {
             ],
             text: String::new(),
             leases_error: None,
+            found: Vec::new(),
         }
     }
 
@@ -126,18 +144,39 @@ impl Collector for WirelessCollector {
         let mut unavailable: Vec<String> = Vec::new();
         let mut seen = 0;
         let ctx = Context { config: &self.config, roots };
+        self.found.clear();
         for (kind, b) in &mut self.backends {
             if backend != WirelessBackend::Auto && backend != *kind {
                 continue;
             }
+            let name = backend_name(*kind);
             let covered: Vec<String> = networks.iter().map(|n| n.ifname.clone()).collect();
-            let outcome = b.networks(&ctx, &covered)?;
+            let outcome =
+                b.networks(&ctx, &covered).inspect_err(|e| self.found.push((false, format!("{name}: {e}"))))?;
             match outcome {
                 Outcome::Networks(found, count) => {
                     seen += count;
-                    networks.extend(found.into_iter().filter(|n| !covered.contains(&n.ifname)));
+                    let new = found.into_iter().filter(|n| !covered.contains(&n.ifname));
+                    for n in new {
+                        let band = n.band.map_or("band unknown", |b| b.label());
+                        let stations = n.stations.len();
+                        let s = if stations == 1 { "" } else { "s" };
+                        let radio = if n.radio.is_empty() { String::new() } else { format!("radio {}, ", n.radio) };
+                        self.found.push((true, format!("{name}: {} ({radio}{band}, {stations} station{s})", n.ifname)));
+                        networks.push(n);
+                    }
+                    for ifname in b.down() {
+                        self.found.push((false, format!("{name}: {ifname} is down; skipped")));
+                    }
+                    if count == 0 {
+                        self.found.push((true, format!("{name}: no interface")));
+                    }
                 }
-                Outcome::Unavailable(why) => unavailable.push(why),
+                Outcome::Unavailable(why) => {
+                    let why_alone = why.strip_prefix(name).and_then(|w| w.strip_prefix(": ")).unwrap_or(&why);
+                    self.found.push((true, format!("{name}: not available: {why_alone}")));
+                    unavailable.push(why)
+                }
             }
         }
         if backend != WirelessBackend::Auto && !unavailable.is_empty() {
@@ -168,5 +207,9 @@ impl Collector for WirelessCollector {
         let leases = if self.config.stations { self.leases() } else { Leases::default() };
         families::write(&mut networks, self.config.stations, &leases, out);
         Ok(())
+    }
+
+    fn sources(&self) -> Vec<(bool, String)> {
+        self.found.clone()
     }
 }

@@ -13,6 +13,8 @@ use std::time::Duration;
 #[derive(Default)]
 pub struct WlBackend {
     text: String,
+    /// Interfaces the last run found down, for `--diagnose`.
+    down: Vec<String>,
 }
 
 /// A Broadcom interface found by discovery.
@@ -119,6 +121,7 @@ impl WlBackend {
 
 impl Backend for WlBackend {
     fn networks(&mut self, ctx: &Context<'_>, covered: &[String]) -> Result<Outcome, CollectError> {
+        self.down.clear();
         let runner = Runner { timeout: Duration::from_secs(ctx.config.command_timeout_seconds.0) };
         let wl = ctx.config.wl_command.as_str();
         let Some(interfaces) = self.interfaces(ctx, &runner, covered)? else {
@@ -143,6 +146,7 @@ impl Backend for WlBackend {
             };
             if !up {
                 log::debug!("wl: {ifname} is down; skipped");
+                self.down.push(ifname);
                 continue;
             }
             let status = match runner.run(wl, &["-i", &ifname, "status"]) {
@@ -193,5 +197,9 @@ impl Backend for WlBackend {
             networks.push(n);
         }
         Ok(Outcome::Networks(networks, seen))
+    }
+
+    fn down(&self) -> &[String] {
+        &self.down
     }
 }
