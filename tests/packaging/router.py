@@ -85,7 +85,12 @@ class Router:
         return self.run(["/bin/sh", "-c", script], {"PATH": "/opt/sbin:/opt/bin:/usr/sbin:/usr/bin:/sbin:/bin"})
 
     def pids(self, name="ap-exporter"):
-        return self.run(["/bin/busybox", "pidof", name], {}).stdout.split()
+        """The running processes of that name, without zombies and without
+        the child an exporter forks for an isolated collector, which pidof
+        also lists when it meets a scrape."""
+        script = ('for p in $(/bin/busybox pidof %s); do read -r s < /proc/$p/stat || continue; set -- ${s##*) }; '
+                  '[ "$1" = Z ] || [ "$(/bin/busybox cat /proc/$2/comm 2>/dev/null)" = %s ] || echo $p; done')
+        return self.run(["/bin/busybox", "sh", "-c", script % (name, name)], {}).stdout.split()
 
     def processes(self):
         """The process list, for failure messages."""
