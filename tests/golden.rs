@@ -6,20 +6,6 @@ mod common;
 
 use std::process::Command;
 
-/// Drops the samples that differ from run to run (durations, the process'
-/// own figures, the build target), keeping their HELP and TYPE lines.
-fn stable(scrape: &str) -> String {
-    scrape
-        .lines()
-        .filter(|l| {
-            !(l.starts_with("node_scrape_collector_duration_seconds{")
-                || l.starts_with("process_")
-                || l.starts_with("ap_exporter_build_info{"))
-        })
-        .map(|l| format!("{l}\n"))
-        .collect()
-}
-
 #[test]
 fn golden_scenarios() {
     let update = std::env::var_os("UPDATE_GOLDEN").is_some();
@@ -43,7 +29,7 @@ fn golden_scenarios() {
         if let Err(e) = common::promtool_check(&scrape) {
             failures.push(format!("{name}: promtool check metrics failed:\n{e}"));
         }
-        let got = stable(&scrape);
+        let got = common::stable_scrape(&scrape);
         let expected_path = dir.join("expected.prom");
         if update {
             std::fs::write(&expected_path, &got).unwrap();

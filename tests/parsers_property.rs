@@ -215,7 +215,13 @@ fn nl80211_decoder_never_panics() {
         nl80211::get_family_request(1),
         netlink::genl_request(0x22, 0, 2, 5, &[(4, b"wlan0\0"), (3, &7u32.to_ne_bytes())]),
     ];
-    for dir in ["tests/fixtures/openwrt_nl80211/nl80211", "tests/fixtures/wext_only/nl80211"] {
+    // Captured replies in both byte orders: a big-endian build mutates its
+    // own order's replies too (tests/nl80211_byte_order.rs).
+    for dir in [
+        "tests/fixtures/openwrt_nl80211/nl80211",
+        "tests/fixtures/openwrt_nl80211/nl80211-be",
+        "tests/fixtures/wext_only/nl80211",
+    ] {
         if let Ok(entries) = std::fs::read_dir(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(dir)) {
             seeds.extend(entries.filter_map(|e| std::fs::read(e.ok()?.path()).ok()));
         }

@@ -232,6 +232,21 @@ pub fn get(addr: SocketAddr, path: &str) -> Response {
     raw(addr, format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes())
 }
 
+/// A scrape without the samples that differ from run to run (durations,
+/// the process' own figures, the build target), HELP and TYPE lines kept:
+/// what the golden files hold.
+pub fn stable_scrape(scrape: &str) -> String {
+    scrape
+        .lines()
+        .filter(|l| {
+            !(l.starts_with("node_scrape_collector_duration_seconds{")
+                || l.starts_with("process_")
+                || l.starts_with("ap_exporter_build_info{"))
+        })
+        .map(|l| format!("{l}\n"))
+        .collect()
+}
+
 /// Lints promtool reports for names the metrics table keeps on purpose: they are
 /// the names of OpenWrt's prometheus-node-exporter-lua, so its dashboards
 /// work unchanged. Every other problem fails the check.
