@@ -141,23 +141,31 @@ fn quick_connect(addr: SocketAddr) -> Option<TcpStream> {
     Some(s)
 }
 
-/// Back-to-back pipelined GETs from one thread, every answer read at once
-/// by another, so the server never waits on this client; reconnects
-/// whenever the server drops the connection.
-fn pipelining_hog(addr: SocketAddr, stop: &AtomicBool) {
-    let burst = b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n".repeat(64);
+/// Pipelines `burst` GETs at a time from one thread, pausing `pause`
+/// between bursts, while another thread reads every answer as it comes;
+/// reconnects whenever the server drops the connection.
+fn pipeline_and_read(addr: SocketAddr, stop: &AtomicBool, burst: usize, pause: Duration) {
+    let requests = b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n".repeat(burst);
     while !stop.load(Ordering::SeqCst) {
         let Some(mut s) = quick_connect(addr) else { continue };
         let Ok(mut reader) = s.try_clone() else { continue };
-        let _ = reader.set_read_timeout(Some(Duration::from_secs(1)));
+        let _ = reader.set_read_timeout(Some(Duration::from_secs(3)));
         let drain = std::thread::spawn(move || {
             let mut sink = vec![0u8; 256 * 1024];
             while matches!(reader.read(&mut sink), Ok(n) if n > 0) {}
         });
-        while !stop.load(Ordering::SeqCst) && s.write_all(&burst).is_ok() {}
+        while !stop.load(Ordering::SeqCst) && s.write_all(&requests).is_ok() {
+            std::thread::sleep(pause);
+        }
         let _ = s.shutdown(std::net::Shutdown::Both);
         let _ = drain.join();
     }
+}
+
+/// Back-to-back pipelined GETs, every answer read at once: the server
+/// never waits on this client.
+fn pipelining_hog(addr: SocketAddr, stop: &AtomicBool) {
+    pipeline_and_read(addr, stop, 64, Duration::ZERO);
 }
 
 /// Pipelines 400 GETs and never reads; holds the connection.
@@ -230,21 +238,7 @@ fn pipelining_non_readers_slowloris_and_crowds_do_not_lock_out_a_scraper() {
 /// Pipelines whole scrapes, reading every answer, so its connections are
 /// always being answered (waiting on the wireless child, or written).
 fn pipelining_scraper(addr: SocketAddr, stop: &AtomicBool) {
-    let burst = b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n".repeat(8);
-    while !stop.load(Ordering::SeqCst) {
-        let Some(mut s) = quick_connect(addr) else { continue };
-        let Ok(mut reader) = s.try_clone() else { continue };
-        let _ = reader.set_read_timeout(Some(Duration::from_secs(3)));
-        let drain = std::thread::spawn(move || {
-            let mut sink = vec![0u8; 64 * 1024];
-            while matches!(reader.read(&mut sink), Ok(n) if n > 0) {}
-        });
-        while !stop.load(Ordering::SeqCst) && s.write_all(&burst).is_ok() {
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = s.shutdown(std::net::Shutdown::Both);
-        let _ = drain.join();
-    }
+    pipeline_and_read(addr, stop, 8, Duration::from_millis(50));
 }
 
 #[test]
