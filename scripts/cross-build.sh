@@ -22,15 +22,19 @@ bash scripts/install-deps.sh cross >&2
 
 # Static, not static-PIE: static-PIE on MIPS crashes on the first thread-local
 # access. immediate-abort drops the panic formatting machinery (about 300 KB);
-# the code never panics on input by design. Tests keep unwinding: the
+# the code never panics on input by design. Nothing unwinds then and no
+# unwinder is linked, so the unwind tables (.eh_frame, 46 KB on mipsel) are
+# dead weight: force-unwind-tables=no drops them. Tests keep unwinding: the
 # harness reports a failed assertion and goes on.
 rustflags="-C relocation-model=static"
-[ "$test_mode" = 1 ] || rustflags="$rustflags -Zunstable-options -Cpanic=immediate-abort"
+[ "$test_mode" = 1 ] || rustflags="$rustflags -Zunstable-options -Cpanic=immediate-abort -Cforce-unwind-tables=no"
 case "$target" in
   mips*) ;;
   # Tier-2 musl targets ship their own crt objects; let zig supply them.
   *) rustflags="$rustflags -C link-self-contained=no" ;;
 esac
+# Experiments (scripts/size-report.py, `make size`) add flags here.
+rustflags="$rustflags ${CROSS_EXTRA_RUSTFLAGS:-}"
 
 # Point cargo-zigbuild at the zig that pip installed, found with the python3
 # that has it; with /usr/bin first in PATH below, "python3" would be Debian's.
