@@ -186,64 +186,6 @@ impl Default for CollectorSet {
     }
 }
 
-/// `[collectors]`: a table of `name = true|false`, any subset of the device
-/// collectors; names not given keep their default. An unknown name is an
-/// error at that key's line and column.
-impl<'de> serde::Deserialize<'de> for CollectorSet {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_map(SwitchesVisitor)
-    }
-}
-
-struct SwitchesVisitor;
-
-impl<'de> serde::de::Visitor<'de> for SwitchesVisitor {
-    type Value = CollectorSet;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a table of collector = true or false")
-    }
-
-    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<CollectorSet, A::Error> {
-        let mut set = CollectorSet::defaults();
-        while let Some(i) = map.next_key_seed(CollectorName)? {
-            if map.next_value::<bool>()? {
-                set.insert(i);
-            } else {
-                set.remove(i);
-            }
-        }
-        Ok(set)
-    }
-}
-
-/// Deserializes a key of `[collectors]` into its table position, so an
-/// unknown name is reported at the key itself.
-struct CollectorName;
-
-impl<'de> serde::de::DeserializeSeed<'de> for CollectorName {
-    type Value = usize;
-
-    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<usize, D::Error> {
-        deserializer.deserialize_str(self)
-    }
-}
-
-impl serde::de::Visitor<'_> for CollectorName {
-    type Value = usize;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a collector name")
-    }
-
-    fn visit_str<E: serde::de::Error>(self, name: &str) -> Result<usize, E> {
-        CollectorSet::device_position(name).ok_or_else(|| {
-            let known: Vec<&str> = device_names().collect();
-            E::custom(format_args!("unknown collector `{name}`, expected one of {}", known.join(", ")))
-        })
-    }
-}
-
 /// Why a collector produced nothing this scrape.
 #[derive(Debug)]
 pub enum CollectError {

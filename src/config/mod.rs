@@ -1,8 +1,10 @@
 //! The TOML configuration. Every key is optional; the defaults here equal
 //! the shipped `files/ap-exporter.toml` (a test keeps them equal). Values
 //! that need checking beyond their TOML type (addresses, networks, globs,
-//! collector names) are checked while deserializing, so errors carry TOML's
-//! span and name the file, line and column.
+//! collector names) are checked while reading, so errors carry TOML's span
+//! and name the file, line and column. The file is parsed by the `toml`
+//! crate into a spanned table and read by hand (`read`), without serde:
+//! about 130 KB less on MIPS (docs/design.md).
 //!
 //! Holds the config types and their value types (`cidr`, `glob`). May import
 //! `collectors` (for the table of collector names), `http::auth` (for the
@@ -12,8 +14,10 @@
 use crate::collectors::CollectorSet;
 use crate::config::cidr::Cidr;
 use crate::config::glob::Glob;
+use crate::config::read::{Error as ReadError, FromToml, Value, array, fields, int_in, str, table, variant};
+use crate::http::auth::BcryptHash;
 use crate::os::source::Roots;
-use serde::Deserialize;
+use crate::parse::wifi::Band;
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -22,8 +26,7 @@ use std::path::{Path, PathBuf};
 pub const DEFAULT_PATH: &str = "/opt/etc/ap-exporter.toml";
 
 /// The whole configuration.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Config {
     /// Addresses to listen on.
     pub listen: ListenAddrs,
@@ -75,23 +78,23 @@ impl Default for Config {
 }
 
 /// Non-empty list of distinct socket addresses.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(try_from = "Vec<String>")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ListenAddrs(pub Vec<SocketAddr>);
 
-impl TryFrom<Vec<String>> for ListenAddrs {
-    type Error = String;
-    fn try_from(items: Vec<String>) -> Result<Self, String> {
+impl FromToml for ListenAddrs {
+    fn from_toml(v: &Value<'_>) -> Result<Self, ReadError> {
+        let items = array(v, "an array of addresses such as [\"0.0.0.0:9100\"]")?;
         if items.is_empty() {
-            return Err("listen is empty: give at least one address such as \"0.0.0.0:9100\"".into());
+            return Err(ReadError::at(v, "listen is empty: give at least one address such as \"0.0.0.0:9100\""));
         }
         let mut addrs: Vec<SocketAddr> = Vec::with_capacity(items.len());
-        for item in &items {
-            let addr: SocketAddr = item
-                .parse()
-                .map_err(|_| format!("{item:?} is not IP:PORT (examples: \"0.0.0.0:9100\", \"[::]:9100\")"))?;
+        for item in items {
+            let text = str(item)?;
+            let addr: SocketAddr = text.parse().map_err(|_| {
+                ReadError::at(item, format!("{text:?} is not IP:PORT (examples: \"0.0.0.0:9100\", \"[::]:9100\")"))
+            })?;
             if addrs.contains(&addr) {
-                return Err(format!("{item:?} is listed twice"));
+                return Err(ReadError::at(item, format!("{text:?} is listed twice")));
             }
             addrs.push(addr);
         }
@@ -100,17 +103,23 @@ impl TryFrom<Vec<String>> for ListenAddrs {
 }
 
 /// Non-empty list of client networks.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(try_from = "Vec<String>")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AllowList(pub Vec<Cidr>);
 
-impl TryFrom<Vec<String>> for AllowList {
-    type Error = String;
-    fn try_from(items: Vec<String>) -> Result<Self, String> {
+impl FromToml for AllowList {
+    fn from_toml(v: &Value<'_>) -> Result<Self, ReadError> {
+        let items = array(v, "an array of networks such as [\"192.168.0.0/16\"]")?;
         if items.is_empty() {
-            return Err("allow is empty, so no client could scrape; use [\"0.0.0.0/0\", \"::/0\"] to allow all".into());
+            return Err(ReadError::at(
+                v,
+                "allow is empty, so no client could scrape; use [\"0.0.0.0/0\", \"::/0\"] to allow all",
+            ));
         }
-        items.iter().map(|s| Cidr::parse(s)).collect::<Result<_, _>>().map(AllowList)
+        let mut nets = Vec::with_capacity(items.len());
+        for item in items {
+            nets.push(Cidr::parse(str(item)?).map_err(|e| ReadError::at(item, e))?);
+        }
+        Ok(AllowList(nets))
     }
 }
 
@@ -122,35 +131,28 @@ impl AllowList {
 }
 
 /// An integer that must lie in `MIN..=MAX`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(try_from = "i64")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Bounded<const MIN: u64, const MAX: u64>(pub u64);
 
-impl<const MIN: u64, const MAX: u64> TryFrom<i64> for Bounded<MIN, MAX> {
-    type Error = String;
-    fn try_from(v: i64) -> Result<Self, String> {
-        match u64::try_from(v) {
-            Ok(u) if (MIN..=MAX).contains(&u) => Ok(Bounded(u)),
-            _ => Err(format!("{v} is out of range (expected {MIN} to {MAX})")),
-        }
+impl<const MIN: u64, const MAX: u64> FromToml for Bounded<MIN, MAX> {
+    fn from_toml(v: &Value<'_>) -> Result<Self, ReadError> {
+        int_in(v, MIN, MAX).map(Bounded)
     }
 }
 
 /// A glob pattern, checked at load time.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(try_from = "String")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GlobPattern(pub Glob);
 
-impl TryFrom<String> for GlobPattern {
-    type Error = String;
-    fn try_from(s: String) -> Result<Self, String> {
-        Glob::new(&s).map(GlobPattern).map_err(|e| format!("{s:?} is not a valid glob: {e}"))
+impl FromToml for GlobPattern {
+    fn from_toml(v: &Value<'_>) -> Result<Self, ReadError> {
+        let s = str(v)?;
+        Glob::new(s).map(GlobPattern).map_err(|e| ReadError::at(v, format!("{s:?} is not a valid glob: {e}")))
     }
 }
 
 /// Log settings.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogConfig {
     /// Least severe level written.
     pub level: LogLevel,
@@ -167,8 +169,7 @@ impl Default for LogConfig {
 }
 
 /// Log levels, most severe first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum LogLevel {
     /// Errors only.
     Error,
@@ -182,8 +183,7 @@ pub enum LogLevel {
 }
 
 /// Log destinations.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum LogTarget {
     /// Standard error (default).
     #[default]
@@ -193,16 +193,14 @@ pub enum LogTarget {
 }
 
 /// HTTP basic authentication (off when no users are listed).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Default)]
-#[serde(deny_unknown_fields, default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct AuthConfig {
     /// User name to bcrypt hash, as made by `htpasswd -nBC 10 USER`.
-    pub basic_auth_users: std::collections::BTreeMap<String, crate::http::auth::BcryptHash>,
+    pub basic_auth_users: std::collections::BTreeMap<String, BcryptHash>,
 }
 
 /// netdev collector settings.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NetdevConfig {
     /// Only interfaces matching one of these (empty: all).
     pub include: Vec<GlobPattern>,
@@ -232,8 +230,7 @@ impl NetdevConfig {
 }
 
 /// Wireless backends.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum WirelessBackend {
     /// Try nl80211, then wl, then WEXT (default).
     #[default]
@@ -247,8 +244,7 @@ pub enum WirelessBackend {
 }
 
 /// wireless collector settings.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WirelessConfig {
     /// Which backend to use.
     pub backend: WirelessBackend,
@@ -281,18 +277,16 @@ impl Default for WirelessConfig {
 }
 
 /// Overrides for one wireless interface (`[wireless.interfaces.eth1]`).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Default)]
-#[serde(deny_unknown_fields, default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct WirelessInterface {
     /// The band label, when the driver does not tell it.
-    pub band: Option<crate::parse::wifi::Band>,
+    pub band: Option<Band>,
     /// The radio label (a friendly name such as "5GHz-main").
     pub radio: Option<String>,
 }
 
 /// Filesystem roots.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PathsConfig {
     /// Where procfs is mounted.
     pub procfs: PathBuf,
@@ -319,6 +313,160 @@ impl PathsConfig {
             nl80211: self.nl80211.clone(),
             nl80211_capture: None,
         }
+    }
+}
+
+// How each table is read. Adding a key: a field in the struct, its value
+// in `Default`, and one line in `fields!` below (the field's type says how
+// the value is read and checked: see `read::FromToml`).
+
+impl FromToml for Config {
+    fn from_toml(v: &Value<'_>) -> Result<Self, ReadError> {
+        let mut c = Config::default();
+        fields!(v, {
+            "listen" => c.listen,
+            "allow" => c.allow,
+            "max_connections" => c.max_connections,
+            "connection_timeout_seconds" => c.connection_timeout_seconds,
+            "collector_timeout_seconds" => c.collector_timeout_seconds,
+            "log" => c.log,
+            "auth" => c.auth,
+            "collectors" => c.collectors,
+            "netdev" => c.netdev,
+            "wireless" => c.wireless,
+            "paths" => c.paths,
+        });
+        Ok(c)
+    }
+}
+
+impl FromToml for LogConfig {
+    fn from_toml(v: &Value<'_>) -> Result<Self, ReadError> {
+        let mut c = LogConfig::default();
+        fields!(v, {
+            "level" => c.level,
+            "target" => c.target,
+            "syslog_socket" => c.syslog_socket,
+        });
+        Ok(c)
+    }
+}
+
+impl FromToml for LogLevel {
+    fn from_toml(v: &Value<'_>) -> Result<Self, ReadError> {
+        let all = [LogLevel::Error, LogLevel::Warn, LogLevel::Info, LogLevel::Debug];
+        Ok(all[variant(v, &["error", "warn", "info", "debug"])?])
+    }
+}
+
+impl FromToml for LogTarget {
+    fn from_toml(v: &Value<'_>) -> Result<Self, ReadError> {
+        Ok([LogTarget::Stderr, LogTarget::Syslog][variant(v, &["stderr", "syslog"])?])
+    }
+}
+
+impl FromToml for AuthConfig {
+    fn from_toml(v: &Value<'_>) -> Result<Self, ReadError> {
+        let mut c = AuthConfig::default();
+        fields!(v, {
+            "basic_auth_users" => c.basic_auth_users,
+        });
+        Ok(c)
+    }
+}
+
+impl FromToml for BcryptHash {
+    fn from_toml(v: &Value<'_>) -> Result<Self, ReadError> {
+        BcryptHash::try_from(str(v)?.to_string()).map_err(|e| ReadError::at(v, e))
+    }
+}
+
+/// `[collectors]`: a table of `name = true|false`, any subset of the device
+/// collectors; names not given keep their default. An unknown name is an
+/// error at that key's line and column.
+impl FromToml for CollectorSet {
+    fn from_toml(v: &Value<'_>) -> Result<Self, ReadError> {
+        let mut set = CollectorSet::defaults();
+        for (key, value) in table(v, "a table of collector = true or false")?.iter() {
+            let Some(i) = CollectorSet::device_position(key.get_ref()) else {
+                let known: Vec<&str> = crate::collectors::device_names().collect();
+                return Err(ReadError {
+                    span: key.span(),
+                    message: format!("unknown collector `{}`, expected one of {}", key.get_ref(), known.join(", ")),
+                });
+            };
+            if bool::from_toml(value)? {
+                set.insert(i);
+            } else {
+                set.remove(i);
+            }
+        }
+        Ok(set)
+    }
+}
+
+impl FromToml for NetdevConfig {
+    fn from_toml(v: &Value<'_>) -> Result<Self, ReadError> {
+        let mut c = NetdevConfig::default();
+        fields!(v, {
+            "include" => c.include,
+            "exclude" => c.exclude,
+            "sample_interval_seconds" => c.sample_interval_seconds,
+        });
+        Ok(c)
+    }
+}
+
+impl FromToml for WirelessBackend {
+    fn from_toml(v: &Value<'_>) -> Result<Self, ReadError> {
+        let all = [WirelessBackend::Auto, WirelessBackend::Nl80211, WirelessBackend::Wl, WirelessBackend::Wext];
+        Ok(all[variant(v, &["auto", "nl80211", "wl", "wext"])?])
+    }
+}
+
+impl FromToml for WirelessConfig {
+    fn from_toml(v: &Value<'_>) -> Result<Self, ReadError> {
+        let mut c = WirelessConfig::default();
+        fields!(v, {
+            "backend" => c.backend,
+            "stations" => c.stations,
+            "wl_command" => c.wl_command,
+            "nvram_command" => c.nvram_command,
+            "command_timeout_seconds" => c.command_timeout_seconds,
+            "leases" => c.leases,
+            "interfaces" => c.interfaces,
+        });
+        Ok(c)
+    }
+}
+
+impl FromToml for WirelessInterface {
+    fn from_toml(v: &Value<'_>) -> Result<Self, ReadError> {
+        let mut c = WirelessInterface::default();
+        fields!(v, {
+            "band" => c.band,
+            "radio" => c.radio,
+        });
+        Ok(c)
+    }
+}
+
+impl FromToml for Band {
+    fn from_toml(v: &Value<'_>) -> Result<Self, ReadError> {
+        let all = [Band::G2_4, Band::G5, Band::G6];
+        Ok(all[variant(v, &all.map(Band::label))?])
+    }
+}
+
+impl FromToml for PathsConfig {
+    fn from_toml(v: &Value<'_>) -> Result<Self, ReadError> {
+        let mut c = PathsConfig::default();
+        fields!(v, {
+            "procfs" => c.procfs,
+            "sysfs" => c.sysfs,
+            "nl80211" => c.nl80211,
+        });
+        Ok(c)
     }
 }
 
@@ -368,20 +516,31 @@ impl std::error::Error for ConfigError {}
 impl Config {
     /// Parses config text; `path` is only used in error messages.
     pub fn from_toml(text: &str, path: &Path) -> Result<Config, ConfigError> {
-        toml::from_str::<Config>(text).map_err(|e| {
-            let position = e.span().map(|span| line_col(text, span.start));
-            // toml's Display is "TOML parse error at ...\n<excerpt with caret>\n<message>":
-            // keep just the excerpt, since the position and message are ours to print.
-            let rendered = e.to_string();
-            let excerpt: Vec<&str> = rendered.lines().skip(1).take(3).collect();
-            let excerpt = if position.is_some() { excerpt.join("\n") } else { String::new() };
+        let invalid = |span: std::ops::Range<usize>, message: &str| {
+            let (line, col) = line_col(text, span.start);
             ConfigError::Invalid {
                 path: path.to_path_buf(),
-                position,
-                message: e.message().trim().to_string(),
-                excerpt,
+                position: Some((line, col)),
+                message: message.trim().to_string(),
+                excerpt: excerpt(text, span, line, col),
             }
-        })
+        };
+        let doc = toml::de::DeTable::parse(text).map_err(|e| match e.span() {
+            Some(span) => invalid(span, e.message()),
+            None => ConfigError::Invalid {
+                path: path.to_path_buf(),
+                position: None,
+                message: e.message().trim().to_string(),
+                excerpt: String::new(),
+            },
+        })?;
+        let span = doc.span();
+        let root = Value::new(span, toml::de::DeValue::Table(doc.into_inner()));
+        Config::from_toml_value(&root).map_err(|e| invalid(e.span, &e.message))
+    }
+
+    fn from_toml_value(v: &Value<'_>) -> Result<Config, ReadError> {
+        <Config as FromToml>::from_toml(v)
     }
 
     /// Reads and parses a config file. An empty file is all defaults.
@@ -431,6 +590,20 @@ fn read_config_bytes(path: &Path) -> Result<Vec<u8>, std::io::Error> {
         return Err(Error::new(ErrorKind::InvalidData, format!("larger than {MAX_CONFIG_BYTES} bytes")));
     }
     Ok(bytes)
+}
+
+/// The line holding `span` with carets under it, as toml prints it:
+/// ```text
+///   |
+/// 3 | level = "loud"
+///   |         ^^^^^^
+/// ```
+fn excerpt(text: &str, span: std::ops::Range<usize>, line: usize, col: usize) -> String {
+    let content = text.split('\n').nth(line - 1).unwrap_or("").trim_end_matches('\r');
+    let gutter = " ".repeat(line.to_string().len() + 1);
+    let width = text.get(span).map_or(1, |s| s.lines().next().unwrap_or("").chars().count()).max(1);
+    let width = width.min(content.chars().count().saturating_sub(col - 1).max(1));
+    format!("{gutter}|\n{line} | {content}\n{gutter}|{}{}", " ".repeat(col), "^".repeat(width))
 }
 
 /// 1-based line and column (in characters) of a byte offset.
@@ -542,6 +715,52 @@ procfs = "/tmp/p"
     }
 
     #[test]
+    fn every_table_refuses_unknown_keys_and_wrong_types() {
+        let e = err("[wireless.interfaces.eth1]\nbnd = \"5GHz\"\n");
+        assert!(e.starts_with("t.toml:2:1: unknown field `bnd`, expected one of `band`, `radio`"), "{e}");
+        let e = err("[wireless.interfaces.eth1]\nband = \"5 GHz\"\n");
+        assert!(e.starts_with("t.toml:2:8: unknown variant `5 GHz`, expected one of `2.4GHz`, `5GHz`, `6GHz`"), "{e}");
+        let e = err("log = 5\n");
+        assert!(e.starts_with("t.toml:1:7: invalid type: integer `5`, expected a table"), "{e}");
+        let e = err("[wireless]\ninterfaces = [1]\n");
+        assert!(e.starts_with("t.toml:2:14: invalid type: array, expected a table"), "{e}");
+        let e = err("[paths]\nprocfs = 1979-05-27\n");
+        assert!(e.starts_with("t.toml:2:10: invalid type: datetime, expected a string"), "{e}");
+        let e = err("max_connections = 1.5\n");
+        assert!(e.starts_with("t.toml:1:19: invalid type: floating point `1.5`, expected an integer"), "{e}");
+        let e = err("max_connections = 99999999999999999999999\n");
+        assert!(e.contains("out of range (expected 1 to 1024)"), "{e}");
+        let e = err("listen = [\"0.0.0.0:9100\", 9101]\n");
+        assert!(e.starts_with("t.toml:1:27: invalid type: integer `9101`, expected a string"), "{e}");
+        let e = err("[auth]\nbasic_auth_users = { u = \"x\" }\n");
+        assert!(e.starts_with("t.toml:2:26: not a bcrypt hash"), "{e}");
+        let e = err("[netdev]\ninclude = \"eth*\"\n");
+        assert!(e.starts_with("t.toml:2:11: invalid type: string \"eth*\", expected an array"), "{e}");
+    }
+
+    #[test]
+    fn integers_in_any_toml_form_and_dotted_keys() {
+        let c = Config::from_toml(
+            "max_connections = 0x10\nlog.level = \"warn\"\nnetdev.sample_interval_seconds = 1_0\n",
+            Path::new("x"),
+        )
+        .unwrap();
+        assert_eq!(c.max_connections, Bounded(16));
+        assert_eq!(c.log.level, LogLevel::Warn);
+        assert_eq!(c.netdev.sample_interval_seconds, Bounded(10));
+    }
+
+    #[test]
+    fn excerpt_points_at_the_value() {
+        let e = err("[log]\nlevel = \"loud\"\n");
+        assert!(e.ends_with("\n  |\n2 | level = \"loud\"\n  |         ^^^^^^"), "{e}");
+        // A span running past its line is cut at the line's end.
+        let e = err("listen = [\n  \"x\",\n]\n");
+        assert!(e.starts_with("t.toml:2:3: "), "{e}");
+        assert!(e.ends_with("|   ^^^"), "{e}");
+    }
+
+    #[test]
     fn line_col_counts_characters() {
         assert_eq!(line_col("ab\ncé\nx", 0), (1, 1));
         assert_eq!(line_col("ab\ncé\nx", 3), (2, 1));
@@ -552,3 +771,4 @@ procfs = "/tmp/p"
 
 pub mod cidr;
 pub mod glob;
+mod read;

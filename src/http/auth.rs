@@ -28,8 +28,7 @@ const PER_CLIENT_SHARE: (f64, Duration) = (0.1, Duration::from_millis(1500));
 const CLIENTS_TRACKED: usize = 64;
 
 /// A bcrypt hash whose shape and cost were checked at config load.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
-#[serde(try_from = "String")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BcryptHash(String);
 
 impl BcryptHash {

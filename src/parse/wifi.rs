@@ -2,16 +2,13 @@
 //! with the wireless collector: bands, channels, networks and stations.
 
 /// A WiFi band, as the `band` label spells it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Band {
     /// 2.4 GHz.
-    #[serde(rename = "2.4GHz")]
     G2_4,
     /// 5 GHz.
-    #[serde(rename = "5GHz")]
     G5,
     /// 6 GHz.
-    #[serde(rename = "6GHz")]
     G6,
 }
 
