@@ -19,12 +19,26 @@ pub fn parse(text: &str) -> Result<LoadAverage, ParseError> {
     let mut fields = line.split_ascii_whitespace();
     let mut next = |what: &str| -> Result<f64, ParseError> {
         let field = fields.next().ok_or_else(|| ParseError::new(1, format!("the {what} load average"), line))?;
-        match field.parse::<f64>() {
-            Ok(v) if v.is_finite() && v >= 0.0 && field.bytes().all(|b| b.is_ascii_digit() || b == b'.') => Ok(v),
-            _ => Err(ParseError::new(1, format!("a non-negative decimal for the {what} load average"), field)),
-        }
+        decimal(field)
+            .ok_or_else(|| ParseError::new(1, format!("a non-negative decimal for the {what} load average"), field))
     };
     Ok(LoadAverage { one: next("1-minute")?, five: next("5-minute")?, fifteen: next("15-minute")? })
+}
+
+/// `"1.52"` as the nearest f64, like `str::parse::<f64>`, for plain
+/// decimals of at most 15 digits (the kernel prints `%lu.%02lu`). Not
+/// `parse::<f64>`: its tables and algorithms cost 17 KB on MIPS, for three
+/// numbers this simple. The digits make an integer below 2^53 and the
+/// divisor a power of ten below 10^16, both exact in f64, so the one
+/// division rounds correctly, as `parse` does.
+fn decimal(field: &str) -> Option<f64> {
+    let (int, frac) = field.split_once('.').unwrap_or((field, ""));
+    if int.is_empty() || int.len() + frac.len() > 15 || !(int.bytes().chain(frac.bytes())).all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let digits = int.bytes().chain(frac.bytes()).fold(0u64, |n, b| n * 10 + u64::from(b - b'0'));
+    let scale = (0..frac.len()).fold(1u64, |p, _| p * 10);
+    Some(digits as f64 / scale as f64)
 }
 
 #[cfg(test)]
@@ -48,5 +62,23 @@ mod tests {
         assert!(parse("inf 0.2 0.3\n").is_err());
         assert!(parse("-1 0.2 0.3\n").is_err());
         assert!(parse("1e3 0.2 0.3\n").is_err());
+        assert!(parse(".5 0.2 0.3\n").is_err());
+        assert!(parse("1.2.3 0.2 0.3\n").is_err());
+        assert!(parse("+1 0.2 0.3\n").is_err());
+        assert!(parse("1234567890123456 0.2 0.3\n").is_err());
+    }
+
+    #[test]
+    fn decimals_round_like_std_parse() {
+        // Every value the kernel can print (%lu.%02lu), and longer ones.
+        for n in 0..200_000u32 {
+            let text = format!("{}.{:02}", n / 100, n % 100);
+            assert_eq!(decimal(&text), text.parse::<f64>().ok(), "{text}");
+        }
+        for text in
+            ["0", "7", "1.", "0.1", "0.3", "123.456789", "99999.9999999999", "0.00000000000001", "900719925474099"]
+        {
+            assert_eq!(decimal(text), text.parse::<f64>().ok(), "{text}");
+        }
     }
 }
