@@ -424,7 +424,7 @@ impl Server {
             log::warn!(
                 "accept failed {} time(s) since the last report: {e}; pausing new connections for {} ms each time",
                 *failures,
-                ACCEPT_BACKOFF.as_millis()
+                ACCEPT_BACKOFF.as_millis() as u64
             );
             *failures = 0;
             *last_log = Some(now);

@@ -1,12 +1,16 @@
 //! Runs helper commands (`wl`, `nvram`) with a deadline: output is read with
 //! poll(2), and a command still running at the deadline is killed with its
 //! whole process group, so a hung driver tool cannot stall a scrape.
+//!
+//! Started with fork and execvp rather than `std::process::Command`, whose
+//! environment map and posix_spawn path cost about 15 KB on MIPS for two
+//! plain commands.
 
+use std::ffi::CString;
 use std::fmt;
+use std::fs::File;
 use std::io::{self, Read};
-use std::os::fd::AsRawFd;
-use std::os::unix::process::CommandExt;
-use std::process::{Command, Stdio};
+use std::os::fd::{AsRawFd, FromRawFd};
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::{Duration, Instant};
 
@@ -47,7 +51,7 @@ impl fmt::Display for CommandError {
         match self {
             CommandError::NotFound(c) => write!(f, "{c}: command not found"),
             CommandError::Spawn(c, e) => write!(f, "{c}: cannot run: {e}"),
-            CommandError::Timeout(c, d) => write!(f, "{c}: killed after {} ms without finishing", d.as_millis()),
+            CommandError::Timeout(c, d) => write!(f, "{c}: killed after {} ms without finishing", d.as_millis() as u64),
             CommandError::Failed { command, code: Some(code), stderr } => {
                 write!(f, "{command}: exit status {code}: {stderr}")
             }
@@ -86,39 +90,26 @@ pub fn kill_running() {
 /// Runs `program args...` and returns its stdout as text (lossy UTF-8).
 pub fn run(program: &str, args: &[&str], timeout: Duration) -> Result<String, CommandError> {
     let line = std::iter::once(program).chain(args.iter().copied()).collect::<Vec<_>>().join(" ");
-    let mut child = Command::new(program)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        // Its own group, so a timeout kills helpers it started too.
-        .process_group(0)
-        .spawn()
-        .map_err(|e| {
-            if e.kind() == io::ErrorKind::NotFound {
-                CommandError::NotFound(program.to_string())
-            } else {
-                CommandError::Spawn(line.clone(), e)
-            }
-        })?;
-    RUNNING.store(child.id() as i32, Ordering::SeqCst);
+    let mut child = Child::spawn(program, args).map_err(|e| {
+        if e.kind() == io::ErrorKind::NotFound {
+            CommandError::NotFound(program.to_string())
+        } else {
+            CommandError::Spawn(line.clone(), e)
+        }
+    })?;
+    RUNNING.store(child.pid, Ordering::SeqCst);
     let _running = Running;
     let deadline = Instant::now() + timeout;
     let mut out = Vec::new();
     let mut err = Vec::new();
     let outcome = read_both(&mut child, &mut out, &mut err, deadline);
-    let kill = |child: &mut std::process::Child| {
-        // SAFETY: signalling the process group we created for this child.
-        unsafe { libc::kill(-(child.id() as i32), libc::SIGKILL) };
-        let _ = child.wait();
-    };
     match outcome {
         Err(ReadEnd::Deadline) => {
-            kill(&mut child);
+            child.kill();
             return Err(CommandError::Timeout(line, timeout));
         }
         Err(ReadEnd::TooLarge) => {
-            kill(&mut child);
+            child.kill();
             return Err(CommandError::TooLarge(line));
         }
         Ok(()) => {}
@@ -126,19 +117,157 @@ pub fn run(program: &str, args: &[&str], timeout: Duration) -> Result<String, Co
     // Output is complete; the process exits at once or is made to.
     let status = loop {
         match child.try_wait() {
-            Ok(Some(status)) => break status,
-            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(2)),
-            _ => {
-                kill(&mut child);
+            Some(status) => break status,
+            None if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(2)),
+            None => {
+                child.kill();
                 return Err(CommandError::Timeout(line, timeout));
             }
         }
     };
-    if !status.success() {
+    // Exited with 0, exited with another code, or killed by a signal.
+    let code = libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
+    if code != Some(0) {
         let stderr = String::from_utf8_lossy(&err).lines().next().unwrap_or("").trim().to_string();
-        return Err(CommandError::Failed { command: line, code: status.code(), stderr });
+        return Err(CommandError::Failed { command: line, code, stderr });
     }
     Ok(String::from_utf8_lossy(&out).into_owned())
+}
+
+/// A started command: its process (leader of its own group) and the read
+/// ends of its stdout and stderr.
+struct Child {
+    pid: libc::pid_t,
+    stdout: Option<File>,
+    stderr: Option<File>,
+    reaped: bool,
+}
+
+/// A pipe as two files, both close-on-exec (pipe2 needs Linux 2.6.27).
+fn pipe() -> io::Result<(File, File)> {
+    let mut fds = [0 as libc::c_int; 2];
+    // SAFETY: fds has room for the two descriptors pipe writes.
+    if unsafe { libc::pipe(fds.as_mut_ptr()) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: pipe just returned these descriptors; we own them now.
+    let ends = unsafe { (File::from_raw_fd(fds[0]), File::from_raw_fd(fds[1])) };
+    for fd in fds {
+        // SAFETY: fcntl on a descriptor we own.
+        unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
+    }
+    Ok(ends)
+}
+
+impl Child {
+    /// Forks and execs `program` (searched in PATH) with stdin from
+    /// /dev/null, stdout and stderr into pipes, in a new process group. An
+    /// exec failure comes back as its errno over a close-on-exec pipe, so a
+    /// missing program is `NotFound` here, as with `Command::spawn`.
+    fn spawn(program: &str, args: &[&str]) -> io::Result<Child> {
+        let invalid = |_| io::Error::new(io::ErrorKind::InvalidInput, "NUL byte in the command line");
+        let mut argv_owned = vec![CString::new(program).map_err(invalid)?];
+        for a in args {
+            argv_owned.push(CString::new(*a).map_err(invalid)?);
+        }
+        let mut argv: Vec<*const libc::c_char> = argv_owned.iter().map(|a| a.as_ptr()).collect();
+        argv.push(std::ptr::null());
+        let null = File::open("/dev/null")?;
+        let (out_r, out_w) = pipe()?;
+        let (err_r, err_w) = pipe()?;
+        let (status_r, status_w) = pipe()?;
+        // SAFETY: the exporter (and the collector child this runs in) has one
+        // thread, so the new process has a consistent copy of memory. Between
+        // fork and exec it only calls async-signal-safe functions on values
+        // prepared above, then execs or _exits.
+        let pid = unsafe { libc::fork() };
+        if pid < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        if pid == 0 {
+            // SAFETY: see above; every descriptor and pointer is valid here.
+            unsafe {
+                libc::setpgid(0, 0);
+                libc::dup2(null.as_raw_fd(), 0);
+                libc::dup2(out_w.as_raw_fd(), 1);
+                libc::dup2(err_w.as_raw_fd(), 2);
+                // A clean start for the program, as Command gives: the Rust
+                // runtime ignores SIGPIPE, and the caller may block signals.
+                libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+                let mut none: libc::sigset_t = std::mem::zeroed();
+                libc::sigemptyset(&mut none);
+                libc::sigprocmask(libc::SIG_SETMASK, &none, std::ptr::null_mut());
+                libc::execvp(argv[0], argv.as_ptr());
+                let errno = *libc::__errno_location();
+                libc::write(status_w.as_raw_fd(), (&errno as *const libc::c_int).cast(), 4);
+                libc::_exit(127);
+            }
+        }
+        drop((null, out_w, err_w, status_w));
+        let mut child = Child { pid, stdout: Some(out_r), stderr: Some(err_r), reaped: false };
+        // EOF: exec succeeded and closed the pipe. Four bytes: its errno.
+        let mut errno = [0u8; 4];
+        let mut got = 0;
+        let mut status_r = status_r;
+        while got < 4 {
+            match status_r.read(&mut errno[got..]) {
+                Ok(0) => break,
+                Ok(k) => got += k,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => break,
+            }
+        }
+        if got == 4 {
+            child.wait();
+            return Err(io::Error::from_raw_os_error(i32::from_ne_bytes(errno)));
+        }
+        Ok(child)
+    }
+
+    /// The wait status once the process has exited; None while it runs.
+    fn try_wait(&mut self) -> Option<libc::c_int> {
+        let mut status = 0;
+        // SAFETY: waitpid on our own child, with a valid status pointer.
+        let r = unsafe { libc::waitpid(self.pid, &mut status, libc::WNOHANG) };
+        if r == self.pid {
+            self.reaped = true;
+            return Some(status);
+        }
+        if r < 0 {
+            // Already reaped (ECHILD): nothing left to wait for.
+            self.reaped = true;
+            return Some(-1);
+        }
+        None
+    }
+
+    /// Waits for the process to exit.
+    fn wait(&mut self) {
+        let mut status = 0;
+        // SAFETY: as in try_wait; EINTR is retried.
+        while !self.reaped && unsafe { libc::waitpid(self.pid, &mut status, 0) } < 0 {
+            if io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
+                break;
+            }
+        }
+        self.reaped = true;
+    }
+
+    /// Kills the process and its group, and reaps it.
+    fn kill(&mut self) {
+        // SAFETY: signalling the process group we created for this child.
+        unsafe { libc::kill(-self.pid, libc::SIGKILL) };
+        self.wait();
+    }
+}
+
+impl Drop for Child {
+    /// Never leaves a zombie: a child not yet reaped is killed and reaped.
+    fn drop(&mut self) {
+        if !self.reaped {
+            self.kill();
+        }
+    }
 }
 
 enum ReadEnd {
@@ -148,12 +277,7 @@ enum ReadEnd {
 
 /// Reads stdout and stderr until both close, the deadline passes, or the
 /// output grows too large.
-fn read_both(
-    child: &mut std::process::Child,
-    out: &mut Vec<u8>,
-    err: &mut Vec<u8>,
-    deadline: Instant,
-) -> Result<(), ReadEnd> {
+fn read_both(child: &mut Child, out: &mut Vec<u8>, err: &mut Vec<u8>, deadline: Instant) -> Result<(), ReadEnd> {
     let mut stdout = child.stdout.take();
     let mut stderr = child.stderr.take();
     let mut chunk = [0u8; 4096];
@@ -241,5 +365,32 @@ mod tests {
         assert!(started.elapsed() < Duration::from_secs(10));
         let e = run("sh", &["-c", "head -c 2000000 /dev/zero"], Duration::from_secs(10)).unwrap_err();
         assert!(matches!(e, CommandError::TooLarge(_)), "{e}");
+    }
+
+    #[test]
+    fn odd_programs_and_endings() {
+        let t = Duration::from_secs(5);
+        // stdin is /dev/null: a program reading it ends at once.
+        assert_eq!(run("cat", &[], t).unwrap(), "");
+        // Found in PATH, with its arguments.
+        assert_eq!(run("printf", &["%s-%s", "a b", "c"], t).unwrap(), "a b-c");
+        // Killed by a signal: no exit code.
+        let e = run("sh", &["-c", "kill -9 $$"], t).unwrap_err();
+        assert!(matches!(&e, CommandError::Failed { code: None, .. }), "{e}");
+        assert!(e.to_string().contains("killed by a signal"), "{e}");
+        // Not executable, or a directory: a spawn error, not "not found".
+        let e = run("/dev/null", &[], t).unwrap_err();
+        assert!(matches!(e, CommandError::Spawn(..)), "{e}");
+        let e = run("/", &[], t).unwrap_err();
+        assert!(matches!(e, CommandError::Spawn(..)), "{e}");
+        assert!(run("no-such-program-here", &[], t).unwrap_err().is_not_found());
+        // A NUL byte cannot reach execvp.
+        let e = run("sh", &["-c", "echo\0x"], t).unwrap_err();
+        assert!(matches!(e, CommandError::Spawn(..)), "{e}");
+        // The program runs in its own process group.
+        let out = run("sh", &["-c", "ps -o pgid= -p $$ 2>/dev/null || cut -d' ' -f5 /proc/$$/stat"], t).unwrap();
+        let pgid: i32 = out.trim().parse().unwrap();
+        // SAFETY: getpgrp has no preconditions.
+        assert_ne!(pgid, unsafe { libc::getpgrp() });
     }
 }
