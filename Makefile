@@ -10,7 +10,7 @@
 #   make openwrt-apk ARCH=mips_24kc   OpenWrt 25.12 (apk) package in dist/openwrt/
 #   make openwrt-packages             every OpenWrt package, both formats
 #   make feeds                        signed feeds for opkg and apk in dist/feeds/
-#   make size                         stripped size of every cross binary
+#   make size                         stripped size of every cross binary, and mipsel's bytes per crate and module
 
 CARGO ?= cargo
 CONFIG ?= files/ap-exporter.toml
@@ -87,8 +87,12 @@ openwrt-packages:
 feeds: packages openwrt-packages
 	python3 scripts/mkfeed.py
 
+# Stripped size of every cross binary, then where mipsel's bytes go: per section, dependency crate, module and
+# collector (scripts/size-report.py; SIZE_TOP=N also lists the N largest symbols).
+SIZE_TOP ?= 0
 size:
 	@for t in $(TARGETS); do b=$$(scripts/cross-build.sh $$t) && printf '%-32s %7d KiB\n' $$t $$(( $$(stat -c %s $$b) / 1024 )); done
+	python3 scripts/size-report.py --top $(SIZE_TOP)
 
 # Formatting and lints gate the tests: rustfmt.toml and Cargo.toml's [lints].
 lint:
