@@ -536,11 +536,7 @@ impl Config {
         })?;
         let span = doc.span();
         let root = Value::new(span, toml::de::DeValue::Table(doc.into_inner()));
-        Config::from_toml_value(&root).map_err(|e| invalid(e.span, &e.message))
-    }
-
-    fn from_toml_value(v: &Value<'_>) -> Result<Config, ReadError> {
-        <Config as FromToml>::from_toml(v)
+        <Config as FromToml>::from_toml(&root).map_err(|e| invalid(e.span, &e.message))
     }
 
     /// Reads and parses a config file. An empty file is all defaults.
@@ -758,6 +754,27 @@ procfs = "/tmp/p"
         let e = err("listen = [\n  \"x\",\n]\n");
         assert!(e.starts_with("t.toml:2:3: "), "{e}");
         assert!(e.ends_with("|   ^^^"), "{e}");
+    }
+
+    #[test]
+    fn damaged_configs_never_panic_and_errors_point_inside_the_file() {
+        // Every third byte of the shipped file deleted or replaced by a
+        // character that TOML gives meaning to: an error, never a panic, and
+        // the position and excerpt stay inside the text.
+        let shipped = include_str!("../../files/ap-exporter.toml");
+        let lines = shipped.lines().count() + 1;
+        for at in (0..shipped.len()).step_by(3).filter(|&i| shipped.is_char_boundary(i)) {
+            let end = (at + 1..=shipped.len()).find(|&i| shipped.is_char_boundary(i)).unwrap_or(at);
+            for with in ["", "\"", "[", "=", "\n", "é", "{"] {
+                let text = format!("{}{with}{}", &shipped[..at], &shipped[end..]);
+                if let Err(ConfigError::Invalid { position: Some((line, col)), excerpt, .. }) =
+                    Config::from_toml(&text, Path::new("t.toml"))
+                {
+                    assert!(line <= lines && col >= 1, "{line}:{col} for {text:?}");
+                    assert!(excerpt.contains('^'), "{excerpt}");
+                }
+            }
+        }
     }
 
     #[test]
