@@ -151,7 +151,7 @@ def main():
     by_module = defaultdict(int)
     counted = 0
     for sz, kind, name in syms:
-        if kind.lower() not in "trd":  # code, read-only and initialised data
+        if kind.lower() not in ("t", "r", "d"):  # code, read-only and initialised data
             continue
         counted += sz
         mod = module_of(name)
@@ -179,7 +179,8 @@ def main():
 
     if args.top:
         print(f"\n| largest symbols | bytes |\n|---|---:|")
-        for sz, _, name in sorted(syms, reverse=True)[: args.top]:
+        in_file = [s for s in syms if s[1].lower() in ("t", "r", "d")]
+        for sz, _, name in sorted(in_file, reverse=True)[: args.top]:
             print(f"| `{HASH.sub('', name)[:110]}` | {sz:,} |")
     print(f"\n(loaded sections {loaded:,} B; symbols counted {counted:,} B)", file=sys.stderr)
 
