@@ -260,7 +260,8 @@ pub const ACCEPTED_LINTS: [&str; 3] = [
 /// node_exporter's meminfo names keep the kernel's field names
 /// (`node_memory_MemTotal_bytes`), which promtool's lint calls camelCase.
 fn is_meminfo_case_lint(line: &str) -> bool {
-    line.starts_with("node_memory_") && line.ends_with(" metric names should be written in 'snake_case' not 'camelCase'")
+    line.starts_with("node_memory_")
+        && line.ends_with(" metric names should be written in 'snake_case' not 'camelCase'")
 }
 
 /// Runs `promtool check metrics` on text; returns its combined output on
