@@ -26,6 +26,7 @@ pub struct TimeCollector {
 
 impl Collector for TimeCollector {
     fn collect(&mut self, roots: &Roots, out: &mut Exposition) -> Result<(), CollectError> {
+        self.source.clear();
         let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64());
         let path = roots.etc_path("TZ");
         let env = std::env::var("TZ").unwrap_or_default();
@@ -39,7 +40,7 @@ impl Collector for TimeCollector {
                 Ok(rule) => (rule, "the TZ variable".to_string()),
                 Err(_) => (
                     tz::Rule { std_name: "UTC", std_east: 0, dst: None },
-                    "neither a TZ file nor a TZ rule in the environment".to_string(),
+                    "the default: no TZ file and no TZ rule in the environment".to_string(),
                 ),
             },
         };
@@ -53,6 +54,6 @@ impl Collector for TimeCollector {
     }
 
     fn sources(&self) -> Vec<(bool, String)> {
-        vec![(true, self.source.clone())]
+        if self.source.is_empty() { Vec::new() } else { vec![(true, self.source.clone())] }
     }
 }
