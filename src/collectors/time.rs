@@ -29,7 +29,7 @@ impl Collector for TimeCollector {
         self.source.clear();
         let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64());
         let path = roots.etc_path("TZ");
-        let env = std::env::var("TZ").unwrap_or_default();
+        let env = tz_variable();
         let (rule, source) = match read_bounded(&path, &mut self.text) {
             Ok(()) => {
                 let rule = tz::parse(&self.text).map_err(|error| CollectError::Parse { path: path.clone(), error })?;
@@ -56,4 +56,17 @@ impl Collector for TimeCollector {
     fn sources(&self) -> Vec<(bool, String)> {
         if self.source.is_empty() { Vec::new() } else { vec![(true, self.source.clone())] }
     }
+}
+
+/// The `TZ` variable, through getenv(3): std's `env::var` costs kilobytes
+/// on the router binary, and this process never sets a variable.
+fn tz_variable() -> String {
+    // SAFETY: a NUL-terminated name; nothing in this process calls setenv.
+    let p = unsafe { libc::getenv(c"TZ".as_ptr()) };
+    if p.is_null() {
+        return String::new();
+    }
+    // SAFETY: getenv returned a NUL-terminated string that stays valid
+    // until a setenv, and this process makes none.
+    unsafe { std::ffi::CStr::from_ptr(p) }.to_string_lossy().into_owned()
 }

@@ -57,34 +57,30 @@ pub enum Day {
 /// Parses a rule; surrounding whitespace is ignored.
 pub fn parse(text: &str) -> Result<Rule<'_>, ParseError> {
     let s = text.trim();
-    let err = || ParseError::new(1, "a POSIX TZ rule such as CET-1CEST,M3.5.0,M10.5.0/3", s);
+    rule(s).ok_or_else(|| ParseError::new(1, "a POSIX TZ rule such as CET-1CEST,M3.5.0,M10.5.0/3", s))
+}
+
+fn rule(s: &str) -> Option<Rule<'_>> {
     let mut p = Cursor(s);
-    let std_name = p.name().ok_or_else(err)?;
+    let std_name = p.name()?;
     // A bare name is UTC under that name, as in musl and glibc: OpenWrt's
     // default `/etc/TZ` is `UTC`.
+    let std_east = if p.0.is_empty() { 0 } else { -p.offset(24)? };
     if p.0.is_empty() {
-        return Ok(Rule { std_name, std_east: 0, dst: None });
+        return Some(Rule { std_name, std_east, dst: None });
     }
-    let std_east = -p.offset(24).ok_or_else(err)?;
-    if p.0.is_empty() {
-        return Ok(Rule { std_name, std_east, dst: None });
-    }
-    let name = p.name().ok_or_else(err)?;
-    let east = if p.0.is_empty() || p.0.starts_with(',') { std_east + 3600 } else { -p.offset(24).ok_or_else(err)? };
+    let name = p.name()?;
+    let east = if p.0.is_empty() || p.0.starts_with(',') { std_east + 3600 } else { -p.offset(24)? };
     // Without a rule, the C libraries use the US rules of 2007.
     let (start, end) = if p.0.is_empty() {
         (Change { day: Day::Month(3, 2, 0), time: 7200 }, Change { day: Day::Month(11, 1, 0), time: 7200 })
     } else {
-        p.eat(',').ok_or_else(err)?;
-        let start = p.change().ok_or_else(err)?;
-        p.eat(',').ok_or_else(err)?;
-        let end = p.change().ok_or_else(err)?;
-        (start, end)
+        p.eat(',')?;
+        let start = p.change()?;
+        p.eat(',')?;
+        (start, p.change()?)
     };
-    if !p.0.is_empty() {
-        return Err(err());
-    }
-    Ok(Rule { std_name, std_east, dst: Some(Dst { name, east, start, end }) })
+    p.0.is_empty().then_some(Rule { std_name, std_east, dst: Some(Dst { name, east, start, end }) })
 }
 
 impl Rule<'_> {
@@ -94,9 +90,10 @@ impl Rule<'_> {
         let Some(dst) = self.dst else { return (self.std_name, self.std_east) };
         // Far outside any real clock, the arithmetic below could overflow.
         let t = t.clamp(-(1 << 40), 1 << 40);
-        let year = civil_year((t + self.std_east).div_euclid(86400));
-        let start = day_number(year, dst.start.day) * 86400 + dst.start.time - self.std_east;
-        let end = day_number(year, dst.end.day) * 86400 + dst.end.time - dst.east;
+        // Within ±2^40 s, the day number fits 32 bits.
+        let year = civil_year((t + self.std_east).div_euclid(86400) as i32);
+        let start = i64::from(day_number(year, dst.start.day)) * 86400 + dst.start.time - self.std_east;
+        let end = i64::from(day_number(year, dst.end.day)) * 86400 + dst.end.time - dst.east;
         let in_dst = if start < end { start <= t && t < end } else { !(end <= t && t < start) };
         if in_dst { (dst.name, dst.east) } else { (self.std_name, self.std_east) }
     }
@@ -150,7 +147,7 @@ impl<'a> Cursor<'a> {
         (h <= max_hours).then_some(if sign < 0 { -secs } else { secs })
     }
 
-    /// One to `max_digits` ASCII digits.
+    /// One to `max_digits` (at most 3) ASCII digits.
     fn number(&mut self, max_digits: usize) -> Option<i64> {
         let len = self.0.bytes().take_while(u8::is_ascii_digit).count();
         if len == 0 || len > max_digits {
@@ -158,7 +155,7 @@ impl<'a> Cursor<'a> {
         }
         let (digits, rest) = self.0.split_at(len);
         self.0 = rest;
-        digits.parse().ok()
+        Some(digits.bytes().fold(0, |n, b| n * 10 + i64::from(b - b'0')))
     }
 
     fn change(&mut self) -> Option<Change> {
@@ -190,12 +187,13 @@ impl<'a> Cursor<'a> {
     }
 }
 
-fn is_leap(y: i64) -> bool {
+fn is_leap(y: i32) -> bool {
     y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)
 }
 
-/// Days from 1970-01-01 to year `y`, month `m` (1 to 12), day `d`.
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+/// Days from 1970-01-01 to year `y`, month `m` (1 to 12), day `d`. 32 bits
+/// hold any year a clock shows, and are cheaper than 64 on 32-bit MIPS.
+fn days_from_civil(y: i32, m: i32, d: i32) -> i32 {
     let y = if m <= 2 { y - 1 } else { y };
     let era = y.div_euclid(400);
     let yoe = y - era * 400;
@@ -204,24 +202,24 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
 }
 
 /// The year of day `days` since 1970-01-01.
-fn civil_year(days: i64) -> i64 {
+fn civil_year(days: i32) -> i32 {
     let z = days + 719468;
     let era = z.div_euclid(146097);
     let doe = z - era * 146097;
     let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
     let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
     let march_based_month = (5 * doy + 2) / 153;
-    yoe + era * 400 + i64::from(march_based_month >= 10)
+    yoe + era * 400 + i32::from(march_based_month >= 10)
 }
 
 /// The day (since 1970-01-01) a rule names in year `y`.
-fn day_number(y: i64, day: Day) -> i64 {
+fn day_number(y: i32, day: Day) -> i32 {
     let jan1 = days_from_civil(y, 1, 1);
     match day {
-        Day::Julian(n) => jan1 + i64::from(n) - 1 + i64::from(is_leap(y) && n >= 60),
-        Day::Zero(n) => jan1 + i64::from(n),
+        Day::Julian(n) => jan1 + i32::from(n) - 1 + i32::from(is_leap(y) && n >= 60),
+        Day::Zero(n) => jan1 + i32::from(n),
         Day::Month(m, w, d) => {
-            let (m, w, d) = (i64::from(m), i64::from(w), i64::from(d));
+            let (m, w, d) = (i32::from(m), i32::from(w), i32::from(d));
             let first = days_from_civil(y, m, 1);
             let next = if m == 12 { days_from_civil(y + 1, 1, 1) } else { days_from_civil(y, m + 1, 1) };
             // 1970-01-01 was a Thursday (4).
@@ -239,8 +237,8 @@ mod tests {
     use super::*;
 
     /// Seconds since the epoch of a UTC date and time.
-    fn utc(y: i64, m: i64, d: i64, h: i64, min: i64) -> i64 {
-        days_from_civil(y, m, d) * 86400 + h * 3600 + min * 60
+    fn utc(y: i32, m: i32, d: i32, h: i64, min: i64) -> i64 {
+        i64::from(days_from_civil(y, m, d)) * 86400 + h * 3600 + min * 60
     }
 
     #[test]
