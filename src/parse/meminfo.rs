@@ -18,7 +18,11 @@ pub struct Field {
     pub value: i64,
 }
 
-/// Parses the file into fields sorted by name; a key given twice keeps its
+/// Most fields accepted: kernels print about 55, and the check for a name
+/// given twice compares each new name with all before it.
+pub const MAX_FIELDS: usize = 512;
+
+/// Parses the file into fields in file order; a key given twice keeps its
 /// last value (node_exporter's map does the same).
 pub fn parse(text: &str) -> Result<Vec<Field>, ParseError> {
     let mut fields: Vec<Field> = Vec::new();
@@ -42,13 +46,12 @@ pub fn parse(text: &str) -> Result<Vec<Field>, ParseError> {
         if unit.is_some() {
             name.push_str("_bytes");
         }
+        fields.retain(|f| f.name != name);
+        if fields.len() == MAX_FIELDS {
+            return Err(ParseError::new(n, format!("at most {MAX_FIELDS} fields"), line));
+        }
         fields.push(Field { name, value });
     }
-    // Stable sort of the reversed list, then the first of each name: the
-    // last line given for it.
-    fields.reverse();
-    fields.sort_by(|a, b| a.name.cmp(&b.name));
-    fields.dedup_by(|later, first| later.name == first.name);
     Ok(fields)
 }
 
@@ -92,7 +95,7 @@ mod tests {
         assert_eq!(get(&f, "HugePages_Total"), Some(0));
         assert_eq!(get(&f, "Hugepagesize_bytes"), Some(2048 * 1024));
         assert_eq!(get(&f, "VmallocTotal_bytes"), Some(34359738367 * 1024));
-        assert!(f.windows(2).all(|w| w[0].name < w[1].name));
+        assert_eq!(f[0].name, "MemTotal_bytes");
     }
 
     #[test]
@@ -114,7 +117,9 @@ mod tests {
         assert_eq!(metric_name("x-y"), "x_y");
         assert_eq!(metric_name("a)b(c"), "a_b_c");
         let f = parse("\nA: 1\nA: 2 kB\nA: 3\n").unwrap();
-        assert_eq!(f, [Field { name: "A".into(), value: 3 }, Field { name: "A_bytes".into(), value: 2048 }]);
+        assert_eq!(f, [Field { name: "A_bytes".into(), value: 2048 }, Field { name: "A".into(), value: 3 }]);
+        let many: String = (0..=MAX_FIELDS).map(|i| format!("F{i}: 1\n")).collect();
+        assert_eq!(parse(&many).unwrap_err().line, MAX_FIELDS + 1);
         // Committed_AS has been printed signed.
         assert_eq!(parse("Committed_AS: -4 kB\n").unwrap()[0].value, -4096);
         assert_eq!(parse("A 1\n").unwrap_err().line, 1);
