@@ -6,15 +6,16 @@
 //! one-line fix. It runs every enabled collector once, inline, through the
 //! collector table, binds and closes each listener, and writes nothing.
 //!
-//! Files that are not under procfs (`/etc/openwrt_release`, opkg's status
-//! file) are read relative to the directory that holds the procfs root:
-//! `/` for `/proc`, the fake root for a test's `proc`.
+//! opkg's status file is read relative to the directory that holds the
+//! procfs root: `/` for `/proc`, the fake root for a test's `proc`. The
+//! firmware line is the firmware collector's finding (`[paths] etc`).
 
 use crate::app::ConfigSource;
+use crate::collectors::firmware::FirmwareCollector;
 use crate::collectors::{COLLECTORS, CollectError, Scope};
 use crate::config::{Config, DEFAULT_PATH};
 use crate::metrics::exposition::Exposition;
-use crate::os::command::{self, CommandError};
+use crate::os::command::CommandError;
 use crate::os::source::read_bounded;
 use std::fmt::Write as _;
 use std::io::{Read, Write};
@@ -107,7 +108,7 @@ fn platform(r: &mut Report, config: &Config) -> Option<(u32, u32)> {
     }
 
     let sysroot = roots.procfs.parent().unwrap_or(Path::new("/")).to_path_buf();
-    r.line("info", "platform firmware", &firmware(&sysroot, config));
+    r.line("info", "platform firmware", &firmware(config));
     package(r, &sysroot, kernel);
     kernel
 }
@@ -128,45 +129,12 @@ fn has_fpu(cpuinfo: &str) -> bool {
     })
 }
 
-/// The firmware: OpenWrt's release file, else Merlin's or DD-WRT's nvram.
-fn firmware(sysroot: &Path, config: &Config) -> String {
-    let release = sysroot.join("etc/openwrt_release");
-    if let Some(text) = read(&release) {
-        let get = |key: &str| {
-            text.lines()
-                .find_map(|l| l.strip_prefix(key)?.strip_prefix('='))
-                .map(|v| v.trim().trim_matches(|c| c == '\'' || c == '"').to_string())
-        };
-        let desc = get("DISTRIB_DESCRIPTION").unwrap_or_else(|| "OpenWrt".into());
-        return match get("DISTRIB_ARCH") {
-            Some(arch) => format!("{desc} ({arch})"),
-            None => desc,
-        };
-    }
-    let nvram = config.wireless.nvram_command.as_str();
-    let timeout = Duration::from_secs(config.wireless.command_timeout_seconds.0);
-    let get = |key: &str| -> Result<String, CommandError> {
-        command::run(nvram, &["get", key], timeout).map(|v| v.trim().to_string())
-    };
-    match get("buildno") {
-        Err(e) if e.is_not_found() => "unknown: no /etc/openwrt_release and no nvram".into(),
+/// The firmware, as the firmware collector finds it.
+fn firmware(config: &Config) -> String {
+    match FirmwareCollector::new(config).identify(&config.paths.roots()) {
+        Ok(Some(f)) => f.to_string(),
+        Ok(None) => "unknown: no openwrt_release file and no nvram".into(),
         Err(e) => format!("unknown: {e}"),
-        Ok(build) if !build.is_empty() => {
-            let product = get("productid").unwrap_or_default();
-            match get("extendno").unwrap_or_default() {
-                ext if ext.is_empty() => format!("ASUSWRT {build} on {product}"),
-                ext => format!("ASUSWRT-Merlin {build}_{ext} on {product}"),
-            }
-        }
-        Ok(_) => {
-            let board = get("DD_BOARD").unwrap_or_default();
-            let version = get("os_version").unwrap_or_default();
-            if board.is_empty() && version.is_empty() {
-                "unknown: nvram names neither ASUSWRT nor DD-WRT".into()
-            } else {
-                format!("DD-WRT build {version} on {board}")
-            }
-        }
     }
 }
 

@@ -4,7 +4,9 @@
 //! Bounded: a fixed seed and count, so CI time stays in seconds.
 
 use ap_exporter::config::Config;
-use ap_exporter::parse::{self, conntrack, leases, loadavg, net_dev, netlink, nl80211, process, wext, wl};
+use ap_exporter::parse::{
+    self, arp, conntrack, leases, loadavg, meminfo, net_dev, netlink, nl80211, process, release, stat, tz, wext, wl,
+};
 use std::path::Path;
 
 struct Rng(u64);
@@ -130,6 +132,83 @@ fn process_stat_never_panics() {
     property(&seeds, 20_000, |s| {
         let _ = process::parse_stat(s);
         let _ = process::parse_boot_time(s);
+    });
+}
+
+#[test]
+fn proc_stat_never_panics() {
+    let seeds = [
+        include_str!("samples/stat_2.6.22_broadcom_1cpu.txt"),
+        include_str!("samples/stat_5.15_openwrt_4cpu.txt"),
+        include_str!("samples/stat_6.18_x86_64_host.txt"),
+    ];
+    property(&seeds, 20_000, |s| match stat::parse(s) {
+        Ok(st) => {
+            assert!(st.cpus.iter().all(|c| (1..=10).contains(&c.columns)));
+            assert!(st.cpus.windows(2).all(|w| w[0].id < w[1].id));
+        }
+        Err(e) => check_line(s, e.line),
+    });
+}
+
+#[test]
+fn meminfo_never_panics() {
+    let seeds = [
+        include_str!("samples/meminfo_2.6.22_broadcom.txt"),
+        include_str!("samples/meminfo_5.15_openwrt.txt"),
+        include_str!("samples/meminfo_6.18_x86_64_host.txt"),
+    ];
+    property(&seeds, 20_000, |s| match meminfo::parse(s) {
+        Ok(fields) => {
+            // Every name is a valid metric name suffix, and each appears once.
+            for f in &fields {
+                assert!(!f.name.is_empty() && f.name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'), "{f:?}");
+            }
+            let mut names: Vec<&str> = fields.iter().map(|f| f.name.as_str()).collect();
+            names.sort();
+            names.dedup();
+            assert_eq!(names.len(), fields.len());
+        }
+        Err(e) => check_line(s, e.line),
+    });
+}
+
+#[test]
+fn arp_never_panics() {
+    let seeds = [
+        include_str!("samples/arp_2.6.22_broadcom.txt"),
+        include_str!("samples/arp_5.15_openwrt.txt"),
+        include_str!("samples/arp_6.18_x86_64_host.txt"),
+    ];
+    property(&seeds, 20_000, |s| match arp::parse(s) {
+        Ok(counts) => assert!(counts.iter().all(|(d, n)| !d.is_empty() && *n > 0)),
+        Err(e) => check_line(s, e.line),
+    });
+}
+
+#[test]
+fn tz_and_release_never_panic() {
+    let seeds = [
+        "CET-1CEST,M3.5.0,M10.5.0/3\n",
+        "NZST-12NZDT,M9.5.0,M4.1.0/3",
+        "<+0530>-5:30<+0630>,J60/-167,100/167:59:59",
+        "UTC\n",
+        "DISTRIB_ID='OpenWrt'\nDISTRIB_RELEASE='23.05.3'\nDISTRIB_TARGET='ramips/mt7621'\n",
+    ];
+    let mut t: i64 = -1;
+    property(&seeds, 20_000, |s| {
+        if let Ok(rule) = tz::parse(s) {
+            // Any instant, including ones far outside a real clock.
+            for at in [0, 1_714_397_040, i64::MIN, i64::MAX, t] {
+                let (name, offset) = rule.at(at);
+                assert!(!name.is_empty() && offset.abs() <= 26 * 3600, "{s:?} at {at}: {offset}");
+            }
+        }
+        t = t.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        let _ = release::openwrt_release(s);
+        if let Err(e) = release::line(s) {
+            check_line(s, e.line);
+        }
     });
 }
 

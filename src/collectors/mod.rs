@@ -8,11 +8,18 @@
 //! writes whole families into an `Exposition`. It may import `config`, `os`,
 //! `parse` and `metrics::exposition`/`metrics::counter_wrap`, never `http`.
 
+pub mod arp;
 pub mod build_info;
 pub mod conntrack;
+pub mod cpu;
+pub mod firmware;
 pub mod load;
+pub mod meminfo;
 pub mod netdev;
 pub mod process;
+pub mod stat;
+pub mod time;
+pub mod uname;
 pub mod wireless;
 
 use crate::config::Config;
@@ -79,12 +86,36 @@ pub struct Entry {
 /// first, in the order their families appear in a scrape.
 pub const COLLECTORS: &[Entry] = &[
     Entry {
+        name: "arp",
+        scope: Scope::Device,
+        enabled_by_default: true,
+        summary: "ARP (neighbour) entries per interface",
+        isolated: false,
+        build: |_| Box::<arp::ArpCollector>::default(),
+    },
+    Entry {
         name: "conntrack",
         scope: Scope::Device,
         enabled_by_default: true,
         summary: "connection tracking table size, limit and statistics",
         isolated: false,
         build: |_| Box::<conntrack::ConntrackCollector>::default(),
+    },
+    Entry {
+        name: "cpu",
+        scope: Scope::Device,
+        enabled_by_default: true,
+        summary: "seconds each CPU spent per mode, from /proc/stat",
+        isolated: false,
+        build: |_| Box::<cpu::CpuCollector>::default(),
+    },
+    Entry {
+        name: "firmware",
+        scope: Scope::Device,
+        enabled_by_default: true,
+        summary: "the firmware's name, release and target (OpenWrt file, ASUSWRT or DD-WRT nvram)",
+        isolated: true,
+        build: |c| Box::new(firmware::FirmwareCollector::new(c)),
     },
     Entry {
         name: "load",
@@ -95,12 +126,44 @@ pub const COLLECTORS: &[Entry] = &[
         build: |_| Box::<load::LoadCollector>::default(),
     },
     Entry {
+        name: "meminfo",
+        scope: Scope::Device,
+        enabled_by_default: true,
+        summary: "every /proc/meminfo field, named as node_exporter names it",
+        isolated: false,
+        build: |_| Box::<meminfo::MeminfoCollector>::default(),
+    },
+    Entry {
         name: "netdev",
         scope: Scope::Device,
         enabled_by_default: true,
         summary: "per-interface traffic counters, extended past 32-bit wraps",
         isolated: false,
         build: |c| Box::new(netdev::NetdevCollector::new(&c.netdev)),
+    },
+    Entry {
+        name: "stat",
+        scope: Scope::Device,
+        enabled_by_default: true,
+        summary: "boot time, context switches, forks, interrupts, runnable and blocked processes",
+        isolated: false,
+        build: |_| Box::<stat::StatCollector>::default(),
+    },
+    Entry {
+        name: "time",
+        scope: Scope::Device,
+        enabled_by_default: true,
+        summary: "system time and time zone offset",
+        isolated: false,
+        build: |_| Box::<time::TimeCollector>::default(),
+    },
+    Entry {
+        name: "uname",
+        scope: Scope::Device,
+        enabled_by_default: true,
+        summary: "kernel name, release, version, machine and host name",
+        isolated: false,
+        build: |_| Box::<uname::UnameCollector>::default(),
     },
     Entry {
         name: "wireless",

@@ -292,6 +292,8 @@ pub struct PathsConfig {
     pub procfs: PathBuf,
     /// Where sysfs is mounted.
     pub sysfs: PathBuf,
+    /// The system's `/etc` (firmware release files, the `TZ` file).
+    pub etc: PathBuf,
     /// Empty: ask the kernel over netlink. A directory: replay nl80211
     /// replies captured there with `--nl80211-capture` (tests, bug reports).
     pub nl80211: PathBuf,
@@ -300,7 +302,7 @@ pub struct PathsConfig {
 impl Default for PathsConfig {
     fn default() -> Self {
         let r = Roots::default();
-        PathsConfig { procfs: r.procfs, sysfs: r.sysfs, nl80211: PathBuf::new() }
+        PathsConfig { procfs: r.procfs, sysfs: r.sysfs, etc: r.etc, nl80211: PathBuf::new() }
     }
 }
 
@@ -310,6 +312,7 @@ impl PathsConfig {
         Roots {
             procfs: self.procfs.clone(),
             sysfs: self.sysfs.clone(),
+            etc: self.etc.clone(),
             nl80211: self.nl80211.clone(),
             nl80211_capture: None,
         }

@@ -18,6 +18,8 @@ pub struct Roots {
     pub procfs: PathBuf,
     /// Where `/sys` is mounted.
     pub sysfs: PathBuf,
+    /// The system's `/etc` (firmware release files, the `TZ` file).
+    pub etc: PathBuf,
     /// Empty: ask the kernel over netlink. A directory: replay the nl80211
     /// replies captured there.
     pub nl80211: PathBuf,
@@ -30,6 +32,7 @@ impl Default for Roots {
         Roots {
             procfs: PathBuf::from("/proc"),
             sysfs: PathBuf::from("/sys"),
+            etc: PathBuf::from("/etc"),
             nl80211: PathBuf::new(),
             nl80211_capture: None,
         }
@@ -87,6 +90,11 @@ impl Roots {
     /// Resolves a path relative to the procfs root, such as `net/dev`.
     pub fn proc_path(&self, rel: &str) -> PathBuf {
         self.procfs.join(rel)
+    }
+
+    /// Resolves a path relative to the etc root, such as `openwrt_release`.
+    pub fn etc_path(&self, rel: &str) -> PathBuf {
+        self.etc.join(rel)
     }
 }
 

@@ -8,13 +8,18 @@
 //! on failure. None of them indexes past what it checked, so any input gives
 //! `Ok` or `Err`. Imports nothing of the crate outside `parse`.
 
+pub mod arp;
 pub mod conntrack;
 pub mod leases;
 pub mod loadavg;
+pub mod meminfo;
 pub mod net_dev;
 pub mod netlink;
 pub mod nl80211;
 pub mod process;
+pub mod release;
+pub mod stat;
+pub mod tz;
 pub mod wext;
 pub mod wifi;
 pub mod wl;
