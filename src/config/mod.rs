@@ -467,6 +467,7 @@ impl FromToml for PathsConfig {
         fields!(v, {
             "procfs" => c.procfs,
             "sysfs" => c.sysfs,
+            "etc" => c.etc,
             "nl80211" => c.nl80211,
         });
         Ok(c)
