@@ -47,6 +47,8 @@ pub struct Config {
     pub netdev: NetdevConfig,
     /// The wireless collector.
     pub wireless: WirelessConfig,
+    /// The textfile collector.
+    pub textfile: TextfileConfig,
     /// Where procfs and sysfs are.
     pub paths: PathsConfig,
 }
@@ -69,6 +71,7 @@ impl Default for Config {
             collectors: CollectorSet::defaults(),
             netdev: NetdevConfig::default(),
             wireless: WirelessConfig::default(),
+            textfile: TextfileConfig::default(),
             paths: PathsConfig::default(),
         }
     }
@@ -290,6 +293,26 @@ pub struct WirelessInterface {
     pub radio: Option<String>,
 }
 
+/// textfile collector settings.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TextfileConfig {
+    /// The directory whose `*.prom` files are merged into every scrape. The
+    /// built-in default is Entware's; the OpenWrt packages ship
+    /// `/var/lib/ap-exporter` (tmpfs) in their config. A directory that does
+    /// not exist gives no textfile metrics and no error.
+    pub directory: PathBuf,
+}
+
+impl Default for TextfileConfig {
+    fn default() -> Self {
+        TextfileConfig { directory: PathBuf::from(DEFAULT_TEXTFILE_DIRECTORY) }
+    }
+}
+
+/// Where Entware's package keeps the textfile directory; the built-in default.
+pub const DEFAULT_TEXTFILE_DIRECTORY: &str = "/opt/var/lib/ap-exporter";
+
 /// Filesystem roots.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -483,6 +506,8 @@ backend = "wl"
 [wireless.interfaces.eth1]
 band = "2.4GHz"
 radio = "main"
+[textfile]
+directory = "/var/lib/ap-exporter"
 [paths]
 procfs = "/tmp/p"
 "#,
@@ -498,6 +523,7 @@ procfs = "/tmp/p"
         assert_eq!(c.wireless.backend, WirelessBackend::Wl);
         assert_eq!(c.auth.basic_auth_users.len(), 1);
         assert_eq!(c.wireless.interfaces["eth1"].band, Some(crate::parse::wifi::Band::G2_4));
+        assert_eq!(c.textfile.directory, PathBuf::from("/var/lib/ap-exporter"));
     }
 
     #[test]
