@@ -13,6 +13,7 @@ pub mod conntrack;
 pub mod load;
 pub mod netdev;
 pub mod process;
+pub mod textfile;
 pub mod wireless;
 
 use crate::config::Config;
@@ -101,6 +102,14 @@ pub const COLLECTORS: &[Entry] = &[
         summary: "per-interface traffic counters, extended past 32-bit wraps",
         isolated: false,
         build: |c| Box::new(netdev::NetdevCollector::new(&c.netdev)),
+    },
+    Entry {
+        name: "textfile",
+        scope: Scope::Device,
+        enabled_by_default: true,
+        summary: "your own metrics: the *.prom files in [textfile] directory, checked and merged",
+        isolated: false,
+        build: |c| Box::new(textfile::TextfileCollector::new(c)),
     },
     Entry {
         name: "wireless",

@@ -1,5 +1,5 @@
 //! Every parser that turns bytes into values: `/proc` files, `wl` output,
-//! dnsmasq leases, netlink framing and nl80211 replies. Pure functions, text
+//! dnsmasq leases, the Prometheus text format of textfile `*.prom` files, netlink framing and nl80211 replies. Pure functions, text
 //! (or bytes) in and typed values out, with no I/O, so fixtures and the
 //! property tests (`tests/parsers_property.rs`) exercise them directly.
 //!
@@ -15,6 +15,7 @@ pub mod net_dev;
 pub mod netlink;
 pub mod nl80211;
 pub mod process;
+pub mod textformat;
 pub mod wext;
 pub mod wifi;
 pub mod wl;
