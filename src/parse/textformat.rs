@@ -450,9 +450,6 @@ impl Parser {
                 if label == "__name__" {
                     return Err(ErrorKind::ReservedLabel);
                 }
-                if names.contains(&label) {
-                    return Err(ErrorKind::DuplicateLabel(label.to_string()));
-                }
                 names.push(label);
                 c.skip_blanks();
                 if c.peek() != Some(b'=') {
@@ -481,6 +478,11 @@ impl Parser {
                 }
             }
             c.skip_blanks();
+            // Sorted, so the check stays linear on a line with many labels.
+            names.sort_unstable();
+            if let Some(w) = names.windows(2).find(|w| w[0] == w[1]) {
+                return Err(ErrorKind::DuplicateLabel(w[0].to_string()));
+            }
         }
         let token = c.token();
         let value = parse_float(token).ok_or_else(|| ErrorKind::Value(token.to_string()))?;
@@ -865,6 +867,31 @@ mod tests {
         assert_eq!(f[1].kind, Kind::Untyped);
         assert_eq!(f[1].samples[0].value, 1500.0);
         assert!(f[2].samples[0].value.is_nan());
+    }
+
+    #[test]
+    fn reads_real_textfile_script_outputs() {
+        // Debian 12's prometheus-node-exporter-collectors, see tests/samples/README.md.
+        let apt = ok(include_str!("../../tests/samples/textfile/apt_info_debian12.prom"));
+        let names: Vec<&str> = apt.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "apt_upgrades_pending",
+                "apt_upgrades_held",
+                "apt_autoremove_pending",
+                "apt_package_cache_timestamp_seconds",
+                "node_reboot_required"
+            ]
+        );
+        assert_eq!(apt[0].samples.len(), 6);
+        assert_eq!(apt[0].samples[1].labels[0], ("arch".into(), "amd64".into()));
+        assert!(apt[1].samples[0].labels.is_empty(), "empty label values are dropped");
+        assert_eq!(apt[3].samples[0].value, 1795691447.3279812);
+        let dirs = ok(include_str!("../../tests/samples/textfile/directory_size_debian12.prom"));
+        assert_eq!(dirs[0].samples[0].labels[0].1, "/usr/share/doc");
+        assert_eq!(dirs[0].help.as_deref(), Some("Disk space used by some directories"));
+        assert!(ok(include_str!("../../tests/samples/textfile/fstab_check_debian12.prom")).is_empty());
     }
 
     #[test]
