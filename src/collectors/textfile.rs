@@ -90,7 +90,12 @@ impl TextfileCollector {
         let meta = file.metadata().map_err(|e| format!("{}: {e}", path.display()))?;
         read_file_bounded(path, file, &mut self.text).map_err(|e| e.to_string())?;
         let remaining = MAX_SAMPLES.saturating_sub(merged.sample_count());
-        let families = textformat::parse(&self.text, remaining).map_err(|e| format!("{label}: {e}"))?;
+        let families = textformat::parse(&self.text, remaining).map_err(|e| match e.kind {
+            textformat::ErrorKind::TooManySamples(_) => {
+                format!("{label}: line {}: more than {MAX_SAMPLES} samples in all files together", e.line)
+            }
+            _ => format!("{label}: {e}"),
+        })?;
         if let Some(s) = families.iter().flat_map(|f| &f.samples).find(|s| s.timestamp.is_some()) {
             return Err(format!("{label}: line {}: has a timestamp, which the textfile collector refuses", s.line));
         }
