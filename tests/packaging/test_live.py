@@ -108,7 +108,7 @@ class Live(unittest.TestCase):
                                  "a fresh install enables it")
         status = self.status_check(r, flavor, init)
         self.assertEqual(status.returncode, 0, status.stdout + status.stderr)
-        self.assertTrue(serving(status.stdout, DEFAULT_PORT, bumped.current_version(), 4), status.stdout)
+        self.assertTrue(serving(status.stdout, DEFAULT_PORT, bumped.current_version(), 5), status.stdout)
 
         # The owner edits the config and reconfigures: same process, new listener.
         edited = shipped_config(flavor).replace(b'listen = ["0.0.0.0:9100"]', b'listen = ["127.0.0.1:%d"]' % PORT)
@@ -130,7 +130,7 @@ class Live(unittest.TestCase):
         self.assertEqual(read(conf), edited)
         self.assertEqual(read(conf + ("-opkg" if kind == "ipk" else ".apk-new")), shipped_config(flavor))
         status = self.status_check(r, flavor, init)
-        self.assertTrue(serving(status.stdout, PORT, NEW, 3), "wireless is off now; the check scrapes the new listener: " + status.stdout)
+        self.assertTrue(serving(status.stdout, PORT, NEW, 4), "wireless is off now; the check scrapes the new listener: " + status.stdout)
 
         # Stop, start.
         r.sh(init + " stop")
