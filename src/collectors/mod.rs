@@ -107,7 +107,7 @@ pub const COLLECTORS: &[Entry] = &[
         name: "textfile",
         scope: Scope::Device,
         enabled_by_default: true,
-        summary: "your own metrics: the *.prom files in [textfile] directory, checked and merged",
+        summary: "your own metrics: the .prom files in [textfile] directory, checked and merged",
         isolated: false,
         build: |c| Box::new(textfile::TextfileCollector::new(c)),
     },
