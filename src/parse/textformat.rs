@@ -13,10 +13,10 @@
 //!
 //! Nothing is echoed: every name is checked against the metric and label
 //! name grammar, and the collector renders the typed values again, so a
-//! hostile file cannot inject lines into the exposition. The cost is linear
+//! hostile file cannot inject lines into the exposition. The cost is n log n
 //! in the input, and the number of samples a file may hold is capped.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 /// A family's type, from its `# TYPE` line (untyped without one).
@@ -48,7 +48,7 @@ impl Kind {
 }
 
 /// Which sample of a summary or histogram series a line is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Suffix {
     /// The family's own name: counters, gauges, untyped, summary quantiles.
     None,
@@ -218,7 +218,7 @@ fn clip(s: &str) -> String {
 /// named, refusing more than `max_samples` samples.
 pub fn parse(text: &str, max_samples: usize) -> Result<Vec<Family>, Error> {
     let mut p =
-        Parser { families: Vec::new(), typed: Vec::new(), by_name: HashMap::new(), samples: 0, max_samples, no: 0 };
+        Parser { families: Vec::new(), typed: Vec::new(), by_name: BTreeMap::new(), samples: 0, max_samples, no: 0 };
     let mut lines = text.split('\n').enumerate().peekable();
     while let Some((i, line)) = lines.next() {
         let no = i + 1;
@@ -243,7 +243,7 @@ struct Parser {
     /// Per family: whether it had a TYPE line ("untyped" is one too).
     typed: Vec<bool>,
     /// Family name to its position in `families`.
-    by_name: HashMap<String, usize>,
+    by_name: BTreeMap<String, usize>,
     samples: usize,
     max_samples: usize,
     /// The line being parsed.
@@ -536,7 +536,7 @@ impl Parser {
             if f.help.as_deref() == Some("") {
                 f.help = None;
             }
-            let mut seen = HashSet::with_capacity(f.samples.len());
+            let mut seen = BTreeSet::new();
             for s in &f.samples {
                 if !seen.insert(series_key(s)) {
                     return Err(Error { line: s.line, kind: ErrorKind::DuplicateSeries });
@@ -678,7 +678,7 @@ pub struct MergedFamily {
     pub sources: Vec<String>,
     /// Every sample.
     pub samples: Vec<Sample>,
-    series: HashSet<SeriesKey>,
+    series: BTreeSet<SeriesKey>,
 }
 
 impl MergedFamily {
@@ -755,7 +755,7 @@ impl std::error::Error for MergeError {}
 pub struct Merged {
     families: BTreeMap<String, MergedFamily>,
     /// Sample name to the family whose lines use it.
-    claims: HashMap<String, String>,
+    claims: BTreeMap<String, String>,
     samples: usize,
     max_samples: usize,
 }
@@ -763,7 +763,7 @@ pub struct Merged {
 impl Merged {
     /// Nothing merged yet; at most `max_samples` samples in all.
     pub fn new(max_samples: usize) -> Merged {
-        Merged { families: BTreeMap::new(), claims: HashMap::new(), samples: 0, max_samples }
+        Merged { families: BTreeMap::new(), claims: BTreeMap::new(), samples: 0, max_samples }
     }
 
     /// The families by name.
@@ -784,7 +784,7 @@ impl Merged {
         if self.samples.saturating_add(total) > self.max_samples {
             return Err(MergeError::TooManySamples(self.max_samples));
         }
-        let mut new_claims: HashMap<String, &str> = HashMap::new();
+        let mut new_claims: BTreeMap<String, &str> = BTreeMap::new();
         for f in &file {
             for claimed in claimed_names(&f.name, f.kind) {
                 if reserved(&claimed) {
@@ -818,7 +818,7 @@ impl Merged {
                 kind: f.kind,
                 sources: Vec::new(),
                 samples: Vec::new(),
-                series: HashSet::new(),
+                series: BTreeSet::new(),
             });
             if m.help.is_none() {
                 m.help = f.help;
