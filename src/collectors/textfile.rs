@@ -119,7 +119,8 @@ impl TextfileCollector {
                 return None;
             }
         };
-        let mut names = Vec::new();
+        // Sorted as they are inserted (a map rather than a sort keeps the binary small).
+        let mut names = std::collections::BTreeMap::<String, usize>::new();
         for (seen, entry) in entries.enumerate() {
             if seen >= MAX_ENTRIES {
                 *errored = true;
@@ -140,7 +141,9 @@ impl TextfileCollector {
                 continue;
             }
             match name.into_string() {
-                Ok(name) => names.push(name),
+                Ok(name) => {
+                    names.insert(name, 0);
+                }
                 Err(name) => {
                     *errored = true;
                     let shown = dir.join(&name);
@@ -148,8 +151,7 @@ impl TextfileCollector {
                 }
             }
         }
-        names.sort();
-        Some(names)
+        Some(names.into_keys().collect())
     }
 
     /// Logs the problems of this scrape that the last one did not have.
@@ -219,7 +221,7 @@ impl Collector for TextfileCollector {
 
 /// Renders the merged families, by name, each sample from its parsed values.
 fn write_families(merged: &Merged, out: &mut Exposition) {
-    for (name, f) in merged.families() {
+    for f in merged.families() {
         let help = match &f.help {
             Some(h) => h.clone(),
             None => format!("Metric read from {}", f.sources.join(", ")),
@@ -231,7 +233,7 @@ fn write_families(merged: &Merged, out: &mut Exposition) {
             Kind::Summary => (MetricType::Summary, "quantile"),
             Kind::Histogram => (MetricType::Histogram, "le"),
         };
-        out.family(name, &help, ty);
+        out.family(&f.name, &help, ty);
         for s in f.sorted_samples() {
             let bound = s.bound.map(format_float);
             let mut labels: Vec<(&str, &str)> = s.labels.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();

@@ -16,7 +16,12 @@
 //! hostile file cannot inject lines into the exposition. The cost is n log n
 //! in the input, and the number of samples a file may hold is capped.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
+
+/// The one map type of this module: a name or key to a position in a
+/// vector. One instantiation of `BTreeMap` (and no sort at all) keeps the
+/// code small on the router: the ordered keys give the exposition order.
+type Index = BTreeMap<String, usize>;
 use std::fmt;
 
 /// A family's type, from its `# TYPE` line (untyped without one).
@@ -243,7 +248,7 @@ struct Parser {
     /// Per family: whether it had a TYPE line ("untyped" is one too).
     typed: Vec<bool>,
     /// Family name to its position in `families`.
-    by_name: BTreeMap<String, usize>,
+    by_name: Index,
     samples: usize,
     max_samples: usize,
     /// The line being parsed.
@@ -432,8 +437,10 @@ impl Parser {
             _ => None,
         };
         c.skip_blanks();
-        let mut labels: Vec<(String, String)> = Vec::new();
-        let mut names: Vec<&str> = Vec::new();
+        // Label name to its value's position in `values`: sorted, and a
+        // second label of one name is caught as it is inserted.
+        let mut names = Index::new();
+        let mut values: Vec<String> = Vec::new();
         let mut bound = None;
         if c.peek() == Some(b'{') {
             c.pos += 1;
@@ -450,7 +457,9 @@ impl Parser {
                 if label == "__name__" {
                     return Err(ErrorKind::ReservedLabel);
                 }
-                names.push(label);
+                if names.insert(label.to_string(), values.len()).is_some() {
+                    return Err(ErrorKind::DuplicateLabel(label.to_string()));
+                }
                 c.skip_blanks();
                 if c.peek() != Some(b'=') {
                     return Err(ErrorKind::Equals);
@@ -463,10 +472,12 @@ impl Parser {
                 c.pos += 1;
                 let value = label_value(&mut c)?;
                 if Some(label) == bound_label {
-                    bound = Some(parse_float(&value).ok_or_else(|| ErrorKind::Bound(label_str(kind), value))?);
-                } else if !value.is_empty() {
-                    labels.push((label.to_string(), value));
+                    match parse_float(&value) {
+                        Some(b) => bound = Some(b),
+                        None => return Err(ErrorKind::Bound(label_str(kind), value)),
+                    }
                 }
+                values.push(value);
                 c.skip_blanks();
                 match c.peek() {
                     Some(b',') => c.pos += 1,
@@ -478,11 +489,6 @@ impl Parser {
                 }
             }
             c.skip_blanks();
-            // Sorted, so the check stays linear on a line with many labels.
-            names.sort_unstable();
-            if let Some(w) = names.windows(2).find(|w| w[0] == w[1]) {
-                return Err(ErrorKind::DuplicateLabel(w[0].to_string()));
-            }
         }
         let token = c.token();
         let value = parse_float(token).ok_or_else(|| ErrorKind::Value(token.to_string()))?;
@@ -520,7 +526,12 @@ impl Parser {
             return Err(ErrorKind::TooManySamples(self.max_samples));
         }
         self.samples += 1;
-        labels.sort();
+        let labels: Vec<(String, String)> = names
+            .into_iter()
+            .filter(|(name, _)| Some(name.as_str()) != bound_label)
+            .filter_map(|(name, at)| values.get_mut(at).map(|v| (name, std::mem::take(v))))
+            .filter(|(_, v)| !v.is_empty())
+            .collect();
         if let Some(f) = self.families.get_mut(i) {
             f.samples.push(Sample { suffix, labels, bound, value, timestamp, line: self.no });
         }
@@ -536,9 +547,9 @@ impl Parser {
             if f.help.as_deref() == Some("") {
                 f.help = None;
             }
-            let mut seen = BTreeSet::new();
+            let mut seen = Index::new();
             for s in &f.samples {
-                if !seen.insert(series_key(s)) {
+                if seen.insert(series_key(s), 0).is_some() {
                     return Err(Error { line: s.line, kind: ErrorKind::DuplicateSeries });
                 }
             }
@@ -547,9 +558,16 @@ impl Parser {
             }
             // Per series (labels): line of its last sample, whether it has
             // _sum, its _count, and whether it has a +Inf bucket.
-            let mut series: BTreeMap<&[(String, String)], SeriesParts> = BTreeMap::new();
+            let mut by_labels = Index::new();
+            let mut series: Vec<(&[(String, String)], SeriesParts)> = Vec::new();
             for s in &f.samples {
-                let e = series.entry(&s.labels).or_insert((s.line, false, None, false));
+                let mut key = String::new();
+                push_labels_key(&mut key, &s.labels);
+                let at = *by_labels.entry(key).or_insert(series.len());
+                if at == series.len() {
+                    series.push((&s.labels, (s.line, false, None, false)));
+                }
+                let Some((_, e)) = series.get_mut(at) else { continue };
                 e.0 = e.0.max(s.line);
                 match s.suffix {
                     Suffix::Sum => e.1 = true,
@@ -591,21 +609,47 @@ fn label_str(kind: Kind) -> &'static str {
 /// whether it has `_sum`, its `_count`, whether it has a `+Inf` bucket.
 type SeriesParts = (usize, bool, Option<f64>, bool);
 
-/// What identifies a series within its family.
-type SeriesKey = (Suffix, Vec<(String, String)>, Option<u64>);
+/// Appends the labels part of a series key: each name and value followed
+/// by `\x02`, then `\x01`. Names and values hold no control character, so
+/// these keys sort as the label lists do (a shorter list first).
+fn push_labels_key(key: &mut String, labels: &[(String, String)]) {
+    for (name, value) in labels {
+        key.push_str(name);
+        key.push('\u{2}');
+        key.push_str(value);
+        key.push('\u{2}');
+    }
+    key.push('\u{1}');
+}
 
-fn series_key(s: &Sample) -> SeriesKey {
-    // +0.0 and -0.0 are one bound; every NaN is one too.
-    let bits = s.bound.map(|b| {
-        if b == 0.0 {
+/// What identifies a series within its family, and sorts it into
+/// exposition order: by labels, then quantiles or buckets by bound, `_sum`,
+/// `_count`.
+fn series_key(s: &Sample) -> String {
+    let mut key = String::new();
+    push_labels_key(&mut key, &s.labels);
+    key.push(match s.suffix {
+        Suffix::None => '0',
+        Suffix::Bucket => '1',
+        Suffix::Sum => '2',
+        Suffix::Count => '3',
+    });
+    if let Some(b) = s.bound {
+        // +0.0 and -0.0 are one bound, every NaN is one too; the bits
+        // turned so that their hex digits sort as the floats do.
+        let bits = if b == 0.0 {
             0
         } else if b.is_nan() {
             f64::NAN.to_bits()
         } else {
             b.to_bits()
+        };
+        let ordered = if bits >> 63 == 1 { !bits } else { bits | 1 << 63 };
+        for shift in (0..16).rev() {
+            key.push(char::from(b"0123456789abcdef"[((ordered >> (shift * 4)) & 0xf) as usize]));
         }
-    });
-    (s.suffix, s.labels.clone(), bits)
+    }
+    key
 }
 
 /// A label value after its opening quote, up to and past the closing one.
@@ -670,29 +714,25 @@ fn claimed_names(name: &str, kind: Kind) -> Vec<String> {
 /// One family merged from every file that has it.
 #[derive(Debug)]
 pub struct MergedFamily {
+    /// The name.
+    pub name: String,
     /// The first non-empty HELP of the files that have it.
     pub help: Option<String>,
     /// The type (equal in every file).
     pub kind: Kind,
     /// The files it came from, in the order they were added.
     pub sources: Vec<String>,
-    /// Every sample.
+    /// Every sample, in the order added.
     pub samples: Vec<Sample>,
-    series: BTreeSet<SeriesKey>,
+    /// Series key to its sample's position in `samples`.
+    series: Index,
 }
 
 impl MergedFamily {
     /// The samples in exposition order: by labels, then (summaries and
     /// histograms) quantiles or buckets by bound, `_sum`, `_count`.
-    pub fn sorted_samples(&self) -> Vec<&Sample> {
-        let mut v: Vec<&Sample> = self.samples.iter().collect();
-        v.sort_by(|a, b| {
-            a.labels
-                .cmp(&b.labels)
-                .then(a.suffix.cmp(&b.suffix))
-                .then(a.bound.unwrap_or(0.0).total_cmp(&b.bound.unwrap_or(0.0)))
-        });
-        v
+    pub fn sorted_samples(&self) -> impl Iterator<Item = &Sample> {
+        self.series.values().filter_map(|&i| self.samples.get(i))
     }
 }
 
@@ -753,9 +793,11 @@ impl std::error::Error for MergeError {}
 /// Families merged from several files; a file joins whole or not at all.
 #[derive(Debug)]
 pub struct Merged {
-    families: BTreeMap<String, MergedFamily>,
-    /// Sample name to the family whose lines use it.
-    claims: BTreeMap<String, String>,
+    families: Vec<MergedFamily>,
+    /// Family name to its position in `families`.
+    by_name: Index,
+    /// Sample name to the position of the family whose lines use it.
+    claims: Index,
     samples: usize,
     max_samples: usize,
 }
@@ -763,12 +805,17 @@ pub struct Merged {
 impl Merged {
     /// Nothing merged yet; at most `max_samples` samples in all.
     pub fn new(max_samples: usize) -> Merged {
-        Merged { families: BTreeMap::new(), claims: BTreeMap::new(), samples: 0, max_samples }
+        Merged { families: Vec::new(), by_name: Index::new(), claims: Index::new(), samples: 0, max_samples }
     }
 
-    /// The families by name.
-    pub fn families(&self) -> &BTreeMap<String, MergedFamily> {
-        &self.families
+    /// The families, by name.
+    pub fn families(&self) -> impl Iterator<Item = &MergedFamily> {
+        self.by_name.values().filter_map(|&i| self.families.get(i))
+    }
+
+    /// The family named `name`.
+    pub fn family(&self, name: &str) -> Option<&MergedFamily> {
+        self.by_name.get(name).and_then(|&i| self.families.get(i))
     }
 
     /// Samples merged so far.
@@ -784,19 +831,21 @@ impl Merged {
         if self.samples.saturating_add(total) > self.max_samples {
             return Err(MergeError::TooManySamples(self.max_samples));
         }
-        let mut new_claims: BTreeMap<String, &str> = BTreeMap::new();
-        for f in &file {
+        // Sample names this file claims, to the position of its family in `file`.
+        let mut new_claims = Index::new();
+        for (at, f) in file.iter().enumerate() {
             for claimed in claimed_names(&f.name, f.kind) {
                 if reserved(&claimed) {
                     return Err(MergeError::Reserved(claimed));
                 }
-                let other = self.claims.get(&claimed).map(String::as_str).or(new_claims.get(&claimed).copied());
-                if let Some(other) = other.filter(|o| *o != f.name) {
-                    return Err(MergeError::NameClash { name: claimed, other: other.to_string() });
+                let merged = self.claims.get(&claimed).and_then(|&i| self.families.get(i)).map(|m| &m.name);
+                let here = new_claims.get(&claimed).and_then(|&i| file.get(i)).map(|g| &g.name);
+                if let Some(other) = merged.or(here).filter(|o| **o != f.name) {
+                    return Err(MergeError::NameClash { name: claimed, other: other.clone() });
                 }
-                new_claims.insert(claimed, &f.name);
+                new_claims.insert(claimed, at);
             }
-            let Some(m) = self.families.get(&f.name) else { continue };
+            let Some(m) = self.family(&f.name) else { continue };
             if m.kind != f.kind {
                 return Err(MergeError::TypeMismatch { name: f.name.clone(), was: m.kind, now: f.kind });
             }
@@ -805,27 +854,36 @@ impl Merged {
             {
                 return Err(MergeError::HelpMismatch(f.name.clone()));
             }
-            if let Some(s) = f.samples.iter().find(|s| m.series.contains(&series_key(s))) {
+            if let Some(s) = f.samples.iter().find(|s| m.series.contains_key(&series_key(s))) {
                 return Err(MergeError::DuplicateSeries { name: f.name.clone(), line: s.line });
             }
         }
         for f in file {
+            let at = match self.by_name.get(&f.name) {
+                Some(&at) => at,
+                None => {
+                    self.by_name.insert(f.name.clone(), self.families.len());
+                    self.families.push(MergedFamily {
+                        name: f.name.clone(),
+                        help: None,
+                        kind: f.kind,
+                        sources: Vec::new(),
+                        samples: Vec::new(),
+                        series: Index::new(),
+                    });
+                    self.families.len() - 1
+                }
+            };
             for claimed in claimed_names(&f.name, f.kind) {
-                self.claims.insert(claimed, f.name.clone());
+                self.claims.insert(claimed, at);
             }
-            let m = self.families.entry(f.name).or_insert_with(|| MergedFamily {
-                help: None,
-                kind: f.kind,
-                sources: Vec::new(),
-                samples: Vec::new(),
-                series: BTreeSet::new(),
-            });
+            let Some(m) = self.families.get_mut(at) else { continue };
             if m.help.is_none() {
                 m.help = f.help;
             }
             m.sources.push(source.to_string());
             for s in f.samples {
-                m.series.insert(series_key(&s));
+                m.series.insert(series_key(&s), m.samples.len());
                 m.samples.push(s);
             }
         }
@@ -1045,13 +1103,13 @@ mod tests {
             let e = m.add("c.prom", ok(text), |n| n.starts_with("node_textfile_")).unwrap_err();
             assert!(e.to_string().contains(want), "{text:?}: {e}");
             assert_eq!(m.sample_count(), before);
-            assert!(!m.families().contains_key("ok"));
+            assert!(m.family("ok").is_none());
         }
         // A summary x and a gauge x_sum in two files clash too.
         m.add("d.prom", ok("# TYPE s summary\ns_sum 1\ns_count 1\n"), none).unwrap();
         assert!(m.add("e.prom", ok("s_sum 1\n"), none).is_err());
         assert!(m.add("e.prom", ok("s_count_total 1\n"), none).is_ok());
-        let e = &m.families()["e"];
+        let e = m.family("e").unwrap();
         assert_eq!(e.help.as_deref(), Some("Events."));
         assert_eq!(e.sources, ["a.prom", "b.prom"]);
         let mut small = Merged::new(2);
@@ -1066,7 +1124,7 @@ mod tests {
                     h_bucket{a=\"2\",le=\"0.5\"} 1\nh_sum{a=\"1\"} 0\nh_count{a=\"1\"} 0\n";
         m.add("h", ok(text), |_| false).unwrap();
         let order: Vec<(String, Suffix, Option<f64>)> =
-            m.families()["h"].sorted_samples().iter().map(|s| (s.labels[0].1.clone(), s.suffix, s.bound)).collect();
+            m.family("h").unwrap().sorted_samples().map(|s| (s.labels[0].1.clone(), s.suffix, s.bound)).collect();
         assert_eq!(
             order,
             vec![
