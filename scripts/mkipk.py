@@ -66,10 +66,32 @@ def source_date_epoch():
     return int(os.environ.get("SOURCE_DATE_EPOCH", "0"))
 
 
+# The textfile directory each flavor's config names: Entware's is the
+# built-in default (on the USB disk), OpenWrt's is on tmpfs (/var is /tmp),
+# so cron jobs writing every minute do not wear the flash. The init scripts
+# create it.
+TEXTFILE_DIRS = {"entware": "/opt/var/lib/ap-exporter", "openwrt": "/var/lib/ap-exporter"}
+
+
+def config(flavor):
+    """The config a flavor ships: files/ap-exporter.toml with its textfile directory."""
+    with open(os.path.join(ROOT, "files/ap-exporter.toml"), "rb") as f:
+        text = f.read()
+    line = b'directory = "%s"' % TEXTFILE_DIRS["entware"].encode()
+    if text.count(line) != 1:
+        sys.exit("mkipk: files/ap-exporter.toml must have exactly one line %r" % line.decode())
+    return text.replace(line, b'directory = "%s"' % TEXTFILE_DIRS[flavor].encode())
+
+
 def payload(flavor, binary):
     """The installed files: ({path: bytes}, {path: mode}, [conffile paths])."""
     files, modes, conffiles = {}, {}, []
     for path, source, mode, is_conf in LAYOUTS[flavor]:
+        if source == "files/ap-exporter.toml":
+            files[path] = config(flavor)
+            modes[path] = mode
+            conffiles.append("/" + path)
+            continue
         with open(binary if source is None else os.path.join(ROOT, source), "rb") as f:
             files[path] = f.read()
         modes[path] = mode

@@ -19,6 +19,7 @@ fn golden_scenarios() {
     let mut failures = Vec::new();
     for dir in &scenarios {
         let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+        pin_textfile_mtimes(dir);
         let out = Command::new(common::exporter_bin())
             .args(["--once", "--config", "config.toml"])
             .current_dir(dir)
@@ -46,6 +47,17 @@ fn golden_scenarios() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+/// A checkout gives files the time of the checkout: the textfile
+/// collector's `node_textfile_mtime_seconds` is pinned to 1700000000.
+fn pin_textfile_mtimes(dir: &std::path::Path) {
+    let Ok(entries) = std::fs::read_dir(dir.join("textfile")) else { return };
+    let when = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000);
+    for e in entries {
+        let p = e.unwrap().path();
+        std::fs::File::options().append(true).open(&p).unwrap().set_modified(when).unwrap();
+    }
 }
 
 #[test]

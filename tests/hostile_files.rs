@@ -115,3 +115,92 @@ fn a_served_exporter_over_a_fifo_still_answers_and_stops() {
     exp.signal(libc::SIGTERM);
     assert_eq!(exp.wait_exit(Duration::from_secs(5)), Some(0));
 }
+
+/// A textfile directory as a careless or hostile user may leave it: every
+/// bad entry costs only itself (error 1), never the scrape or the thread.
+#[test]
+fn hostile_textfile_entries_cost_only_themselves() {
+    let dir = TempDir::new("textfile-hostile");
+    let tf = dir.path().join("textfile");
+    std::fs::create_dir(&tf).unwrap();
+    std::fs::write(tf.join("good.prom"), "# TYPE wan_up gauge\nwan_up 1\n").unwrap();
+    mkfifo(&tf.join("fifo.prom"));
+    std::os::unix::fs::symlink(tf.join("fifo.prom"), tf.join("to_fifo.prom")).unwrap();
+    std::os::unix::fs::symlink("loop_b.prom", tf.join("loop_a.prom")).unwrap();
+    std::os::unix::fs::symlink("loop_a.prom", tf.join("loop_b.prom")).unwrap();
+    std::os::unix::fs::symlink("/nonexistent/x", tf.join("dangling.prom")).unwrap();
+    std::fs::create_dir(tf.join("subdir.prom")).unwrap();
+    // 5 MiB, over the 4 MiB cap per file.
+    std::fs::write(tf.join("huge.prom"), "big_metric 1\n".repeat(400_000)).unwrap();
+    // Under the size cap but over the 20 000 samples cap.
+    let many: String = (0..25_000).map(|i| format!("many{{i=\"{i}\"}} 1\n")).collect();
+    std::fs::write(tf.join("many.prom"), many).unwrap();
+    std::fs::write(tf.join("binary.prom"), [0xff, 0xfe, b'\n']).unwrap();
+    std::fs::write(tf.join("nul.prom"), "x{a=\"\0\"} 1\n").unwrap();
+    std::fs::write(dir.path().join("config.toml"), "[collectors]\nnetdev = false\nconntrack = false\nwireless = false\nload = false\n[textfile]\ndirectory = \"textfile\"\n").unwrap();
+    let out = run_bounded(&["--once", "--config", "config.toml"], dir.path());
+    assert!(out.status.success());
+    let scrape = String::from_utf8(out.stdout).unwrap();
+    promtool_check(&scrape).unwrap();
+    assert_eq!(line(&scrape, "wan_up"), "wan_up 1");
+    assert_eq!(line(&scrape, "node_textfile_scrape_error"), "node_textfile_scrape_error 1");
+    let mtimes: Vec<&str> = scrape.lines().filter(|l| l.starts_with("node_textfile_mtime_seconds{")).collect();
+    assert_eq!(mtimes.len(), 1, "only good.prom was read: {mtimes:?}");
+    assert!(mtimes[0].contains("file=\"textfile/good.prom\""));
+    assert!(!scrape.contains("big_metric") && !scrape.contains("many{"));
+    let log = String::from_utf8(out.stderr).unwrap();
+    for (file, why) in [
+        ("fifo.prom", "not a regular file"),
+        ("to_fifo.prom", "not a regular file"),
+        ("loop_a.prom", "symbolic links"),
+        ("dangling.prom", "no such file"),
+        ("subdir.prom", "not a regular file"),
+        ("huge.prom", "larger than"),
+        ("many.prom", "more than 20000 samples"),
+        ("binary.prom", "not UTF-8"),
+        ("nul.prom", "control character"),
+    ] {
+        assert!(
+            log.lines().any(|l| l.contains(&format!("textfile/{file}")) && l.contains(why)),
+            "no {why:?} for {file} in:\n{log}"
+        );
+    }
+}
+
+#[test]
+fn a_fifo_or_file_as_the_textfile_directory_is_an_error_not_a_hang() {
+    let dir = TempDir::new("textfile-dir-fifo");
+    mkfifo(&dir.path().join("fifo"));
+    std::fs::write(dir.path().join("file"), "x 1\n").unwrap();
+    for (directory, error) in [("fifo", "1"), ("file", "1"), ("missing", "0")] {
+        std::fs::write(
+            dir.path().join("config.toml"),
+            format!("[collectors]\nnetdev = false\nconntrack = false\nwireless = false\n[textfile]\ndirectory = \"{directory}\"\n"),
+        )
+        .unwrap();
+        let out = run_bounded(&["--once", "--config", "config.toml"], dir.path());
+        let scrape = String::from_utf8(out.stdout).unwrap();
+        assert_eq!(
+            line(&scrape, "node_textfile_scrape_error"),
+            format!("node_textfile_scrape_error {error}"),
+            "{directory}"
+        );
+        assert!(!scrape.contains("node_textfile_mtime_seconds"));
+        line(&scrape, "node_load1 "); // the other collectors serve
+    }
+}
+
+#[test]
+fn more_than_100_textfiles_reads_the_first_100() {
+    let dir = TempDir::new("textfile-many");
+    let tf = dir.path().join("textfile");
+    std::fs::create_dir(&tf).unwrap();
+    for i in 0..120 {
+        std::fs::write(tf.join(format!("f{i:03}.prom")), format!("file_{i:03} 1\n")).unwrap();
+    }
+    std::fs::write(dir.path().join("config.toml"), "[collectors]\nnetdev = false\nconntrack = false\nwireless = false\nload = false\n[textfile]\ndirectory = \"textfile\"\n").unwrap();
+    let out = run_bounded(&["--once", "--config", "config.toml"], dir.path());
+    let scrape = String::from_utf8(out.stdout).unwrap();
+    assert!(scrape.contains("\nfile_099 1\n") && !scrape.contains("file_100"));
+    assert_eq!(line(&scrape, "node_textfile_scrape_error"), "node_textfile_scrape_error 1");
+}

@@ -241,3 +241,38 @@ fn basic_auth_answers_401_until_the_right_password() {
     // Served again from the cache of verified credentials.
     assert_eq!(with("cHJvbWV0aGV1czpzZWNyZXQ=").status, 200);
 }
+
+/// A bad `*.prom` file sets node_textfile_scrape_error to 1 and is left
+/// out; the good files and every other collector are served, and the
+/// scrape stays valid. Replacing the file the documented way (write
+/// another name, rename) clears the error at the next scrape.
+#[test]
+fn a_bad_textfile_is_skipped_and_the_rest_served() {
+    let tf = TempDir::new("textfile-http");
+    std::fs::write(tf.path().join("wan.prom"), "# HELP wan_up WAN check.\n# TYPE wan_up gauge\nwan_up 1\n").unwrap();
+    std::fs::write(
+        tf.path().join("speed.prom"),
+        "# TYPE wan_speed_bits gauge\nwan_speed_bits{dir=\"down\"} 9.4e7\nwan_speed_bi",
+    )
+    .unwrap();
+    let (_dir, _exp, addr) = start(&format!("[textfile]\ndirectory = {:?}\n", tf.path().display().to_string()));
+    let r = get(addr, "/metrics");
+    assert_eq!(r.status, 200);
+    let text = r.text();
+    promtool_check(&text).unwrap();
+    assert!(text.contains("\nwan_up 1\n"), "{text}");
+    assert!(!text.contains("wan_speed_bits"), "a cut-short file is left out whole");
+    assert!(text.contains("\nnode_textfile_scrape_error 1\n"));
+    assert!(text.contains("node_scrape_collector_success{collector=\"textfile\"} 1"));
+    assert!(text.contains("node_scrape_collector_success{collector=\"netdev\"} 1"));
+    assert!(text.contains("node_load1 "));
+    // collect[]=textfile alone works too.
+    let only = get(addr, "/metrics?collect[]=textfile").text();
+    assert!(only.contains("\nwan_up 1\n") && !only.contains("node_load1"));
+    let tmp = tf.path().join("speed.prom.tmp");
+    std::fs::write(&tmp, "# TYPE wan_speed_bits gauge\nwan_speed_bits{dir=\"down\"} 9.4e7\n").unwrap();
+    std::fs::rename(&tmp, tf.path().join("speed.prom")).unwrap();
+    let text = get(addr, "/metrics").text();
+    assert!(text.contains("\nwan_speed_bits{dir=\"down\"} 94000000\n"), "{text}");
+    assert!(text.contains("\nnode_textfile_scrape_error 0\n"));
+}

@@ -4,6 +4,10 @@
 //! conntrack; names, label sets and values for cpu, stat, meminfo and arp;
 //! names and label names for time and uname (whose values come from the
 //! clock and, for node_exporter, from the running kernel).
+//!
+//! The textfile collector is compared in full
+//! (HELP, TYPE, labels, values, mtimes, error semantics) over the same
+//! directory.
 
 mod common;
 
@@ -194,4 +198,213 @@ fn proc_collectors_equal_node_exporter_on_2_6_22() {
     assert!(t.len() >= 40, "node_exporter gave too little to compare: {t:?}");
     assert_eq!(o, t);
     assert_eq!(label_names(&ours, &SHAPED), label_names(&theirs, &SHAPED));
+}
+
+/// Scrapes Debian's node_exporter with only its textfile collector over `dir`.
+fn node_exporter_textfile(dir: &std::path::Path) -> String {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut node = Command::new("prometheus-node-exporter")
+        .args(["--collector.disable-defaults", "--collector.textfile"])
+        .arg(format!("--collector.textfile.directory={}", dir.display()))
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("prometheus-node-exporter must be installed (apt-get install prometheus-node-exporter)");
+    let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let end = Instant::now() + Duration::from_secs(20);
+    let text = loop {
+        if let Ok(mut s) = std::net::TcpStream::connect(addr) {
+            use std::io::{Read, Write};
+            s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+            s.write_all(b"GET /metrics HTTP/1.0\r\n\r\n").unwrap();
+            let mut buf = String::new();
+            let _ = s.read_to_string(&mut buf);
+            if buf.contains("node_textfile_scrape_error") {
+                break buf.split_once("\r\n\r\n").map(|(_, body)| body.to_string()).unwrap_or(buf);
+            }
+        }
+        assert!(Instant::now() < end, "node_exporter did not answer");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let _ = node.kill();
+    let _ = node.wait();
+    text
+}
+
+/// Our `--once` scrape of the textfile collector alone over `dir`.
+fn ours_textfile(dir: &std::path::Path) -> String {
+    let tmp = TempDir::new("textfile-names");
+    let cfg = write_config(
+        tmp.path(),
+        &format!(
+            "[collectors]\nnetdev = false\nload = false\nconntrack = false\nwireless = false\n\
+             [textfile]\ndirectory = {:?}\n",
+            dir.display().to_string()
+        ),
+    );
+    let out = Command::new(exporter_bin()).args(["--once", "--config"]).arg(&cfg).output().unwrap();
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Splits a sample line into its name, its labels without empty values
+/// (Prometheus reads `a=""` as no label `a`), sorted, and its value.
+fn textfile_sample(line: &str) -> (String, Vec<(String, String)>, f64) {
+    let (series, value) = line.rsplit_once(' ').unwrap();
+    let value: f64 = match value {
+        "+Inf" => f64::INFINITY,
+        "-Inf" => f64::NEG_INFINITY,
+        v => v.parse().unwrap(),
+    };
+    let Some((name, rest)) = series.split_once('{') else { return (series.to_string(), Vec::new(), value) };
+    let mut labels = Vec::new();
+    let mut chars = rest.chars().peekable();
+    loop {
+        let label: String = chars.by_ref().take_while(|&c| c != '=').collect();
+        let label = label.trim_start_matches(',').to_string();
+        if label.is_empty() || label == "}" {
+            break;
+        }
+        assert_eq!(chars.next(), Some('"'));
+        let mut value = String::new();
+        while let Some(c) = chars.next() {
+            match c {
+                '\\' => value.push(chars.next().unwrap()),
+                '"' => break,
+                c => value.push(c),
+            }
+        }
+        if !value.is_empty() {
+            labels.push((label, value));
+        }
+    }
+    labels.sort();
+    (name.to_string(), labels, value)
+}
+
+/// HELP and TYPE per family, and every sample (NaN as a string, so it
+/// compares equal), of the families `keep` selects.
+type Families = (BTreeMap<String, (String, String)>, BTreeMap<(String, Vec<(String, String)>), String>);
+
+fn families(text: &str, keep: impl Fn(&str) -> bool) -> Families {
+    let mut meta: BTreeMap<String, (String, String)> = BTreeMap::new();
+    let mut samples = BTreeMap::new();
+    for l in text.lines().filter(|l| !l.is_empty()) {
+        if let Some(h) = l.strip_prefix("# HELP ") {
+            let (n, h) = h.split_once(' ').unwrap_or((h, ""));
+            if keep(n) {
+                meta.entry(n.to_string()).or_default().0 = h.to_string();
+            }
+        } else if let Some(t) = l.strip_prefix("# TYPE ") {
+            let (n, t) = t.split_once(' ').unwrap();
+            if keep(n) {
+                meta.entry(n.to_string()).or_default().1 = t.to_string();
+            }
+        } else if !l.starts_with('#') {
+            let (name, labels, value) = textfile_sample(l);
+            if keep(&name) {
+                samples.insert((name, labels), format!("{value:?}"));
+            }
+        }
+    }
+    (meta, samples)
+}
+
+fn textfile_metric(name: &str) -> bool {
+    !name.starts_with("node_")
+        && !name.starts_with("go_")
+        && !name.starts_with("process_")
+        && !name.starts_with("promhttp_")
+        && !name.starts_with("ap_exporter_")
+        && !name.starts_with("wifi_")
+        || name.starts_with("node_textfile_")
+}
+
+fn scrape_error(text: &str) -> &str {
+    text.lines().find(|l| l.starts_with("node_textfile_scrape_error ")).unwrap()
+}
+
+/// Over the same directory of good files, node_exporter and we serve the
+/// same families, HELP texts (node_exporter's "Metric read from" where a
+/// file gives none), types, label sets, values and file mtimes.
+#[test]
+fn textfile_equals_node_exporter_on_good_files() {
+    let dir = TempDir::new("textfile-agree");
+    let fixture = fixtures().join("textfile_merge/textfile");
+    for good in
+        ["a_wan.prom", "b_backup.prom", "c_backup.prom", "i_histogram_summary.prom", "j_empty.prom", "k_escapes.prom"]
+    {
+        std::fs::copy(fixture.join(good), dir.path().join(good)).unwrap();
+    }
+    let samples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/samples/textfile");
+    for sample in ["apt_info_debian12.prom", "directory_size_debian12.prom", "fstab_check_debian12.prom"] {
+        std::fs::copy(samples.join(sample), dir.path().join(sample)).unwrap();
+    }
+    std::fs::write(dir.path().join("notes.txt"), "not metrics\n").unwrap();
+    let theirs = node_exporter_textfile(dir.path());
+    let ours = ours_textfile(dir.path());
+    let (their_meta, their_samples) = families(&theirs, textfile_metric);
+    let (our_meta, our_samples) = families(&ours, textfile_metric);
+    assert!(their_samples.len() >= 30, "node_exporter gave too little: {theirs}");
+    assert_eq!(our_meta, their_meta);
+    assert_eq!(our_samples, their_samples);
+    assert_eq!(scrape_error(&ours), "node_textfile_scrape_error 0");
+}
+
+/// Files both refuse whole, with node_textfile_scrape_error 1; and where we
+/// are stricter than node_exporter 1.5.0, which drops the offending series
+/// one by one and still reports 0 (see docs/design.md, "textfile").
+#[test]
+fn textfile_error_semantics_against_node_exporter() {
+    let fixture = fixtures().join("textfile_merge/textfile");
+    let good = std::fs::read_to_string(fixture.join("a_wan.prom")).unwrap();
+    for (bad, content, their_error) in [
+        ("cut_short.prom", "half_written 1\nhalf_wri", "1"),
+        ("timestamp.prom", "cron_last_run_seconds 1 1700000000000\n", "1"),
+        ("syntax.prom", "bad{ 1\n", "1"),
+        // (Not gauge_histogram: node_exporter 1.5.0's parser knows it and
+        // its textfile collector then panics, ending the process.)
+        ("unknown_type.prom", "# TYPE x foo\nx 1\n", "1"),
+        ("bad_escape.prom", "x{a=\"\\t\"} 1\n", "1"),
+        // Stricter than node_exporter 1.5.0:
+        ("duplicate.prom", "wan_up{iface=\"wan\",target=\"8.8.8.8\"} 0\n", "0"),
+        ("type_conflict.prom", "# TYPE wan_up counter\nwan_up{iface=\"lan\"} 1\n", "0"),
+    ] {
+        let dir = TempDir::new("textfile-errors");
+        std::fs::write(dir.path().join("a_wan.prom"), &good).unwrap();
+        std::fs::write(dir.path().join(bad), content).unwrap();
+        let theirs = node_exporter_textfile(dir.path());
+        let ours = ours_textfile(dir.path());
+        assert_eq!(scrape_error(&theirs), format!("node_textfile_scrape_error {their_error}"), "{bad}:\n{theirs}");
+        assert_eq!(scrape_error(&ours), "node_textfile_scrape_error 1", "{bad}");
+        // We serve the good file exactly, and nothing of the bad one.
+        let (_, our_samples) = families(&ours, |n| !n.starts_with("node_textfile_") && textfile_metric(n));
+        let (_, good_only) = families(&ours_textfile(&fixture_subset(&good)), |n| {
+            !n.starts_with("node_textfile_") && textfile_metric(n)
+        });
+        assert_eq!(our_samples, good_only, "{bad}");
+        // Where both refuse the file, neither serves any of it.
+        if their_error == "1" {
+            let (_, their_samples) = families(&theirs, |n| !n.starts_with("node_textfile_") && textfile_metric(n));
+            assert_eq!(their_samples, good_only, "{bad}");
+        }
+    }
+}
+
+/// A directory holding only a_wan.prom with `content` (kept for the test's life).
+fn fixture_subset(content: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("apx-textfile-good-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("a_wan.prom"), content).unwrap();
+    dir
+}
+
+/// node_exporter 1.5.0 reports a textfile directory that does not exist as
+/// an error; ap-exporter does not, because its default directory only
+/// exists once a package made it (see docs/design.md).
+#[test]
+fn a_missing_textfile_directory() {
+    let missing = std::path::Path::new("/nonexistent/ap-exporter-textfile");
+    assert_eq!(scrape_error(&node_exporter_textfile(missing)), "node_textfile_scrape_error 1");
+    assert_eq!(scrape_error(&ours_textfile(missing)), "node_textfile_scrape_error 0");
 }

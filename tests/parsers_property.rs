@@ -5,7 +5,8 @@
 
 use ap_exporter::config::Config;
 use ap_exporter::parse::{
-    self, arp, conntrack, leases, loadavg, meminfo, net_dev, netlink, nl80211, process, release, stat, tz, wext, wl,
+    self, arp, conntrack, leases, loadavg, meminfo, net_dev, netlink, nl80211, process, release, stat, textformat, tz,
+    wext, wl,
 };
 use std::path::Path;
 
@@ -371,4 +372,52 @@ fn check_netlink_walk(bytes: &[u8]) {
             Err(e) => panic!("unexpected {e:?}"),
         }
     }
+}
+
+const TEXTFILES: [&str; 4] = [
+    include_str!("samples/textfile/apt_info_debian12.prom"),
+    include_str!("samples/textfile/directory_size_debian12.prom"),
+    "# HELP wan_up Whether the WAN answers.\n# TYPE wan_up gauge\nwan_up{target=\"8.8.8.8\",via=\"a\\\"b\\\\c\\nd\"} 1\n\
+     # TYPE rtt_seconds summary\nrtt_seconds{quantile=\"0.5\"} 0.01\nrtt_seconds_sum 1\nrtt_seconds_count 9\n",
+    "# TYPE h histogram\nh_bucket{le=\"0.1\"} 1\nh_bucket{le=\"+Inf\"} 2\nh_sum 0.3\nh_count 2\nx -Inf\ny NaN 12\n",
+];
+
+#[test]
+fn textformat_never_panics_and_merges_what_parses() {
+    let mut merged = textformat::Merged::new(5000);
+    property(&TEXTFILES, 20_000, |input| match textformat::parse(input, 1000) {
+        Ok(families) => {
+            for f in &families {
+                assert!(textformat::is_metric_name(&f.name), "{:?} from {input:?}", f.name);
+                assert!(!f.samples.is_empty());
+            }
+            // Merging never panics either; conflicts are errors.
+            let _ = merged.add("fuzz.prom", families, |n| n.starts_with("node_textfile_"));
+        }
+        Err(e) => check_line(input, e.line),
+    });
+}
+
+/// Large and adversarial inputs: the parser's cost is linear in the input
+/// (a quadratic step would take minutes here), and the caps hold.
+#[test]
+fn textformat_scales_linearly() {
+    // 100 000 series of one family, and 100 000 families.
+    let many: String = (0..100_000).map(|i| format!("m{{i=\"{i}\"}} {i}\n")).collect();
+    assert_eq!(textformat::parse(&many, 200_000).unwrap()[0].samples.len(), 100_000);
+    let families: String = (0..100_000).map(|i| format!("f{i} 1\n")).collect();
+    assert_eq!(textformat::parse(&families, 200_000).unwrap().len(), 100_000);
+    // The sample cap stops a file early, at the line that passes it.
+    assert_eq!(textformat::parse(&many, 10).unwrap_err().line, 11);
+    // One 4 MiB line: a label value, or a HELP text.
+    let long = format!("x{{a=\"{}\"}} 1\n", "v".repeat(4 << 20));
+    assert_eq!(textformat::parse(&long, 10).unwrap()[0].samples[0].labels[0].1.len(), 4 << 20);
+    let help = format!("# HELP x {}\nx 1\n", "\\n".repeat(1 << 20));
+    assert_eq!(textformat::parse(&help, 10).unwrap()[0].help.as_ref().unwrap().len(), 1 << 20);
+    // 300 000 labels on one line (the duplicate check sorts, never compares pairs).
+    let labels: String = (0..300_000).map(|i| format!("l{i}=\"v\",")).collect();
+    assert_eq!(textformat::parse(&format!("x{{{labels}}} 1\n"), 10).unwrap()[0].samples[0].labels.len(), 300_000);
+    assert!(textformat::parse(&format!("x{{{labels}l7=\"w\"}} 1\n"), 10).is_err());
+    // Comments only.
+    assert!(textformat::parse(&"# just a comment\n".repeat(200_000), 10).unwrap().is_empty());
 }

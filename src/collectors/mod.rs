@@ -18,6 +18,7 @@ pub mod meminfo;
 pub mod netdev;
 pub mod process;
 pub mod stat;
+pub mod textfile;
 pub mod time;
 pub mod uname;
 pub mod wireless;
@@ -148,6 +149,14 @@ pub const COLLECTORS: &[Entry] = &[
         summary: "boot time, context switches, forks, interrupts, runnable and blocked processes",
         isolated: false,
         build: |_| Box::<stat::StatCollector>::default(),
+    },
+    Entry {
+        name: "textfile",
+        scope: Scope::Device,
+        enabled_by_default: true,
+        summary: "your own metrics: the .prom files in [textfile] directory, checked and merged",
+        isolated: false,
+        build: |c| Box::new(textfile::TextfileCollector::new(c)),
     },
     Entry {
         name: "time",

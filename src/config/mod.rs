@@ -50,6 +50,8 @@ pub struct Config {
     pub netdev: NetdevConfig,
     /// The wireless collector.
     pub wireless: WirelessConfig,
+    /// The textfile collector.
+    pub textfile: TextfileConfig,
     /// Where procfs and sysfs are.
     pub paths: PathsConfig,
 }
@@ -72,6 +74,7 @@ impl Default for Config {
             collectors: CollectorSet::defaults(),
             netdev: NetdevConfig::default(),
             wireless: WirelessConfig::default(),
+            textfile: TextfileConfig::default(),
             paths: PathsConfig::default(),
         }
     }
@@ -285,6 +288,25 @@ pub struct WirelessInterface {
     pub radio: Option<String>,
 }
 
+/// textfile collector settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TextfileConfig {
+    /// The directory whose `*.prom` files are merged into every scrape. The
+    /// built-in default is Entware's; the OpenWrt packages ship
+    /// `/var/lib/ap-exporter` (tmpfs) in their config. A directory that does
+    /// not exist gives no textfile metrics and no error.
+    pub directory: PathBuf,
+}
+
+impl Default for TextfileConfig {
+    fn default() -> Self {
+        TextfileConfig { directory: PathBuf::from(DEFAULT_TEXTFILE_DIRECTORY) }
+    }
+}
+
+/// Where Entware's package keeps the textfile directory; the built-in default.
+pub const DEFAULT_TEXTFILE_DIRECTORY: &str = "/opt/var/lib/ap-exporter";
+
 /// Filesystem roots.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PathsConfig {
@@ -337,6 +359,7 @@ impl FromToml for Config {
             "collectors" => c.collectors,
             "netdev" => c.netdev,
             "wireless" => c.wireless,
+            "textfile" => c.textfile,
             "paths" => c.paths,
         });
         Ok(c)
@@ -458,6 +481,16 @@ impl FromToml for Band {
     fn from_toml(v: &Value<'_>) -> Result<Self, ReadError> {
         let all = [Band::G2_4, Band::G5, Band::G6];
         Ok(all[variant(v, &all.map(Band::label))?])
+    }
+}
+
+impl FromToml for TextfileConfig {
+    fn from_toml(v: &Value<'_>) -> Result<Self, ReadError> {
+        let mut c = TextfileConfig::default();
+        fields!(v, {
+            "directory" => c.directory,
+        });
+        Ok(c)
     }
 }
 
@@ -656,6 +689,8 @@ backend = "wl"
 [wireless.interfaces.eth1]
 band = "2.4GHz"
 radio = "main"
+[textfile]
+directory = "/var/lib/ap-exporter"
 [paths]
 procfs = "/tmp/p"
 "#,
@@ -671,6 +706,7 @@ procfs = "/tmp/p"
         assert_eq!(c.wireless.backend, WirelessBackend::Wl);
         assert_eq!(c.auth.basic_auth_users.len(), 1);
         assert_eq!(c.wireless.interfaces["eth1"].band, Some(crate::parse::wifi::Band::G2_4));
+        assert_eq!(c.textfile.directory, PathBuf::from("/var/lib/ap-exporter"));
     }
 
     #[test]

@@ -13,6 +13,12 @@ pub enum MetricType {
     Counter,
     /// A value that goes up and down.
     Gauge,
+    /// No type given (textfile families only).
+    Untyped,
+    /// Quantiles, `_sum` and `_count` (textfile families only).
+    Summary,
+    /// `_bucket`s, `_sum` and `_count` (textfile families only).
+    Histogram,
 }
 
 /// A sample value. Counters stay exact integers; floats are only for
@@ -92,12 +98,22 @@ impl Exposition {
         self.buf.push_str(match ty {
             MetricType::Counter => " counter\n",
             MetricType::Gauge => " gauge\n",
+            MetricType::Untyped => " untyped\n",
+            MetricType::Summary => " summary\n",
+            MetricType::Histogram => " histogram\n",
         });
     }
 
     /// Writes one sample of the current family.
     pub fn sample(&mut self, labels: &[(&str, &str)], value: impl Into<Value>) {
+        self.sample_suffixed("", labels, value);
+    }
+
+    /// Writes one sample named the family's name plus `suffix` (`_sum`,
+    /// `_count`, `_bucket` of a summary or histogram).
+    pub fn sample_suffixed(&mut self, suffix: &str, labels: &[(&str, &str)], value: impl Into<Value>) {
         self.buf.push_str(&self.family);
+        self.buf.push_str(suffix);
         if !labels.is_empty() {
             self.buf.push('{');
             for (i, (name, value)) in labels.iter().enumerate() {

@@ -1,5 +1,5 @@
 //! Every parser that turns bytes into values: `/proc` files, `wl` output,
-//! dnsmasq leases, netlink framing and nl80211 replies. Pure functions, text
+//! dnsmasq leases, the Prometheus text format of textfile `*.prom` files, netlink framing and nl80211 replies. Pure functions, text
 //! (or bytes) in and typed values out, with no I/O, so fixtures and the
 //! property tests (`tests/parsers_property.rs`) exercise them directly.
 //!
@@ -19,6 +19,7 @@ pub mod nl80211;
 pub mod process;
 pub mod release;
 pub mod stat;
+pub mod textformat;
 pub mod tz;
 pub mod wext;
 pub mod wifi;

@@ -14,6 +14,13 @@ IPK_VERSION = "%s-%s" % (VERSION, mkipk.RELEASE)
 APK_VERSION = "%s-r%s" % (VERSION, mkipk.RELEASE)
 ROWS = mkipk.arches()
 CONFIG = os.path.join(ROOT, "files/ap-exporter.toml")
+
+
+def shipped_config(flavor):
+    """The config bytes a flavor's packages install (its textfile directory set)."""
+    return mkipk.config(flavor)
+
+
 # Where each flavor installs the config, the binary and the init script.
 PATHS = {
     "entware": {"conf": "opt/etc/ap-exporter.toml", "bin": "opt/bin/ap-exporter", "init": "opt/etc/init.d/S99ap-exporter"},

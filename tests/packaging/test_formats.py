@@ -23,8 +23,8 @@ import tempfile
 import unittest
 
 import adb
-from common import (APK_VERSION, CONFIG, IPK_VERSION, PATHS, ROWS, apk_path, build_epoch, ipk_path, mkapk, mkipk,
-                    read, shell_syntax_errors)
+from common import (APK_VERSION, IPK_VERSION, PATHS, ROWS, apk_path, build_epoch, ipk_path, mkapk, mkipk, read,
+                    shell_syntax_errors, shipped_config)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 GOLDEN = os.path.join(HERE, "golden")
@@ -121,7 +121,7 @@ class IpkFormat(unittest.TestCase):
                 # The config may hold password hashes: 0600, like OpenWrt's INSTALL_CONF.
                 self.assertEqual(modes, {"bin": 0o755, "init": 0o755, "conf": 0o600})
                 self.assertEqual(shell_syntax_errors(files["./" + p["init"]][0]), "")
-                self.assertEqual(files["./" + p["conf"]][0], read(CONFIG))
+                self.assertEqual(files["./" + p["conf"]][0], shipped_config(flavor))
                 # Every parent directory is in the archive too ("./opt/" reads back as "./opt").
                 dirs = {n.rstrip("/") for n, (d, m) in files.items() if m.isdir()}
                 for n in regular:
@@ -189,7 +189,7 @@ class ApkFormat(unittest.TestCase):
                 self.assertEqual(pkg.files[meta + "list"]["data"].decode(), "".join("/%s\n" % p for p in sorted(ipk)))
                 self.assertEqual(pkg.files[meta + "conffiles"]["data"].decode(), "/%s\n" % conf)
                 self.assertEqual(pkg.files[meta + "conffiles_static"]["data"].decode(),
-                                 "/%s %s\n" % (conf, hashlib.sha256(read(CONFIG)).hexdigest()))
+                                 "/%s %s\n" % (conf, hashlib.sha256(shipped_config("openwrt")).hexdigest()))
 
     def test_reproducible(self):
         arch = next(a for f, a, _, _ in ROWS if f == "openwrt")

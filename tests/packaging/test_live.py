@@ -26,7 +26,7 @@ import unittest
 import bumped
 import players
 import router
-from common import CONFIG, PATHS, apk_path, build_epoch, ipk_path, mkapk, mkipk, read
+from common import PATHS, apk_path, build_epoch, ipk_path, mkapk, mkipk, read, shipped_config
 
 # Any port is free in the namespace's own network; the shipped config says 9100.
 PORT = 19100
@@ -108,10 +108,10 @@ class Live(unittest.TestCase):
                                  "a fresh install enables it")
         status = self.status_check(r, flavor, init)
         self.assertEqual(status.returncode, 0, status.stdout + status.stderr)
-        self.assertTrue(serving(status.stdout, DEFAULT_PORT, bumped.current_version(), 4), status.stdout)
+        self.assertTrue(serving(status.stdout, DEFAULT_PORT, bumped.current_version(), 5), status.stdout)
 
         # The owner edits the config and reconfigures: same process, new listener.
-        edited = read(CONFIG).replace(b'listen = ["0.0.0.0:9100"]', b'listen = ["127.0.0.1:%d"]' % PORT)
+        edited = shipped_config(flavor).replace(b'listen = ["0.0.0.0:9100"]', b'listen = ["127.0.0.1:%d"]' % PORT)
         edited = edited.replace(b"wireless = true", b"wireless = false")
         with open(conf, "wb") as f:
             f.write(edited)
@@ -128,9 +128,9 @@ class Live(unittest.TestCase):
         self.assertEqual(len(r.pids()), 1, r.processes())
         self.assertNotEqual(r.pids(), pid)
         self.assertEqual(read(conf), edited)
-        self.assertEqual(read(conf + ("-opkg" if kind == "ipk" else ".apk-new")), read(CONFIG))
+        self.assertEqual(read(conf + ("-opkg" if kind == "ipk" else ".apk-new")), shipped_config(flavor))
         status = self.status_check(r, flavor, init)
-        self.assertTrue(serving(status.stdout, PORT, NEW, 3), "wireless is off now; the check scrapes the new listener: " + status.stdout)
+        self.assertTrue(serving(status.stdout, PORT, NEW, 4), "wireless is off now; the check scrapes the new listener: " + status.stdout)
 
         # Stop, start.
         r.sh(init + " stop")

@@ -17,7 +17,7 @@ import unittest
 import adb
 import bumped
 import players
-from common import CONFIG, PATHS, all_packages, build_epoch, mkapk, mkipk, read
+from common import PATHS, all_packages, build_epoch, mkapk, mkipk, read, shipped_config
 
 BUMPED = bumped.bumped_version()
 EDIT = b"# edited by the router's owner\nlisten = [\"127.0.0.1:9100\"]\n"
@@ -70,7 +70,7 @@ class ScratchRoot(unittest.TestCase):
         if fmt == "apk":
             expected.update({"lib/apk/packages/ap-exporter." + s: 0o644 for s in ("list", "conffiles", "conffiles_static")})
         self.assertEqual(files, expected)
-        self.assertEqual(read(os.path.join(root, p["conf"])), read(CONFIG))
+        self.assertEqual(read(os.path.join(root, p["conf"])), shipped_config(flavor))
 
     def test_opkg_and_apk_standins_install_and_remove_every_package(self):
         for fmt, flavor, arch, path in all_packages():
@@ -102,7 +102,7 @@ class ScratchRoot(unittest.TestCase):
                 self.assertEqual(install(m, newer), [])
                 new_default = conf + ("-opkg" if fmt == "ipk" else ".apk-new")
                 self.assertEqual(read(conf), EDIT, "the edit is kept")
-                self.assertEqual(read(new_default), read(CONFIG), "the new default lands beside it")
+                self.assertEqual(read(new_default), shipped_config(flavor), "the new default lands beside it")
                 self.assertEqual(os.stat(new_default).st_mode & 0o777, 0o600)
                 version = m.installed[0] if fmt == "ipk" else m.installed.info["version"]
                 self.assertTrue(version.startswith(BUMPED + "-"), version)
