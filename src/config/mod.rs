@@ -254,6 +254,9 @@ pub struct WirelessConfig {
     pub backend: WirelessBackend,
     /// Per-station series (a cardinality switch).
     pub stations: bool,
+    /// Most stations given series per interface; the rest are dropped (by
+    /// MAC order) and counted.
+    pub max_stations: Bounded<1, 4096>,
     /// The Broadcom `wl` command.
     pub wl_command: String,
     /// The `nvram` command that names Broadcom interfaces.
@@ -271,6 +274,7 @@ impl Default for WirelessConfig {
         WirelessConfig {
             backend: WirelessBackend::Auto,
             stations: true,
+            max_stations: Bounded(64),
             wl_command: "wl".into(),
             nvram_command: "nvram".into(),
             command_timeout_seconds: Bounded(2),
