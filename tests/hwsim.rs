@@ -262,18 +262,16 @@ fn real_kernel(arch: &str) {
     assert_eq!(one(&prom, r#"wifi_network_up{ifname="wlan2"}"#), 1.0);
     assert_eq!(one(&prom, r#"wifi_network_up{ifname="wlan3"}"#), 0.0);
     assert_eq!(one(&prom, r#"wifi_stations{ifname="wlan3"}"#), 0.0);
-    // Survey: hwsim reports the channels its radio scanned, with time and
-    // busy time (an eighth of it) and noise -92; the station's radio
-    // scanned channel 6 to associate. Its figures are the last scan's
-    // dwell, not a running total (a real driver's only grow), so after a
-    // fresh scan they are asserted present and consistent, not larger.
+    // Survey: hwsim reports the channels its radio scanned, with time, busy
+    // time (an eighth of it) and noise -92; the station's radio scanned
+    // channel 6 to associate. Its figures are the last scan's dwell, not a
+    // running total (a real driver's only grow), so they are asserted
+    // present and consistent, not growing.
     let active = r#"wifi_network_channel_active_seconds_total{ifname="wlan1"}"#;
     let busy = r#"wifi_network_channel_busy_seconds_total{ifname="wlan1"}"#;
     assert!(one(&prom, active) > 0.0, "{active} should be above 0");
-    guest.send("scan");
-    assert_eq!(guest.expect("SCANNED", STEP), "@@ SCANNED rc=0");
-    prom.wait_for(&format!("{busy} * 8 <= bool {active}"), 1.0, STEP);
-    assert!(one(&prom, active) > 0.0 && one(&prom, busy) > 0.0, "the survey should survive a scan");
+    assert!(one(&prom, busy) > 0.0, "{busy} should be above 0");
+    assert_eq!(one(&prom, &format!("{busy} * 8 <= bool {active}")), 1.0, "hwsim's busy time is an eighth");
     assert_eq!(one(&prom, r#"wifi_network_noise_dbm{ifname="wlan1"}"#), -92.0);
     assert_eq!(one(&prom, r#"wifi_network_transmit_power_dbm{ifname="wlan0"}"#), 20.0);
     assert_eq!(one(&prom, r#"wifi_network_phy_info{ifname="wlan0",standard="HT"}"#), 1.0);

@@ -131,12 +131,6 @@ while read -r cmd; do
       timeout 60 wget -q -O /dev/null http://169.254.10.1:8080/blob
       say "TRAFFIC rc=$?"
       ;;
-    scan)
-      # mac80211_hwsim fills its survey only while it scans: each scan
-      # rewrites the channel's time and busy time (busy = time / 8).
-      iw dev wlan1 scan freq 2437 > /dev/null 2>&1
-      say "SCANNED rc=$?"
-      ;;
     reconfigure)
       # A changed config: the load collector off. SIGHUP through the init
       # script; the same process must go on serving.
