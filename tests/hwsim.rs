@@ -256,6 +256,25 @@ fn real_kernel(arch: &str) {
     assert_eq!(one(&prom, r#"wifi_network_frequency_hertz{ifname="wlan0"}"#), 2.437e9);
     assert_eq!(one(&prom, r#"wifi_network_channel_width_hertz{ifname="wlan0"}"#), 20e6);
     assert_eq!(one(&prom, r#"wifi_stations{ifname="wlan0"}"#), 1.0);
+    // The idle radio (an AP nobody joined) counts 0 stations, not nothing;
+    // the radio left down says so and still has wifi_stations 0.
+    assert_eq!(one(&prom, r#"wifi_stations{ifname="wlan2"}"#), 0.0);
+    assert_eq!(one(&prom, r#"wifi_network_up{ifname="wlan2"}"#), 1.0);
+    assert_eq!(one(&prom, r#"wifi_network_up{ifname="wlan3"}"#), 0.0);
+    assert_eq!(one(&prom, r#"wifi_stations{ifname="wlan3"}"#), 0.0);
+    // Survey: hwsim reports the channels its radio scanned, with time, busy
+    // time (an eighth of it) and noise -92; the station's radio scanned
+    // channel 6 to associate. Its figures are the last scan's dwell, not a
+    // running total (a real driver's only grow), so they are asserted
+    // present and consistent, not growing.
+    let active = r#"wifi_network_channel_active_seconds_total{ifname="wlan1"}"#;
+    let busy = r#"wifi_network_channel_busy_seconds_total{ifname="wlan1"}"#;
+    assert!(one(&prom, active) > 0.0, "{active} should be above 0");
+    assert!(one(&prom, busy) > 0.0, "{busy} should be above 0");
+    assert_eq!(one(&prom, &format!("{busy} * 8 <= bool {active}")), 1.0, "hwsim's busy time is an eighth");
+    assert_eq!(one(&prom, r#"wifi_network_noise_dbm{ifname="wlan1"}"#), -92.0);
+    assert_eq!(one(&prom, r#"wifi_network_transmit_power_dbm{ifname="wlan0"}"#), 20.0);
+    assert_eq!(one(&prom, r#"wifi_network_phy_info{ifname="wlan0",standard="HT"}"#), 1.0);
     // The scrapes' own connection is tracked (nf_conntrack with its hooks on).
     assert!(one(&prom, "node_nf_conntrack_entries") >= 1.0);
     assert!(one(&prom, "node_nf_conntrack_entries_limit") > 0.0);

@@ -15,7 +15,7 @@ mod common;
 
 use ap_exporter::app::App;
 use ap_exporter::config::Config;
-use ap_exporter::parse::nl80211::{decode_interfaces, decode_stations, decode_survey_noise};
+use ap_exporter::parse::nl80211::{decode_interfaces, decode_stations, decode_survey, survey_in_use};
 use std::path::{Path, PathBuf};
 
 /// How an attribute's payload is laid out, for swapping its byte order.
@@ -251,7 +251,11 @@ fn decoder_reads_replies_in_this_builds_byte_order() {
     assert_eq!((s.mac.as_str(), s.signal_dbm), ("02:00:00:00:01:00", Some(-30)));
     assert_eq!((s.rx_bytes, s.tx_bytes, s.rx_packets, s.tx_packets), (Some(12285), Some(11239), Some(27), Some(17)));
     assert_eq!((s.tx_kbps, s.rx_kbps, s.connected_s, s.inactive_ms), (Some(11_000), Some(104_000), Some(9), Some(52)));
-    assert_eq!(decode_survey_noise(&read(native, "survey-wlan1.bin")).unwrap(), None);
+    assert_eq!((s.beacon_loss, s.expected_throughput_kbps), (None, Some(6468)));
+    assert_eq!(ap.tx_power_mbm, Some(2000));
+    let survey = decode_survey(&read(native, "survey-wlan1.bin")).unwrap();
+    let e = survey_in_use(&survey, Some(2437)).unwrap();
+    assert_eq!((e.noise_dbm, e.airtime.active_ms, e.airtime.busy_ms), (Some(-92), Some(76), Some(9)));
     // The other order must not pass for this one: its first length is absurd.
     assert!(decode_interfaces(&read(foreign, "interfaces.bin")).is_err());
 }

@@ -84,6 +84,9 @@ fn serves_reloads_idles_and_stops_on_a_2_6_22_syscall_surface() {
             "wl backend failed under the filter:\n{text}"
         );
         assert!(text.contains("wifi_stations{ifname=\"eth2\"} 2"));
+        // The per-radio wl runs (chanim_stats, phy_tempsense) work here too.
+        assert!(text.contains("wifi_network_channel_busy_ratio{ifname=\"eth2\"} 0.8"), "{text}");
+        assert!(text.contains("wifi_radio_temperature_celsius{ifname=\"eth2\"} 61"), "{text}");
     }
     // The init scripts' --status (a client socket made without
     // SOCK_CLOEXEC) and a person's --diagnose (which binds and closes the
@@ -100,7 +103,10 @@ fn serves_reloads_idles_and_stops_on_a_2_6_22_syscall_surface() {
     );
     let out = Command::new(&helper).arg(musl_binary()).arg("--diagnose").arg("--config").arg(&cfg).output().unwrap();
     let report = String::from_utf8_lossy(&out.stdout);
-    assert!(report.contains("info collector wireless: wl: eth2 (radio wl1, 5GHz, 2 stations)"), "{report}");
+    assert!(
+        report.contains("info collector wireless: wl: eth2 (radio wl1, 5GHz, 2 stations, airtime from chanim_stats)"),
+        "{report}"
+    );
     assert_eq!(out.status.code(), Some(0), "--diagnose under the filter:\n{report}");
 
     let pid = exp.child.id();

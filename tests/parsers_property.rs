@@ -258,6 +258,9 @@ fn wl_outputs_never_panic() {
         include_str!("samples/wl/sta_info_rt-ac56u.txt"),
         include_str!("samples/wl/sta_info_ver8_5g_160.txt"),
         include_str!("samples/wl/assoclist_ver8.txt"),
+        include_str!("samples/wl/chanim_stats_v2.txt"),
+        include_str!("samples/wl/chanim_stats_v3.txt"),
+        include_str!("samples/wl/phy_tempsense.txt"),
     ];
     property(&seeds, 20_000, |s| {
         let st = wl::parse_status(s);
@@ -268,6 +271,13 @@ fn wl_outputs_never_panic() {
             assert_eq!(mac.len(), 17);
         }
         let _ = wl::parse_int(s);
+        // Percentages stay percentages, temperatures and noise plausible.
+        let chanim = wl::parse_chanim_stats(s);
+        assert!(chanim.busy_per10k.is_none_or(|b| b <= 10_000));
+        assert!(chanim.noise_dbm.is_none_or(|n| n < 0));
+        assert!(wl::parse_tempsense(s).is_none_or(|t| (-40..=150).contains(&t)));
+        assert!(wl::parse_noise(s).is_none_or(|n| n < 0));
+        let _ = ap_exporter::parse::wifi::parse_iface_up(s);
     });
 }
 
@@ -327,7 +337,9 @@ fn nl80211_decoder_never_panics() {
         }
         let _ = nl80211::decode_interfaces(&bytes);
         let _ = nl80211::decode_stations(&bytes);
-        let _ = nl80211::decode_survey_noise(&bytes);
+        if let Ok(entries) = nl80211::decode_survey(&bytes) {
+            let _ = nl80211::survey_in_use(&entries, Some(2437));
+        }
         let _ = nl80211::decode_family_id(&bytes);
         check_netlink_walk(&bytes);
     }

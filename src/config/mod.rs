@@ -253,6 +253,9 @@ pub struct WirelessConfig {
     pub backend: WirelessBackend,
     /// Per-station series (a cardinality switch).
     pub stations: bool,
+    /// Most stations given series per interface; the rest are dropped (by
+    /// MAC order) and counted.
+    pub max_stations: Bounded<1, 4096>,
     /// The Broadcom `wl` command.
     pub wl_command: String,
     /// The `nvram` command that names Broadcom interfaces.
@@ -270,6 +273,7 @@ impl Default for WirelessConfig {
         WirelessConfig {
             backend: WirelessBackend::Auto,
             stations: true,
+            max_stations: Bounded(64),
             wl_command: "wl".into(),
             nvram_command: "nvram".into(),
             command_timeout_seconds: Bounded(2),
@@ -460,6 +464,7 @@ impl FromToml for WirelessConfig {
             "nvram_command" => c.nvram_command,
             "command_timeout_seconds" => c.command_timeout_seconds,
             "leases" => c.leases,
+            "max_stations" => c.max_stations,
             "interfaces" => c.interfaces,
         });
         Ok(c)

@@ -3,7 +3,7 @@
 //! (A netlink crate would cost more flash than these ~300 lines.)
 //! Byte order is the host's, as netlink's is.
 
-use super::wifi::{Band, Station, format_mac};
+use super::wifi::{Airtime, Band, Standard, Station, format_mac};
 
 use super::netlink::{self, Attr, Attrs, DecodeError, Message, NLMSG_DONE, NLMSG_ERROR, genl_request};
 
@@ -30,6 +30,7 @@ const ATTR_STA_INFO: u16 = 21;
 const ATTR_WIPHY_FREQ: u16 = 38;
 const ATTR_SSID: u16 = 52;
 const ATTR_SURVEY_INFO: u16 = 84;
+const ATTR_WIPHY_TX_POWER_LEVEL: u16 = 98;
 const ATTR_CHANNEL_WIDTH: u16 = 159;
 
 const STA_INACTIVE_TIME: u16 = 1;
@@ -43,14 +44,26 @@ const STA_TX_RETRIES: u16 = 11;
 const STA_TX_FAILED: u16 = 12;
 const STA_RX_BITRATE: u16 = 14;
 const STA_CONNECTED_TIME: u16 = 16;
+const STA_BEACON_LOSS: u16 = 18;
+const STA_EXPECTED_THROUGHPUT: u16 = 27;
 const STA_RX_BYTES64: u16 = 23;
 const STA_TX_BYTES64: u16 = 24;
 
 const RATE_BITRATE: u16 = 1;
+const RATE_MCS: u16 = 2;
 const RATE_BITRATE32: u16 = 5;
+const RATE_VHT_MCS: u16 = 6;
+const RATE_HE_MCS: u16 = 13;
+const RATE_EHT_MCS: u16 = 19;
 
+const SURVEY_FREQUENCY: u16 = 1;
 const SURVEY_NOISE: u16 = 2;
 const SURVEY_IN_USE: u16 = 3;
+// Called CHANNEL_TIME, CHANNEL_TIME_BUSY, ... before Linux 4.0; same numbers.
+const SURVEY_TIME: u16 = 4;
+const SURVEY_TIME_BUSY: u16 = 5;
+const SURVEY_TIME_RX: u16 = 7;
+const SURVEY_TIME_TX: u16 = 8;
 
 /// An interface from the GET_INTERFACE dump.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -71,6 +84,8 @@ pub struct Interface {
     pub freq_mhz: Option<u32>,
     /// nl80211 channel width enum.
     pub width: Option<u32>,
+    /// Transmit power in mBm.
+    pub tx_power_mbm: Option<i32>,
 }
 
 impl Interface {
@@ -108,6 +123,20 @@ impl Interface {
     /// The band, from the frequency.
     pub fn band(&self) -> Option<Band> {
         self.freq_mhz.and_then(Band::from_mhz)
+    }
+
+    /// The oldest PHY generation that can use this channel: 20 MHz
+    /// without HT is legacy, 20 or 40 MHz HT, 80 and 160 MHz VHT, 320 MHz
+    /// EHT; on 6 GHz nothing older than HE runs.
+    pub fn channel_standard(&self) -> Option<Standard> {
+        let by_width = match self.width? {
+            0 => Standard::Legacy,
+            1 | 2 => Standard::Ht,
+            3..=5 => Standard::Vht,
+            13 => Standard::Eht,
+            _ => return None,
+        };
+        Some(if self.band() == Some(Band::G6) { by_width.max(Standard::He) } else { by_width })
     }
 }
 
@@ -185,6 +214,7 @@ pub fn decode_interfaces(buf: &[u8]) -> Result<Vec<Interface>, DecodeError> {
                 ATTR_SSID => i.ssid = Some(String::from_utf8_lossy(p).into_owned()),
                 ATTR_WIPHY_FREQ => i.freq_mhz = u32_of(p),
                 ATTR_CHANNEL_WIDTH => i.width = u32_of(p),
+                ATTR_WIPHY_TX_POWER_LEVEL => i.tx_power_mbm = u32_of(p).map(|v| v as i32),
                 _ => {}
             }
         }
@@ -200,19 +230,34 @@ fn nested<'a>(a: &Attr<'a>) -> Attrs<'a> {
     netlink::attrs(a.payload, a.offset)
 }
 
-fn bitrate_kbps(rate: &Attr<'_>) -> Result<Option<u64>, DecodeError> {
+/// A rate's bit rate in kbit/s, and the PHY generation its MCS field names.
+fn bitrate(rate: &Attr<'_>) -> Result<(Option<u64>, Option<Standard>), DecodeError> {
     let mut rate16 = None;
     let mut rate32 = None;
+    let mut standard = None;
     for a in nested(rate) {
         let a = a?;
-        match a.ty {
-            RATE_BITRATE => rate16 = u16_of(a.payload).map(u64::from),
-            RATE_BITRATE32 => rate32 = u32_of(a.payload).map(u64::from),
-            _ => {}
-        }
+        let phy = match a.ty {
+            RATE_BITRATE => {
+                rate16 = u16_of(a.payload).map(u64::from);
+                None
+            }
+            RATE_BITRATE32 => {
+                rate32 = u32_of(a.payload).map(u64::from);
+                None
+            }
+            RATE_MCS => Some(Standard::Ht),
+            RATE_VHT_MCS => Some(Standard::Vht),
+            RATE_HE_MCS => Some(Standard::He),
+            RATE_EHT_MCS => Some(Standard::Eht),
+            _ => None,
+        };
+        standard = standard.max(phy);
     }
-    // Units of 100 kbit/s; the 32-bit field wins where present.
-    Ok(rate32.or(rate16).map(|r| r * 100))
+    // Units of 100 kbit/s; the 32-bit field wins where present. A rate
+    // with no MCS field is a legacy rate.
+    let kbps = rate32.or(rate16).map(|r| r * 100);
+    Ok((kbps, standard.or(kbps.map(|_| Standard::Legacy))))
 }
 
 /// The stations in a GET_STATION dump.
@@ -246,8 +291,17 @@ pub fn decode_stations(buf: &[u8]) -> Result<Vec<Station>, DecodeError> {
                             STA_TX_RETRIES => s.tx_retries = u32_of(p).map(u64::from),
                             STA_TX_FAILED => s.tx_failed = u32_of(p).map(u64::from),
                             STA_CONNECTED_TIME => s.connected_s = u32_of(p).map(u64::from),
-                            STA_TX_BITRATE => s.tx_kbps = bitrate_kbps(&info)?,
-                            STA_RX_BITRATE => s.rx_kbps = bitrate_kbps(&info)?,
+                            STA_BEACON_LOSS => s.beacon_loss = u32_of(p).map(u64::from),
+                            STA_EXPECTED_THROUGHPUT => s.expected_throughput_kbps = u32_of(p).map(u64::from),
+                            STA_TX_BITRATE | STA_RX_BITRATE => {
+                                let (kbps, standard) = bitrate(&info)?;
+                                if info.ty == STA_TX_BITRATE {
+                                    s.tx_kbps = kbps;
+                                } else {
+                                    s.rx_kbps = kbps;
+                                }
+                                s.standard = s.standard.max(standard);
+                            }
                             _ => {}
                         }
                     }
@@ -265,29 +319,58 @@ pub fn decode_stations(buf: &[u8]) -> Result<Vec<Station>, DecodeError> {
     Ok(out)
 }
 
-/// The noise (dBm) of the in-use channel in a GET_SURVEY dump.
-pub fn decode_survey_noise(buf: &[u8]) -> Result<Option<i32>, DecodeError> {
+/// One channel of a GET_SURVEY dump.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SurveyEntry {
+    /// Centre frequency in MHz.
+    pub freq_mhz: Option<u32>,
+    /// The driver marks this channel as the one in use.
+    pub in_use: bool,
+    /// Noise floor in dBm.
+    pub noise_dbm: Option<i32>,
+    /// Airtime counters, in ms.
+    pub airtime: Airtime,
+}
+
+/// Every channel in a GET_SURVEY dump, in order.
+pub fn decode_survey(buf: &[u8]) -> Result<Vec<SurveyEntry>, DecodeError> {
+    let mut out = Vec::new();
     for attributes in data_messages(buf)? {
         for a in attributes {
             let a = a?;
             if a.ty != ATTR_SURVEY_INFO {
                 continue;
             }
-            let (mut in_use, mut noise) = (false, None);
+            let mut e = SurveyEntry::default();
             for info in nested(&a) {
                 let info = info?;
+                let p = info.payload;
                 match info.ty {
-                    SURVEY_IN_USE => in_use = true,
-                    SURVEY_NOISE => noise = s8_of(info.payload),
+                    SURVEY_FREQUENCY => e.freq_mhz = u32_of(p),
+                    SURVEY_IN_USE => e.in_use = true,
+                    SURVEY_NOISE => e.noise_dbm = s8_of(p),
+                    SURVEY_TIME => e.airtime.active_ms = u64_of(p),
+                    SURVEY_TIME_BUSY => e.airtime.busy_ms = u64_of(p),
+                    SURVEY_TIME_RX => e.airtime.rx_ms = u64_of(p),
+                    SURVEY_TIME_TX => e.airtime.tx_ms = u64_of(p),
                     _ => {}
                 }
             }
-            if in_use {
-                return Ok(noise);
-            }
+            out.push(e);
         }
     }
-    Ok(None)
+    Ok(out)
+}
+
+/// The survey entry of the channel in use: the one the driver marks, else
+/// (drivers such as mac80211_hwsim mark none) the one on the interface's
+/// frequency `freq_mhz`.
+pub fn survey_in_use(entries: &[SurveyEntry], freq_mhz: Option<u32>) -> Option<SurveyEntry> {
+    entries
+        .iter()
+        .find(|e| e.in_use)
+        .or_else(|| freq_mhz.and_then(|f| entries.iter().find(|e| e.freq_mhz == Some(f))))
+        .copied()
 }
 
 /// The request that resolves the "nl80211" family id.
@@ -300,8 +383,6 @@ pub fn get_family_request(seq: u32) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    const SURVEY_FREQUENCY: u16 = 1;
 
     /// Builds a reply message (as the kernel would) for decoder tests.
     fn reply(family: u16, cmd: u8, attributes: &[(u16, Vec<u8>)]) -> Vec<u8> {
@@ -375,7 +456,14 @@ mod tests {
         let other = nested(&[(SURVEY_FREQUENCY, 2412u32.to_ne_bytes().to_vec()), (SURVEY_NOISE, vec![(-80i8) as u8])]);
         let mut buf = reply(0x22, 50, &[(ATTR_SURVEY_INFO, other)]);
         buf.extend(reply(0x22, 50, &[(ATTR_SURVEY_INFO, survey)]));
-        assert_eq!(decode_survey_noise(&buf).unwrap(), Some(-92));
+        let entries = decode_survey(&buf).unwrap();
+        assert_eq!(entries.len(), 2);
+        // The marked entry wins over the one on the interface's frequency.
+        let e = survey_in_use(&entries, Some(2412)).unwrap();
+        assert_eq!((e.freq_mhz, e.noise_dbm, e.in_use), (Some(2437), Some(-92), true));
+        assert_eq!(survey_in_use(&entries[..1], Some(2412)).unwrap().noise_dbm, Some(-80));
+        assert_eq!(survey_in_use(&entries[..1], Some(5180)), None);
+        assert_eq!(survey_in_use(&entries[..1], None), None);
     }
 
     /// Replies captured from Linux 6.1 with mac80211_hwsim (tests/hwsim.rs).
@@ -401,8 +489,17 @@ mod tests {
         assert_eq!((s.mac.as_str(), s.signal_dbm), ("02:00:00:00:01:00", Some(-30)));
         assert!(s.rx_bytes.unwrap() >= 10_000 && s.tx_packets.unwrap() > 0 && s.connected_s.is_some());
         assert_eq!(s.tx_kbps, Some(11_000));
-        // hwsim reports no noise for the in-use channel of an AP.
-        assert_eq!(decode_survey_noise(&captured("survey-wlan0.bin")).unwrap(), None);
+        // 11 Mbit/s out (legacy), an HT MCS in.
+        assert_eq!(s.standard, Some(Standard::Ht));
+        assert_eq!(ap.channel_standard(), Some(Standard::Ht));
+        assert_eq!(ap.tx_power_mbm, Some(2000));
+        // hostapd never scanned on the AP's radio, so its survey is empty;
+        // the station's radio scanned channel 6 and reports it, unmarked.
+        assert_eq!(decode_survey(&captured("survey-wlan0.bin")).unwrap(), vec![]);
+        let entries = decode_survey(&captured("survey-wlan1.bin")).unwrap();
+        let e = survey_in_use(&entries, Some(2437)).unwrap();
+        assert_eq!((e.in_use, e.noise_dbm), (false, Some(-92)));
+        assert_eq!(e.airtime, Airtime { active_ms: Some(76), busy_ms: Some(9), rx_ms: None, tx_ms: None });
     }
 
     #[test]

@@ -55,6 +55,50 @@ pub fn mhz_from_channel(band: Band, channel: u32) -> Option<u32> {
     }
 }
 
+/// The 802.11 PHY generation a network runs, as the `standard` label
+/// spells it. Ordered: a later one is a newer generation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Standard {
+    /// 802.11a/b/g rates only.
+    Legacy,
+    /// 802.11n.
+    Ht,
+    /// 802.11ac.
+    Vht,
+    /// 802.11ax.
+    He,
+    /// 802.11be.
+    Eht,
+}
+
+impl Standard {
+    /// The label value.
+    pub fn label(self) -> &'static str {
+        match self {
+            Standard::Legacy => "legacy",
+            Standard::Ht => "HT",
+            Standard::Vht => "VHT",
+            Standard::He => "HE",
+            Standard::Eht => "EHT",
+        }
+    }
+}
+
+/// Airtime of the channel in use since the radio started counting, in
+/// milliseconds (nl80211's survey). Each field is there when the driver
+/// reports it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Airtime {
+    /// Time the radio was on the channel.
+    pub active_ms: Option<u64>,
+    /// Time the channel was sensed busy.
+    pub busy_ms: Option<u64>,
+    /// Time spent receiving.
+    pub rx_ms: Option<u64>,
+    /// Time spent transmitting.
+    pub tx_ms: Option<u64>,
+}
+
 /// One WiFi interface (a BSS on a radio).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Network {
@@ -82,6 +126,20 @@ pub struct Network {
     pub signal_dbm: Option<i32>,
     /// WEXT link quality, in the driver's own units.
     pub link_quality: Option<u32>,
+    /// The interface is down or its radio disabled: only its name and
+    /// radio are known, and it is reported with no stations.
+    pub down: bool,
+    /// Airtime counters of the channel in use (nl80211 survey).
+    pub airtime: Option<Airtime>,
+    /// Share of the last measuring period the channel was busy, in
+    /// hundredths of a percent, 0 to 10000 (Broadcom `chanim_stats`).
+    pub busy_per10k: Option<u32>,
+    /// Radio temperature in degrees Celsius (Broadcom `phy_tempsense`).
+    pub temperature_c: Option<i32>,
+    /// Transmit power in mBm (hundredths of a dBm).
+    pub tx_power_mbm: Option<i32>,
+    /// The newest PHY generation the channel or the stations show.
+    pub standard: Option<Standard>,
     /// Associated stations.
     pub stations: Vec<Station>,
 }
@@ -113,6 +171,20 @@ pub struct Station {
     pub tx_retries: Option<u64>,
     /// Transmissions that failed after all retries.
     pub tx_failed: Option<u64>,
+    /// The driver's estimate of the throughput to the station, kbit/s.
+    pub expected_throughput_kbps: Option<u64>,
+    /// Beacons the station (or our client link) missed.
+    pub beacon_loss: Option<u64>,
+    /// The PHY generation of the station's last rates (not exported).
+    pub standard: Option<Standard>,
+}
+
+/// Whether an interface is administratively up, from the hex
+/// `/sys/class/net/IF/flags` (IFF_UP is bit 0). `None` when unreadable.
+pub fn parse_iface_up(text: &str) -> Option<bool> {
+    let t = text.trim();
+    let hex = t.strip_prefix("0x").unwrap_or(t);
+    u32::from_str_radix(hex, 16).ok().map(|f| f & 1 == 1)
 }
 
 /// Normalises a MAC address to lower case with colons, or `None`.
@@ -146,6 +218,16 @@ mod tests {
         assert_eq!(mhz_from_channel(Band::G5, 149), Some(5745));
         assert_eq!(mhz_from_channel(Band::G2_4, 11), Some(2462));
         assert_eq!(mhz_from_channel(Band::G2_4, 15), None);
+    }
+
+    #[test]
+    fn interface_flags() {
+        // /sys/class/net/wlan0/flags of an up AP and of a down one.
+        assert_eq!(parse_iface_up("0x1003\n"), Some(true));
+        assert_eq!(parse_iface_up("0x1002\n"), Some(false));
+        assert_eq!(parse_iface_up("up\n"), None);
+        assert_eq!(parse_iface_up(""), None);
+        assert!(Standard::He > Standard::Vht && Standard::Ht > Standard::Legacy);
     }
 
     #[test]

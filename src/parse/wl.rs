@@ -1,10 +1,11 @@
 //! Broadcom's `wl` tool (ASUSWRT-Merlin, DD-WRT): pure parsers for its
-//! `status`, `assoclist`, `sta_info` and integer outputs. Output differs
+//! `status`, `assoclist`, `sta_info`, `chanim_stats`, `phy_tempsense`,
+//! `noise` and integer outputs. Output differs
 //! between driver versions (`[VER 4]` ... `[VER 8]`), so every value is
 //! found by its line's label, never by position, and a missing line is a
 //! missing value, not an error.
 
-use super::wifi::{Band, Station, mhz_from_channel, normalize_mac};
+use super::wifi::{Band, Standard, Station, mhz_from_channel, normalize_mac};
 
 /// What `wl -i IF status` tells about an interface.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -21,6 +22,8 @@ pub struct Status {
     pub channel: Option<u32>,
     /// Channel width in MHz.
     pub width_mhz: Option<u32>,
+    /// The newest capability line: `HE Capable:`, `VHT Capable:`, ...
+    pub standard: Option<Standard>,
 }
 
 impl Status {
@@ -56,6 +59,16 @@ pub fn parse_status(text: &str) -> Status {
         if let Some(v) = after(t, "noise:") {
             s.noise_dbm = leading_int(v).and_then(|n| i32::try_from(n).ok()).filter(|&n| n < 0);
         }
+        // "VHT Capable:" or "HE Capable:" stands alone on its line; a legacy
+        // BSS has none (802.11n ones say "802.11N Capable:" on some drivers).
+        let capable = match t {
+            "EHT Capable:" => Some(Standard::Eht),
+            "HE Capable:" => Some(Standard::He),
+            "VHT Capable:" => Some(Standard::Vht),
+            "HT Capable:" | "802.11N Capable:" => Some(Standard::Ht),
+            _ => None,
+        };
+        s.standard = s.standard.max(capable);
         if let Some(v) = after(t, "BSSID:") {
             s.bssid = v.split_ascii_whitespace().next().and_then(normalize_mac);
         }
@@ -111,6 +124,88 @@ pub fn parse_assoclist(text: &str) -> Vec<String> {
 /// Parses an integer answer such as `wl isup` or `wl ap`.
 pub fn parse_int(text: &str) -> Option<i64> {
     leading_int(text.lines().next()?)
+}
+
+/// A decimal such as `41.82`, `10` or `-81`, in hundredths (no float
+/// parsing: the router has no FPU and the binary no float parser to spare).
+fn hundredths(s: &str) -> Option<i64> {
+    let (neg, s) = match s.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, s),
+    };
+    let (int, frac) = s.split_once('.').unwrap_or((s, ""));
+    if int.is_empty() || int.len() > 9 || !int.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    if frac.len() > 9 || !frac.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let mut frac2 = frac.bytes().chain(std::iter::repeat(b'0')).take(2);
+    let (d1, d2) = (frac2.next().unwrap_or(b'0') - b'0', frac2.next().unwrap_or(b'0') - b'0');
+    let v = int.parse::<i64>().ok()? * 100 + i64::from(d1) * 10 + i64::from(d2);
+    Some(if neg { -v } else { v })
+}
+
+/// What `wl chanim_stats` says about the channel in use.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Chanim {
+    /// Busy share of the last period in hundredths of a percent (0..=10000).
+    pub busy_per10k: Option<u32>,
+    /// The `knoise` column: the noise floor in dBm.
+    pub noise_dbm: Option<i32>,
+}
+
+/// The columns that count as busy airtime: our transmissions, frames of
+/// our BSS, of other BSSs, energy no category claimed, and carrier sense
+/// without a decodable packet. `doze` (radio asleep) and `txop` (time free
+/// to transmit) are not busy; `idle` is left out because its meaning
+/// differs between driver versions (in real outputs it does not complement
+/// the categories, which with `txop` do add up to about 100).
+const CHANIM_BUSY: [&str; 5] = ["tx", "inbss", "obss", "nocat", "nopkt"];
+
+/// Parses `wl chanim_stats`: a `version: N` line, a header line of column
+/// names (`chanspec tx inbss obss nocat nopkt doze txop goodtx badtx glitch
+/// badplcp knoise idle timestamp`, whose order and set vary by version),
+/// then one row per chanspec, the first being the channel in use. Values
+/// are percentages, integers on older drivers and with two decimals on
+/// newer ones. Columns are found by name; anything unexpected gives `None`.
+pub fn parse_chanim_stats(text: &str) -> Chanim {
+    let mut header: Option<Vec<&str>> = None;
+    for line in text.lines() {
+        let words: Vec<&str> = line.split_ascii_whitespace().collect();
+        if words.first() == Some(&"chanspec") {
+            header = Some(words);
+            continue;
+        }
+        let Some(names) = &header else { continue };
+        if !words.first().is_some_and(|w| w.starts_with("0x")) {
+            continue;
+        }
+        let column = |name: &str| names.iter().position(|n| *n == name).and_then(|i| words.get(i)).copied();
+        let mut busy: Option<i64> = None;
+        for name in CHANIM_BUSY {
+            if let Some(v) = column(name) {
+                let Some(v) = hundredths(v).filter(|v| (0..=10_000).contains(v)) else {
+                    return Chanim::default();
+                };
+                busy = Some(busy.unwrap_or(0) + v);
+            }
+        }
+        let noise_dbm = column("knoise").and_then(|v| v.parse::<i32>().ok()).filter(|n| (-150..0).contains(n));
+        return Chanim { busy_per10k: busy.map(|b| b.min(10_000) as u32), noise_dbm };
+    }
+    Chanim::default()
+}
+
+/// Parses `wl phy_tempsense`: degrees Celsius, then the same in hex, as in
+/// `53 (0x35)`. Values outside -40..=150 are not a temperature.
+pub fn parse_tempsense(text: &str) -> Option<i32> {
+    parse_int(text).filter(|t| (-40..=150).contains(t)).map(|t| t as i32)
+}
+
+/// Parses `wl noise`: the noise floor in dBm, such as `-89`.
+pub fn parse_noise(text: &str) -> Option<i32> {
+    parse_int(text).filter(|n| (-150..0).contains(n)).map(|n| n as i32)
 }
 
 /// Parses `wl sta_info MAC` into a station (the MAC is the caller's).
@@ -211,6 +306,64 @@ mod tests {
         assert_eq!(s.signal_dbm, Some(-46), "smoothed rssi preferred");
         assert_eq!(s.connected_s, Some(601_993));
         assert_eq!(s.inactive_ms, Some(0));
+    }
+
+    #[test]
+    fn status_capability_lines_give_the_standard() {
+        assert_eq!(parse_status(&sample("status_merlin_ax_2g.txt")).standard, Some(Standard::He));
+        assert_eq!(parse_status(&sample("status_ddwrt_5g.txt")).standard, Some(Standard::Vht));
+    }
+
+    #[test]
+    fn chanim_stats_version_2_integers() {
+        // A Broadcom AP's `wl chanim_stats` (version 2, with idle).
+        let c = parse_chanim_stats(&sample("chanim_stats_v2.txt"));
+        // tx 10 + inbss 1 + obss 31 + nocat 27 + nopkt 11 = 80 %.
+        assert_eq!(c, Chanim { busy_per10k: Some(8000), noise_dbm: Some(-81) });
+    }
+
+    #[test]
+    fn chanim_stats_version_3_decimals() {
+        // `wl -i wl2 chanim_stats` on a DOCSIS gateway: two decimals.
+        let c = parse_chanim_stats(&sample("chanim_stats_v3.txt"));
+        // 41.82 + 20.22 + 0.00 + 13.56 + 0.02 = 75.62 %.
+        assert_eq!(c, Chanim { busy_per10k: Some(7562), noise_dbm: Some(-90) });
+    }
+
+    #[test]
+    fn chanim_stats_acsd_header_without_idle() {
+        // acsd's dump order: no idle column, timestamp last.
+        let text = "Chanim Stats: version: 4, count: 19\nchanspec tx   inbss   obss   nocat   nopkt   doze   txop   goodtx  badtx  glitch   badplcp  knoise  timestamp\n0xd024      0       0       1       0       1       0       96      0       0       24      0       -97     981738759\n";
+        assert_eq!(parse_chanim_stats(text), Chanim { busy_per10k: Some(200), noise_dbm: Some(-97) });
+    }
+
+    #[test]
+    fn chanim_stats_garbage() {
+        assert_eq!(parse_chanim_stats(""), Chanim::default());
+        assert_eq!(parse_chanim_stats("wl: Unsupported\n"), Chanim::default());
+        // A row without a header, a header without a row.
+        assert_eq!(parse_chanim_stats("0x1006 10 1 31\n"), Chanim::default());
+        assert_eq!(parse_chanim_stats("chanspec tx inbss\n"), Chanim::default());
+        // Non-numbers and out-of-range percentages give nothing.
+        assert_eq!(parse_chanim_stats("chanspec tx inbss\n0x1006 x 1\n").busy_per10k, None);
+        assert_eq!(parse_chanim_stats("chanspec tx inbss\n0x1006 101 1\n").busy_per10k, None);
+        // A short row: the columns it has.
+        assert_eq!(parse_chanim_stats("chanspec tx inbss obss\n0x1006 60 50\n").busy_per10k, Some(10_000));
+        assert_eq!(hundredths("1.5"), Some(150));
+        assert_eq!(hundredths("-81"), Some(-8100));
+        assert_eq!(hundredths("0.015"), Some(1));
+        assert_eq!(hundredths("."), None);
+        assert_eq!(hundredths("1.x"), None);
+        assert_eq!(hundredths("99999999999"), None);
+    }
+
+    #[test]
+    fn tempsense_and_noise() {
+        assert_eq!(parse_tempsense(&sample("phy_tempsense.txt")), Some(53));
+        assert_eq!(parse_tempsense("wl: Unsupported\n"), None);
+        assert_eq!(parse_tempsense("65535 (0xffff)\n"), None);
+        assert_eq!(parse_noise("-89\n"), Some(-89));
+        assert_eq!(parse_noise("0\n"), None);
     }
 
     #[test]

@@ -1,6 +1,6 @@
 #!/bin/busybox sh
 # PID 1 of the VM matrix's guests (tests/hwsim/vm.py, driven by
-# tests/hwsim.rs over the console). Two simulated radios: hostapd as a WPA2
+# tests/hwsim.rs over the console). Four simulated radios: hostapd as a WPA2
 # AP on wlan0, wpa_supplicant as a station on wlan1. The Entware package,
 # installed in /opt, is started by its init script with the rc.func
 # stand-in under busybox sh, as on a router; the host scrapes it through
@@ -36,7 +36,7 @@ exporter_pid() {
   done
 }
 logs() {
-  for f in /tmp/hostapd.log /tmp/wpa.log /tmp/messages; do
+  for f in /tmp/hostapd.log /tmp/hostapd-idle.log /tmp/wpa.log /tmp/messages; do
     echo "--- $f"
     cat $f 2>/dev/null
   done
@@ -77,6 +77,17 @@ rsn_pairwise=CCMP
 ctrl_interface=/var/run/hostapd
 CONF
 hostapd -B /tmp/hostapd.conf > /tmp/hostapd.log 2>&1 || fail "hostapd"
+# An idle radio: an open AP on wlan2 that no station joins (wifi_stations
+# 0). wlan3 stays down (wifi_network_up 0).
+cat > /tmp/hostapd-idle.conf <<CONF
+interface=wlan2
+driver=nl80211
+ssid=ap-exporter-idle
+hw_mode=g
+channel=11
+ctrl_interface=/var/run/hostapd
+CONF
+hostapd -B /tmp/hostapd-idle.conf > /tmp/hostapd-idle.log 2>&1 || fail "hostapd on the idle radio"
 cat > /tmp/wpa.conf <<CONF
 ctrl_interface=/var/run/wpa_supplicant
 network={

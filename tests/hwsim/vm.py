@@ -68,7 +68,7 @@ BINARIES = ["usr/sbin/hostapd", "sbin/wpa_supplicant", "sbin/wpa_cli", "sbin/iw"
 # ccm before any WPA2 network, or key install fails; nf_conntrack with its
 # hooks on, as a router's NAT firewall has them, so connections are counted.
 MODULES = ["ctr", "ccm", "mac80211_hwsim", "nf_conntrack"]
-PARAMS = {"mac80211_hwsim": "radios=2 support_p2p_device=0", "nf_conntrack": "enable_hooks=1"}
+PARAMS = {"mac80211_hwsim": "radios=4 support_p2p_device=0", "nf_conntrack": "enable_hooks=1"}
 EXPORTER_PORT = 9100
 
 

@@ -1,7 +1,9 @@
 //! wireless: WiFi interfaces and stations. `backend = "auto"` asks nl80211
 //! first, then Broadcom's `wl` for interfaces nl80211 did not cover, then
 //! `/proc/net/wireless` (Wireless Extensions) for the rest. An interface
-//! that is down or vanishes mid-scrape is skipped, not an error. Each
+//! that is down (or its radio disabled) is reported with
+//! `wifi_network_up 0` and no stations; one that vanishes mid-scrape is
+//! skipped. Neither is an error. Each
 //! backend is one file behind [`Backend`]; the families are written in
 //! `families`.
 
@@ -10,7 +12,7 @@ mod nl80211;
 mod wext;
 mod wl;
 
-use super::{CollectError, Collector};
+use super::{CollectError, Collector, read_parsed};
 use crate::config::{Config, WirelessBackend, WirelessConfig};
 use crate::metrics::exposition::Exposition;
 use crate::os::source::{Roots, open_untrusted, read_file_bounded};
@@ -39,7 +41,7 @@ struct Context<'a> {
 
 /// What one backend found.
 enum Outcome {
-    /// Interfaces it reports, and how many it saw in all (down ones too).
+    /// Interfaces it reports (down ones too, marked), and how many it saw.
     Networks(Vec<Network>, usize),
     /// It cannot run here at all (as opposed to one that failed).
     Unavailable(String),
@@ -50,11 +52,6 @@ trait Backend {
     /// The interfaces this backend reports, leaving out those in `covered`
     /// (found by an earlier backend).
     fn networks(&mut self, ctx: &Context<'_>, covered: &[String]) -> Result<Outcome, CollectError>;
-    /// The interfaces the last [`Backend::networks`] skipped because they
-    /// are down, for `--diagnose`.
-    fn down(&self) -> &[String] {
-        &[]
-    }
 }
 
 /// A backend's name, as in the config.
@@ -65,6 +62,36 @@ fn backend_name(kind: WirelessBackend) -> &'static str {
         WirelessBackend::Wl => "wl",
         WirelessBackend::Wext => "wext",
     }
+}
+
+/// Whether `/sys/class/net/IFNAME/flags` under the sysfs root says the
+/// interface is down. Unreadable flags (no sysfs, a vanished interface)
+/// count as up: the backend's own answers decide then.
+fn admin_down(roots: &Roots, ifname: &str) -> bool {
+    if ifname.contains('/') || ifname.starts_with('.') {
+        return false;
+    }
+    let path = roots.sysfs.join("class/net").join(ifname).join("flags");
+    let mut text = String::new();
+    read_parsed(&path, &mut text, |t| Ok::<_, crate::parse::ParseError>(wifi::parse_iface_up(t))).ok().flatten()
+        == Some(false)
+}
+
+/// The `--diagnose` line of one network a backend found.
+fn describe(backend: &str, n: &Network) -> (bool, String) {
+    if n.down {
+        return (false, format!("{backend}: {} is down (wifi_network_up 0)", n.ifname));
+    }
+    let band = n.band.map_or("band unknown", |b| b.label());
+    let stations = n.stations.len();
+    let s = if stations == 1 { "" } else { "s" };
+    let radio = if n.radio.is_empty() { String::new() } else { format!("radio {}, ", n.radio) };
+    let airtime = match (n.airtime.is_some(), n.busy_per10k.is_some()) {
+        (true, _) => ", airtime from survey",
+        (_, true) => ", airtime from chanim_stats",
+        _ => "",
+    };
+    (true, format!("{backend}: {} ({radio}{band}, {stations} station{s}{airtime})", n.ifname))
 }
 
 /// The wireless collector.
@@ -156,17 +183,16 @@ impl Collector for WirelessCollector {
             match outcome {
                 Outcome::Networks(found, count) => {
                     seen += count;
-                    let new = found.into_iter().filter(|n| !covered.contains(&n.ifname));
+                    let new: Vec<Network> = found.into_iter().filter(|n| !covered.contains(&n.ifname)).collect();
+                    let up = new.iter().filter(|n| !n.down).count();
+                    let with_airtime = new.iter().filter(|n| n.airtime.is_some() || n.busy_per10k.is_some()).count();
                     for n in new {
-                        let band = n.band.map_or("band unknown", |b| b.label());
-                        let stations = n.stations.len();
-                        let s = if stations == 1 { "" } else { "s" };
-                        let radio = if n.radio.is_empty() { String::new() } else { format!("radio {}, ", n.radio) };
-                        self.found.push((true, format!("{name}: {} ({radio}{band}, {stations} station{s})", n.ifname)));
+                        self.found.push(describe(name, &n));
                         networks.push(n);
                     }
-                    for ifname in b.down() {
-                        self.found.push((false, format!("{name}: {ifname} is down; skipped")));
+                    if up > 0 && with_airtime == 0 {
+                        let what = if *kind == WirelessBackend::Wl { "chanim_stats" } else { "survey" };
+                        self.found.push((true, format!("{name}: no channel airtime ({what}) from the driver")));
                     }
                     if count == 0 {
                         self.found.push((true, format!("{name}: no interface")));
@@ -205,7 +231,8 @@ impl Collector for WirelessCollector {
             }
         }
         let leases = if self.config.stations { self.leases() } else { Leases::default() };
-        families::write(&mut networks, self.config.stations, &leases, out);
+        let limits = families::Limits { stations: self.config.stations, max_stations: self.config.max_stations.0 };
+        families::write(&mut networks, limits, &leases, out);
         Ok(())
     }
 

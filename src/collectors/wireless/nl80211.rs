@@ -6,7 +6,7 @@ use crate::collectors::CollectError;
 use crate::os::netlink::{Capture, OpenError, Replay, Socket, Transport};
 use crate::parse::netlink::DecodeError;
 use crate::parse::nl80211;
-use crate::parse::wifi::{Network, channel_from_mhz, format_mac};
+use crate::parse::wifi::{Airtime, Network, channel_from_mhz, format_mac};
 use std::io;
 
 /// Asks nl80211 for interfaces, stations and the survey.
@@ -53,9 +53,14 @@ impl Backend for Nl80211Backend {
                 channel: i.freq_mhz.and_then(channel_from_mhz),
                 frequency_mhz: i.freq_mhz,
                 width_mhz: i.width_mhz(),
+                tx_power_mbm: i.tx_power_mbm,
                 ifname: i.ifname.clone(),
                 ..Network::default()
             };
+            if super::admin_down(ctx.roots, &i.ifname) {
+                networks.push(Network { down: true, ..n });
+                continue;
+            }
             if ctx.config.stations {
                 let stations = transport.stations(i.ifindex, &i.ifname).map(|bytes| nl80211::decode_stations(&bytes));
                 match stations {
@@ -77,10 +82,14 @@ impl Backend for Nl80211Backend {
                     }
                 }
             }
-            // Not every driver has a survey; noise is then just unknown.
-            if let Ok(bytes) = transport.survey(i.ifindex, &i.ifname) {
-                n.noise_dbm = nl80211::decode_survey_noise(&bytes).unwrap_or(None);
+            // Not every driver has a survey; noise and airtime are then
+            // just unknown, never an error.
+            let survey = transport.survey(i.ifindex, &i.ifname).ok().and_then(|b| nl80211::decode_survey(&b).ok());
+            if let Some(e) = survey.as_deref().and_then(|s| nl80211::survey_in_use(s, i.freq_mhz)) {
+                n.noise_dbm = e.noise_dbm;
+                n.airtime = Some(e.airtime).filter(|a| *a != Airtime::default());
             }
+            n.standard = n.stations.iter().filter_map(|s| s.standard).chain(i.channel_standard()).max();
             networks.push(n);
         }
         Ok(Outcome::Networks(networks, seen))

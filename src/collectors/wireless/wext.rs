@@ -25,6 +25,7 @@ impl Backend for WextBackend {
             .filter(|w| !covered.iter().any(|s| s == w.name))
             .map(|w| Network {
                 ifname: w.name.to_string(),
+                down: super::admin_down(ctx.roots, w.name),
                 // WEXT lists client-mode links; levels above 0 are not dBm.
                 signal_dbm: Some(w.level).filter(|&l| l < 0),
                 noise_dbm: Some(w.noise).filter(|&n| n < 0 && n != -256),

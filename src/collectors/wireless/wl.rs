@@ -1,6 +1,11 @@
 //! The Broadcom backend: the `wl` tool of ASUSWRT-Merlin and DD-WRT, with
 //! interfaces named by `nvram` where it exists. Every run has a timeout; a
 //! hung `wl` is killed and fails the backend for that scrape.
+//!
+//! Runs per scrape: `isup`, `status`, `ap` and `assoclist` per interface,
+//! `sta_info` per station, and per radio (its first interface only; guest
+//! networks share it) `chanim_stats` and `phy_tempsense`. `wl noise` runs
+//! only where neither `status` nor `chanim_stats` gave the noise floor.
 
 use super::{Backend, Context, Outcome};
 use crate::collectors::{CollectError, read_parsed};
@@ -13,8 +18,6 @@ use std::time::Duration;
 #[derive(Default)]
 pub struct WlBackend {
     text: String,
-    /// Interfaces the last run found down, for `--diagnose`.
-    down: Vec<String>,
 }
 
 /// A Broadcom interface found by discovery.
@@ -119,9 +122,43 @@ impl WlBackend {
     }
 }
 
+impl WlBackend {
+    /// What belongs to the radio rather than to one network: channel busy
+    /// share, temperature, and the noise floor when `status` had none.
+    /// A command the driver lacks only leaves its value out.
+    fn radio_extras(&mut self, runner: &Runner, wl: &str, n: &mut Network) -> Result<(), CollectError> {
+        let ifname = n.ifname.clone();
+        let chanim = match runner.run(wl, &["-i", &ifname, "chanim_stats"]) {
+            Ok(out) => wl::parse_chanim_stats(&out),
+            Err(e) => {
+                fatal(e)?;
+                wl::Chanim::default()
+            }
+        };
+        n.busy_per10k = chanim.busy_per10k;
+        n.noise_dbm = n.noise_dbm.or(chanim.noise_dbm);
+        n.temperature_c = match runner.run(wl, &["-i", &ifname, "phy_tempsense"]) {
+            Ok(out) => wl::parse_tempsense(&out),
+            Err(e) => {
+                fatal(e)?;
+                None
+            }
+        };
+        if n.noise_dbm.is_none() {
+            n.noise_dbm = match runner.run(wl, &["-i", &ifname, "noise"]) {
+                Ok(out) => wl::parse_noise(&out),
+                Err(e) => {
+                    fatal(e)?;
+                    None
+                }
+            };
+        }
+        Ok(())
+    }
+}
+
 impl Backend for WlBackend {
     fn networks(&mut self, ctx: &Context<'_>, covered: &[String]) -> Result<Outcome, CollectError> {
-        self.down.clear();
         let runner = Runner { timeout: Duration::from_secs(ctx.config.command_timeout_seconds.0) };
         let wl = ctx.config.wl_command.as_str();
         let Some(interfaces) = self.interfaces(ctx, &runner, covered)? else {
@@ -129,6 +166,7 @@ impl Backend for WlBackend {
         };
         let mut networks = Vec::new();
         let seen = interfaces.len();
+        let mut radios_done: Vec<String> = Vec::new();
         for WlInterface { ifname, radio, known_up } in interfaces {
             if covered.contains(&ifname) {
                 continue;
@@ -145,8 +183,8 @@ impl Backend for WlBackend {
                 },
             };
             if !up {
-                log::debug!("wl: {ifname} is down; skipped");
-                self.down.push(ifname);
+                log::debug!("wl: {ifname} is down");
+                networks.push(Network { ifname, radio, down: true, ..Network::default() });
                 continue;
             }
             let status = match runner.run(wl, &["-i", &ifname, "status"]) {
@@ -176,8 +214,13 @@ impl Backend for WlBackend {
                 frequency_mhz: status.frequency_mhz(),
                 width_mhz: status.width_mhz,
                 noise_dbm: status.noise_dbm,
+                standard: status.standard,
                 ..Network::default()
             };
+            if !radios_done.contains(&n.radio) {
+                radios_done.push(n.radio.clone());
+                self.radio_extras(&runner, wl, &mut n)?;
+            }
             if ctx.config.stations {
                 let macs = match runner.run(wl, &["-i", &ifname, "assoclist"]) {
                     Ok(out) => wl::parse_assoclist(&out),
@@ -197,9 +240,5 @@ impl Backend for WlBackend {
             networks.push(n);
         }
         Ok(Outcome::Networks(networks, seen))
-    }
-
-    fn down(&self) -> &[String] {
-        &self.down
     }
 }
