@@ -1,12 +1,14 @@
 //! The shipped monitoring assets against a real Prometheus (Debian's
 //! package): the example prometheus.yml scrapes an exporter every second
 //! over a fixture whose counters a thread advances; then every dashboard
-//! panel query must return data and the recording rules must produce the
-//! by-band series.
+//! panel query, taken from the JSON with its template variables resolved as
+//! Grafana would, must return data, and the recording rules must produce
+//! the by-band series.
 
 mod common;
 
 use common::*;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -48,7 +50,7 @@ fn dashboard_queries_and_recording_rules_on_a_real_prometheus() {
     write_net_dev(&fixture.join("proc"), 1);
     let cfg = write_config(
         &fixture,
-        "listen = [\"127.0.0.1:0\"]\n[wireless]\nbackend = \"wl\"\nwl_command = \"bin/wl\"\nnvram_command = \"bin/nvram\"\nleases = \"dnsmasq.leases\"\n[paths]\nprocfs = \"proc\"\n",
+        "listen = [\"127.0.0.1:0\"]\n[wireless]\nbackend = \"wl\"\nwl_command = \"bin/wl\"\nnvram_command = \"bin/nvram\"\nleases = \"dnsmasq.leases\"\n[paths]\nprocfs = \"proc\"\nsysfs = \"sys\"\n",
     );
     let mut exporter = Exporter::start(&cfg, &fixture);
     let target = exporter.wait_listening();
@@ -91,26 +93,41 @@ fn dashboard_queries_and_recording_rules_on_a_real_prometheus() {
 
     let dashboard: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(repo().join("files/grafana-dashboard.json")).unwrap()).unwrap();
-    let vars: Vec<&str> =
-        dashboard["templating"]["list"].as_array().unwrap().iter().map(|v| v["name"].as_str().unwrap()).collect();
-    assert_eq!(vars, ["datasource", "instance"], "datasource and instance are template variables");
-    let instance_query = dashboard["templating"]["list"][1]["definition"].as_str().unwrap();
-    assert_eq!(instance_query, "label_values(ap_exporter_build_info, instance)");
-    assert!(!prom.query("ap_exporter_build_info").is_empty(), "the instance variable would list nothing");
+    let queries = dashboard_queries(&dashboard);
+    assert!(queries.len() >= 26, "only {} panel queries", queries.len());
+    let choices = resolve_variables(&prom, &dashboard);
+
+    // Metrics of collectors this branch does not have yet: a query that
+    // names one with no series at all may be empty. Once such a metric has
+    // data, it must leave this list, so that its panels are held to data.
+    let awaiting: Vec<&str> = AWAITING_COLLECTORS
+        .iter()
+        .copied()
+        .filter(|m| prom.query(&format!("count({{__name__=\"{m}\"}})")).is_empty())
+        .collect();
+    let arrived: Vec<&&str> = AWAITING_COLLECTORS.iter().filter(|m| !awaiting.contains(m)).collect();
+    assert!(arrived.is_empty(), "these have data now; remove them from AWAITING_COLLECTORS: {arrived:?}");
 
     let mut empty = Vec::new();
-    let mut checked = 0;
-    for panel in dashboard["panels"].as_array().unwrap() {
-        for target in panel["targets"].as_array().unwrap() {
-            let expr = target["expr"].as_str().unwrap().replace("$instance", ".+").replace("$__rate_interval", "10s");
-            checked += 1;
-            if prom.query(&expr).is_empty() {
-                empty.push(format!("{}: {expr}", panel["title"]));
+    let mut waiting = Vec::new();
+    for q in &queries {
+        for (choice, values) in &choices {
+            let expr = substitute(&q.expr, values);
+            if !prom.query(&expr).is_empty() {
+                continue;
+            }
+            let names = tokens(&expr);
+            let line = format!("{} ({}), variables {choice}: {expr}", q.panel, q.ref_id);
+            match awaiting.iter().find(|m| names.contains(**m)) {
+                Some(m) => waiting.push(format!("{line}\n    waits for {m}")),
+                None => empty.push(line),
             }
         }
     }
-    assert!(checked >= 18, "only {checked} panel queries");
     assert!(empty.is_empty(), "panel queries without data:\n{}", empty.join("\n"));
+    if !waiting.is_empty() {
+        eprintln!("panel queries without data until their collectors land:\n{}", waiting.join("\n"));
+    }
 
     // The recording rules give one series per band, and 5 GHz carries four
     // times the 2.4 GHz radio's own traffic (plus its guest network's).
@@ -130,4 +147,207 @@ fn dashboard_queries_and_recording_rules_on_a_real_prometheus() {
     stop.store(true, Ordering::Relaxed);
     advancer.join().unwrap();
     assert!(exporter.alive());
+}
+
+/// Metric names of issue 10's collectors (cpu, meminfo, netclass,
+/// thermal_zone, hwmon, the wl radio temperature and chanim_stats) that the
+/// new panels need. Empty this list once they are merged and the fixture
+/// root used above provides their files.
+const AWAITING_COLLECTORS: &[&str] = &[
+    "node_cpu_seconds_total",
+    "node_memory_MemTotal_bytes",
+    "node_memory_MemFree_bytes",
+    "node_thermal_zone_temp",
+    "node_hwmon_temp_celsius",
+    "wifi_radio_temperature_celsius",
+    "wifi_network_channel_busy_ratio",
+    "node_network_up",
+    "node_network_info",
+];
+
+/// One target query of a dashboard panel.
+struct Query {
+    panel: String,
+    ref_id: String,
+    expr: String,
+}
+
+/// Every target expression of every panel, rows' nested panels included.
+/// A panel that shows data but has no query fails here.
+fn dashboard_queries(dashboard: &serde_json::Value) -> Vec<Query> {
+    fn walk(panels: &[serde_json::Value], out: &mut Vec<Query>) {
+        for panel in panels {
+            let title = panel["title"].as_str().unwrap_or("(untitled)").to_string();
+            if let Some(nested) = panel["panels"].as_array() {
+                walk(nested, out);
+            }
+            if matches!(panel["type"].as_str(), Some("row" | "text")) {
+                continue;
+            }
+            let targets = panel["targets"].as_array().map(Vec::as_slice).unwrap_or_default();
+            let before = out.len();
+            for target in targets {
+                let expr = target["expr"].as_str().unwrap_or_else(|| panic!("panel {title}: a target without expr"));
+                out.push(Query {
+                    panel: title.clone(),
+                    ref_id: target["refId"].as_str().unwrap_or("?").to_string(),
+                    expr: expr.to_string(),
+                });
+            }
+            assert!(out.len() > before, "panel {title} has no query");
+        }
+    }
+    let mut out = Vec::new();
+    walk(dashboard["panels"].as_array().expect("panels"), &mut out);
+    out
+}
+
+/// The template variables' values, resolved against Prometheus as Grafana
+/// would: one set with every value of each variable picked (Grafana's
+/// regex-escaped `(a|b)`), and, where a variable has an "All" value, one set
+/// with All. Built-in interval variables get values that suit the test's 1 s
+/// scrape interval.
+fn resolve_variables(prom: &Prometheus, dashboard: &serde_json::Value) -> Vec<(String, BTreeMap<String, String>)> {
+    let mut picked = BTreeMap::new();
+    for (k, v) in [("__rate_interval", "10s"), ("__interval", "2s"), ("__range", "1m"), ("__range_s", "60")] {
+        picked.insert(k.to_string(), v.to_string());
+    }
+    let mut all = picked.clone();
+    let mut has_all = false;
+    for var in dashboard["templating"]["list"].as_array().map(Vec::as_slice).unwrap_or_default() {
+        let name = var["name"].as_str().expect("variable name").to_string();
+        let kind = var["type"].as_str().unwrap_or("");
+        let values: Vec<String> = match kind {
+            // Not usable in a query: leave it out, so a use fails below.
+            "datasource" => continue,
+            "query" => {
+                let definition = var["definition"]
+                    .as_str()
+                    .or(var["query"]["query"].as_str())
+                    .or(var["query"].as_str())
+                    .unwrap_or_else(|| panic!("variable {name}: no query"));
+                let definition = substitute(definition, &picked);
+                let args = definition
+                    .strip_prefix("label_values(")
+                    .and_then(|r| r.strip_suffix(')'))
+                    .unwrap_or_else(|| panic!("variable {name}: only label_values(...) is supported: {definition}"));
+                let (selector, label) = args
+                    .rsplit_once(',')
+                    .unwrap_or_else(|| panic!("variable {name}: label_values needs a metric: {definition}"));
+                let label = label.trim();
+                let mut values: Vec<String> = prom
+                    .query(&format!("group by ({label}) ({})", selector.trim()))
+                    .iter()
+                    .filter_map(|s| s["metric"][label].as_str().map(String::from))
+                    .collect();
+                values.sort();
+                values
+            }
+            "custom" | "interval" => {
+                let current = var["current"]["value"].as_str().filter(|v| !v.is_empty());
+                let first = var["query"].as_str().and_then(|q| q.split(',').next()).map(str::trim);
+                vec![current.or(first).unwrap_or_else(|| panic!("variable {name}: no value")).to_string()]
+            }
+            "constant" | "textbox" => vec![var["query"].as_str().unwrap_or("").to_string()],
+            other => panic!("variable {name}: type {other:?} is not handled by this test"),
+        };
+        assert!(!values.is_empty(), "variable {name} lists nothing: its panels would be empty");
+        let multi = var["multi"].as_bool().unwrap_or(false) || var["includeAll"].as_bool().unwrap_or(false);
+        let value = if multi && values.len() > 1 {
+            format!("({})", values.iter().map(|v| regex_escape(v)).collect::<Vec<_>>().join("|"))
+        } else if multi {
+            regex_escape(&values[0])
+        } else {
+            values[0].clone()
+        };
+        picked.insert(name.clone(), value.clone());
+        match var["allValue"].as_str().filter(|a| var["includeAll"].as_bool().unwrap_or(false) && !a.is_empty()) {
+            Some(a) => {
+                has_all = true;
+                all.insert(name, a.to_string());
+            }
+            None => {
+                all.insert(name, value);
+            }
+        }
+    }
+    let mut sets = vec![("every value picked".to_string(), picked)];
+    if has_all {
+        sets.push(("All".to_string(), all));
+    }
+    sets
+}
+
+/// Grafana's escaping of a picked value inside a Prometheus regex matcher
+/// (a PromQL string, hence the doubled backslash).
+fn regex_escape(v: &str) -> String {
+    let mut out = String::new();
+    for c in v.chars() {
+        if "\\^$*+?.()|{}[]'".contains(c) {
+            out.push_str("\\\\");
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Replaces `$name`, `${name}`, `${name:format}` and `[[name]]` with the
+/// variable's value. `$1` (label_replace) stays; any other `$` reference to
+/// a variable not in `values` fails the test.
+fn substitute(expr: &str, values: &BTreeMap<String, String>) -> String {
+    let ident = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    let mut out = String::new();
+    let mut rest = expr;
+    while let Some(c) = rest.chars().next() {
+        let found: Option<(&str, usize)> = if let Some(r) = rest.strip_prefix("${") {
+            let end = r.find('}').unwrap_or_else(|| panic!("unclosed ${{ in {expr}"));
+            Some((r[..end].split(':').next().unwrap_or(""), 2 + end + 1))
+        } else if let Some(r) = rest.strip_prefix("[[") {
+            r.find("]]").filter(|&end| end > 0 && r[..end].chars().all(ident)).map(|end| (&r[..end], 2 + end + 2))
+        } else if let Some(r) = rest.strip_prefix('$') {
+            let n = r.chars().take_while(|&c| ident(c)).count();
+            if n > 0 && !r.starts_with(|c: char| c.is_ascii_digit()) { Some((&r[..n], 1 + n)) } else { None }
+        } else {
+            None
+        };
+        match found {
+            Some((name, len)) => {
+                let value = values.get(name).unwrap_or_else(|| panic!("unknown variable {name} in {expr}"));
+                out.push_str(value);
+                rest = &rest[len..];
+            }
+            None => {
+                out.push(c);
+                rest = &rest[c.len_utf8()..];
+            }
+        }
+    }
+    out
+}
+
+/// The identifier-like words of a query (metric names among them).
+fn tokens(expr: &str) -> BTreeSet<&str> {
+    expr.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == ':')).filter(|t| !t.is_empty()).collect()
+}
+
+#[test]
+fn substitution_follows_grafana() {
+    let mut v = BTreeMap::new();
+    v.insert("instance".to_string(), "(a\\\\.b|c)".to_string());
+    v.insert("__rate_interval".to_string(), "10s".to_string());
+    assert_eq!(
+        substitute(
+            "rate(x{instance=~\"$instance\"}[$__rate_interval]) + y{i=~\"${instance}\",j=~\"${instance:regex}\",k=~\"[[instance]]\"}",
+            &v
+        ),
+        "rate(x{instance=~\"(a\\\\.b|c)\"}[10s]) + y{i=~\"(a\\\\.b|c)\",j=~\"(a\\\\.b|c)\",k=~\"(a\\\\.b|c)\"}"
+    );
+    assert_eq!(
+        substitute("label_replace(x, \"d\", \"$1\", \"i\", \"(.+)\")", &v),
+        "label_replace(x, \"d\", \"$1\", \"i\", \"(.+)\")"
+    );
+    assert_eq!(substitute("x[5m:1m]", &v), "x[5m:1m]");
+    assert_eq!(regex_escape("127.0.0.1:9100"), "127\\\\.0\\\\.0\\\\.1:9100");
+    assert!(std::panic::catch_unwind(|| substitute("x{i=~\"$datasource\"}", &BTreeMap::new())).is_err());
+    assert!(tokens("a_b{c=\"d\"} / on (e) f:g").contains("f:g"));
 }

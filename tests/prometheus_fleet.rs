@@ -29,7 +29,7 @@ fn twenty_access_points_through_file_sd() {
         .unwrap();
         let cfg = write_config(
             &root,
-            "listen = [\"127.0.0.1:0\"]\nconnection_timeout_seconds = 30\n[collectors]\nwireless = false\n[paths]\nprocfs = \"proc\"\n",
+            "listen = [\"127.0.0.1:0\"]\nconnection_timeout_seconds = 30\n[collectors]\nwireless = false\n[paths]\nprocfs = \"proc\"\nsysfs = \"sys\"\n",
         );
         let mut e = Exporter::start(&cfg, &root);
         targets.push(e.wait_listening().to_string());

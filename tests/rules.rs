@@ -46,3 +46,43 @@ fn rule_unit_tests_pass() {
     args.extend(tests.iter().map(String::as_str));
     promtool(&args);
 }
+
+/// The dashboard's new panels compute what they claim, before their
+/// collectors exist: tests/rules/dashboard.panels.yml names each query as
+/// `panel:TITLE/REFID`; this fills in the expression from the dashboard JSON
+/// and runs promtool on the result.
+#[test]
+fn dashboard_panel_queries_compute_what_they_show() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let dashboard: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(root.join("files/grafana-dashboard.json")).unwrap()).unwrap();
+    let mut exprs = std::collections::BTreeMap::new();
+    for panel in dashboard["panels"].as_array().unwrap() {
+        for target in panel["targets"].as_array().map(Vec::as_slice).unwrap_or_default() {
+            let key = format!("{}/{}", panel["title"].as_str().unwrap(), target["refId"].as_str().unwrap());
+            let expr = target["expr"].as_str().unwrap().replace("$instance", ".+").replace("$__rate_interval", "5m");
+            exprs.insert(key, expr);
+        }
+    }
+    let template = std::fs::read_to_string(root.join("tests/rules/dashboard.panels.yml")).unwrap();
+    let mut used = 0;
+    let filled: Vec<String> = template
+        .lines()
+        .map(|line| match line.split_once("expr: 'panel:") {
+            Some((indent, rest)) => {
+                let key = rest.strip_suffix('\'').expect("expr: 'panel:TITLE/REFID'");
+                let expr = exprs.get(key).unwrap_or_else(|| panic!("no panel query {key} in the dashboard"));
+                used += 1;
+                format!("{indent}expr: '{}'", expr.replace('\'', "''"))
+            }
+            None => line.to_string(),
+        })
+        .collect();
+    assert!(used >= 8, "only {used} panel queries tested");
+    let dir = std::env::temp_dir().join(format!("ap-exporter-dashboard-rules-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("dashboard.test.yml");
+    std::fs::write(&file, filled.join("\n") + "\n").unwrap();
+    promtool(&["test", "rules", file.to_str().unwrap()]);
+    let _ = std::fs::remove_dir_all(&dir);
+}
