@@ -10,9 +10,13 @@
 
 pub mod build_info;
 pub mod conntrack;
+pub mod hwmon;
 pub mod load;
+pub mod netclass;
 pub mod netdev;
 pub mod process;
+pub mod sysfs;
+pub mod thermal_zone;
 pub mod wireless;
 
 use crate::config::Config;
@@ -87,6 +91,14 @@ pub const COLLECTORS: &[Entry] = &[
         build: |_| Box::<conntrack::ConntrackCollector>::default(),
     },
     Entry {
+        name: "hwmon",
+        scope: Scope::Device,
+        enabled_by_default: true,
+        summary: "hardware sensors: temperatures, voltages, fans (/sys/class/hwmon)",
+        isolated: false,
+        build: |_| Box::<hwmon::HwmonCollector>::default(),
+    },
+    Entry {
         name: "load",
         scope: Scope::Device,
         enabled_by_default: true,
@@ -95,12 +107,28 @@ pub const COLLECTORS: &[Entry] = &[
         build: |_| Box::<load::LoadCollector>::default(),
     },
     Entry {
+        name: "netclass",
+        scope: Scope::Device,
+        enabled_by_default: true,
+        summary: "link state, speed, MTU and properties of each interface (/sys/class/net)",
+        isolated: false,
+        build: |_| Box::<netclass::NetclassCollector>::default(),
+    },
+    Entry {
         name: "netdev",
         scope: Scope::Device,
         enabled_by_default: true,
         summary: "per-interface traffic counters, extended past 32-bit wraps",
         isolated: false,
         build: |c| Box::new(netdev::NetdevCollector::new(&c.netdev)),
+    },
+    Entry {
+        name: "thermal_zone",
+        scope: Scope::Device,
+        enabled_by_default: true,
+        summary: "thermal zone temperatures and cooling device states (/sys/class/thermal)",
+        isolated: false,
+        build: |_| Box::<thermal_zone::ThermalZoneCollector>::default(),
     },
     Entry {
         name: "wireless",

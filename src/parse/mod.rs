@@ -9,12 +9,15 @@
 //! `Ok` or `Err`. Imports nothing of the crate outside `parse`.
 
 pub mod conntrack;
+pub mod hwmon;
 pub mod leases;
 pub mod loadavg;
 pub mod net_dev;
+pub mod netclass;
 pub mod netlink;
 pub mod nl80211;
 pub mod process;
+pub mod thermal;
 pub mod wext;
 pub mod wifi;
 pub mod wl;

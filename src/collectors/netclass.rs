@@ -1,0 +1,189 @@
+//! netclass: link state and properties of every interface from
+//! `/sys/class/net/<iface>/*`, named as node_exporter's netclass collector
+//! (`node_network_up`, `_info`, `_carrier`, `_speed_bytes`, ...).
+//!
+//! Like node_exporter 1.5, every entry of `class/net` that is not a plain
+//! file is an interface (so `bonding_masters` is not), no interface is
+//! left out by default (`lo` too), and a file that is missing or fails to
+//! read (2.6.22 has no `carrier_changes`; a down link answers EINVAL for
+//! `carrier` and `speed`) leaves only its own series out. Where
+//! node_exporter fails the whole collector (an interface directory that
+//! cannot be listed, a read error other than EINVAL, EOPNOTSUPP, ENOENT or
+//! EACCES), this one leaves out that interface or file and goes on.
+
+use super::sysfs::{list_dir, read_attr};
+use super::{CollectError, Collector};
+use crate::metrics::exposition::{Exposition, MetricType};
+use crate::os::source::Roots;
+use crate::parse::netclass::{ATTR_READ_BYTES, INT_ATTRS, Iface};
+
+/// At most this many interfaces are read per scrape (in name order); a
+/// router has tens. Beyond it the scrape would grow without bound.
+pub const MAX_INTERFACES: usize = 1024;
+/// At most this many entries of one interface directory are looked at
+/// (Linux 6.x has about 40).
+const MAX_FILES: usize = 256;
+
+/// The netclass collector.
+#[derive(Default)]
+pub struct NetclassCollector {
+    buf: Vec<u8>,
+    ifaces: Vec<(String, Iface)>,
+    /// What the last scrape found, for `--diagnose`.
+    found: Vec<(bool, String)>,
+}
+
+impl NetclassCollector {
+    fn read(&mut self, roots: &Roots) -> Result<(), CollectError> {
+        let dir = roots.sysfs.join("class/net");
+        self.ifaces.clear();
+        self.found.clear();
+        let (entries, cut) = match list_dir(&dir, MAX_INTERFACES) {
+            Ok(v) => v,
+            Err(e) if e.is_missing() => {
+                return Err(CollectError::Unavailable(format!(
+                    "{} does not exist (is sysfs mounted there? see [paths] sysfs)",
+                    dir.display()
+                )));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        for (name, ty) in entries {
+            if ty.is_file() {
+                continue;
+            }
+            let iface_dir = dir.join(&name);
+            let files = match list_dir(&iface_dir, MAX_FILES) {
+                Ok((files, _)) => files,
+                Err(e) => {
+                    log::debug!("netclass: {e}; interface left out");
+                    self.found.push((false, format!("{name}: left out: {e}")));
+                    continue;
+                }
+            };
+            let mut iface = Iface::default();
+            for (file, ty) in files {
+                if !ty.is_file() || !Iface::wants(&file) {
+                    continue;
+                }
+                match read_attr(&iface_dir.join(&file), ATTR_READ_BYTES, &mut self.buf) {
+                    Ok(text) => iface.set(&file, &text),
+                    Err(e) => log::debug!("netclass: {e}; series left out"),
+                }
+            }
+            self.ifaces.push((name, iface));
+        }
+        let up = self.ifaces.iter().filter(|(_, i)| i.up() == 1).count();
+        self.found.insert(0, (true, format!("{}: {} interfaces, {up} up", dir.display(), self.ifaces.len())));
+        if cut {
+            self.found.push((false, format!("more than {MAX_INTERFACES} entries: the rest were left out")));
+        }
+        Ok(())
+    }
+}
+
+impl Collector for NetclassCollector {
+    fn collect(&mut self, roots: &Roots, out: &mut Exposition) -> Result<(), CollectError> {
+        self.read(roots)?;
+        // Families in name order; each written only when it has samples.
+        let mut order: Vec<(&str, Option<usize>)> = INT_ATTRS.iter().enumerate().map(|(i, a)| (a.1, Some(i))).collect();
+        order.push(("info", None));
+        order.push(("up", None));
+        order.sort();
+        let mut name = String::new();
+        for (family, attr) in order {
+            name.clear();
+            name.push_str("node_network_");
+            name.push_str(family);
+            match (family, attr) {
+                ("info", _) => {
+                    out.family(
+                        &name,
+                        "Text properties of the interface from /sys/class/net; always 1.",
+                        MetricType::Gauge,
+                    );
+                    for (dev, i) in &self.ifaces {
+                        let labels = [
+                            ("address", i.text("address")),
+                            ("broadcast", i.text("broadcast")),
+                            ("device", dev.as_str()),
+                            ("duplex", i.text("duplex")),
+                            ("ifalias", i.text("ifalias")),
+                            ("operstate", i.text("operstate")),
+                        ];
+                        out.sample(&labels, 1u64);
+                    }
+                }
+                ("up", _) => {
+                    out.family(&name, "1 when the interface's operstate is \"up\", else 0.", MetricType::Gauge);
+                    for (dev, i) in &self.ifaces {
+                        out.sample(&[("device", dev.as_str())], i.up());
+                    }
+                }
+                (_, Some(k)) => {
+                    let (file, _, counter) = INT_ATTRS[k];
+                    let mut values =
+                        self.ifaces.iter().filter_map(|(d, i)| Some((d, i.values().find(|(j, _)| *j == k)?.1)));
+                    let Some(first) = values.next() else { continue };
+                    let help = format!("Interface property from /sys/class/net/<iface>/{file}.");
+                    out.family(&name, &help, if counter { MetricType::Counter } else { MetricType::Gauge });
+                    for (dev, v) in std::iter::once(first).chain(values) {
+                        out.sample(&[("device", dev.as_str())], v);
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    fn sources(&self) -> Vec<(bool, String)> {
+        self.found.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+
+    struct Root(PathBuf);
+    impl Drop for Root {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    #[test]
+    fn missing_files_drop_series_and_plain_files_are_not_interfaces() {
+        let dir = std::env::temp_dir().join(format!("apx-netclass-{}", std::process::id()));
+        let net = dir.join("class/net");
+        std::fs::create_dir_all(net.join("eth0")).unwrap();
+        std::fs::create_dir_all(net.join("br0")).unwrap();
+        let _guard = Root(dir.clone());
+        std::fs::write(net.join("bonding_masters"), "\n").unwrap();
+        std::fs::write(net.join("eth0/operstate"), "up\n").unwrap();
+        std::fs::write(net.join("eth0/mtu"), "1500\n").unwrap();
+        std::fs::write(net.join("eth0/speed"), "-1\n").unwrap();
+        std::fs::write(net.join("br0/operstate"), "down\n").unwrap();
+        // A directory where a file belongs is not read.
+        std::fs::create_dir_all(net.join("br0/carrier")).unwrap();
+        let roots = Roots { sysfs: dir.clone(), ..Roots::default() };
+        let mut c = NetclassCollector::default();
+        let mut out = Exposition::new();
+        c.collect(&roots, &mut out).unwrap();
+        let text = out.as_str();
+        assert!(text.contains("node_network_up{device=\"eth0\"} 1\n"), "{text}");
+        assert!(text.contains("node_network_up{device=\"br0\"} 0\n"));
+        assert!(text.contains("node_network_speed_bytes{device=\"eth0\"} -125000\n"));
+        assert!(text.contains("node_network_mtu_bytes{device=\"eth0\"} 1500\n"));
+        assert!(!text.contains("node_network_mtu_bytes{device=\"br0\""));
+        assert!(!text.contains("bonding_masters"));
+        assert!(!text.contains("node_network_carrier"));
+        assert_eq!(c.sources()[0].0, true);
+        // No class/net at all: the collector fails, naming the path.
+        let roots = Roots { sysfs: dir.join("nowhere"), ..Roots::default() };
+        let e = c.collect(&roots, &mut Exposition::new()).unwrap_err();
+        assert!(e.to_string().contains("nowhere/class/net does not exist"), "{e}");
+    }
+}
