@@ -190,7 +190,7 @@ fn status_scrapes_the_running_exporter() {
     let out = status();
     let said = String::from_utf8(out.stdout).unwrap();
     let version = env!("CARGO_PKG_VERSION");
-    assert_eq!(said, format!("serving on {addr}: ap-exporter {version}, 0 of 3 collectors failing\n"));
+    assert_eq!(said, format!("serving on {addr}: ap-exporter {version}, 0 of 6 collectors failing\n"));
     assert_eq!(out.status.code(), Some(0));
     exp.signal(libc::SIGTERM);
     assert_eq!(exp.wait_exit(std::time::Duration::from_secs(10)), Some(0));
@@ -219,7 +219,7 @@ fn status_names_failing_collectors() {
     assert_eq!(
         said,
         format!(
-            "serving on {addr}: ap-exporter {version}, 1 of 3 collectors failing (conntrack): ap-exporter --diagnose says why\n"
+            "serving on {addr}: ap-exporter {version}, 1 of 6 collectors failing (conntrack): ap-exporter --diagnose says why\n"
         )
     );
     assert_eq!(out.status.code(), Some(0), "serving, even with a failing collector");

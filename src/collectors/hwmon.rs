@@ -9,8 +9,10 @@
 //! parent and own directory names (`platform_gpio_fan`), else the `name`
 //! file (`cpu_thermal`), else the hwmon directory's name (`hwmon0`).
 //! A file that fails to read is left out (hwmon drivers answer EAGAIN or
-//! EIO when a sensor is absent). No `class/hwmon` fails the collector, as
-//! node_exporter's "no data" does. Two chips with the same label (two
+//! EIO when a sensor is absent). No `class/hwmon` (most MIPS routers) is
+//! no chip and no series; node_exporter reports that as a failed scrape of
+//! the collector (`node_scrape_collector_success` 0), which on a router
+//! would be an alarm for hardware it never had. Two chips with the same label (two
 //! `cpu_thermal` hwmons without a device link) give the first one's
 //! series only, as node_exporter's exposition keeps only the first
 //! duplicate.
@@ -138,10 +140,8 @@ impl Collector for HwmonCollector {
         let (entries, cut) = match list_dir(&dir, MAX_CHIPS) {
             Ok(v) => v,
             Err(e) if e.is_missing() => {
-                return Err(CollectError::Unavailable(format!(
-                    "{} does not exist: this system has no hardware monitoring chip",
-                    dir.display()
-                )));
+                self.found.push((true, format!("{}: none (no hardware monitoring chip)", dir.display())));
+                return Ok(());
             }
             Err(e) => return Err(e.into()),
         };

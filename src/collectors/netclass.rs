@@ -180,7 +180,7 @@ mod tests {
         assert!(!text.contains("node_network_mtu_bytes{device=\"br0\""));
         assert!(!text.contains("bonding_masters"));
         assert!(!text.contains("node_network_carrier"));
-        assert_eq!(c.sources()[0].0, true);
+        assert!(c.sources()[0].0);
         // No class/net at all: the collector fails, naming the path.
         let roots = Roots { sysfs: dir.join("nowhere"), ..Roots::default() };
         let e = c.collect(&roots, &mut Exposition::new()).unwrap_err();
