@@ -21,8 +21,7 @@ use super::sysfs::{list_dir, read_attr};
 use super::{CollectError, Collector};
 use crate::metrics::exposition::{Exposition, MetricType};
 use crate::os::source::Roots;
-use crate::parse::hwmon::{Sensors, chip_from_device, chip_from_name, samples, sensor_key};
-use std::collections::BTreeMap;
+use crate::parse::hwmon::{Sample, Sensors, chip_from_device, chip_from_name, samples, sensor_key};
 use std::path::Path;
 
 /// At most this many hwmon chips are read per scrape.
@@ -34,33 +33,16 @@ const SENSOR_READ: usize = 128;
 /// And the `name` file whole.
 const NAME_READ: usize = 4096;
 
-/// One family: counter or gauge, label names, and samples by label values.
-struct Family {
-    counter: bool,
-    labels: &'static [&'static str],
-    samples: BTreeMap<Vec<String>, f64>,
-}
-
 /// The hwmon collector.
 #[derive(Default)]
 pub struct HwmonCollector {
     buf: Vec<u8>,
-    families: BTreeMap<String, Family>,
+    /// Every chip's samples, in the order the chips were read.
+    rows: Vec<Sample>,
     found: Vec<(bool, String)>,
 }
 
 impl HwmonCollector {
-    fn add(&mut self, name: &str, counter: bool, labels: &'static [&'static str], values: Vec<String>, v: f64) {
-        let f = self.families.entry(name.to_string()).or_insert_with(|| Family {
-            counter,
-            labels,
-            samples: BTreeMap::new(),
-        });
-        if f.counter == counter && f.labels == labels {
-            f.samples.entry(values).or_insert(v);
-        }
-    }
-
     /// Reads the sensor files of `dir` into `sensors`.
     fn read_sensors(&mut self, dir: &Path, sensors: &mut Sensors) {
         let files = match list_dir(dir, MAX_FILES) {
@@ -113,29 +95,28 @@ impl HwmonCollector {
         if std::fs::metadata(&device).is_ok() {
             self.read_sensors(&device, &mut sensors);
         }
-        const CHIP_NAME: &[&str] = &["chip", "chip_name"];
-        const SENSOR: &[&str] = &["chip", "sensor"];
-        const LABEL: &[&str] = &["chip", "label", "sensor"];
         let chip_name = name.as_deref().and_then(chip_from_name);
+        let before = self.rows.len();
         if let Some(n) = &chip_name {
-            self.add("node_hwmon_chip_names", false, CHIP_NAME, vec![chip.clone(), n.clone()], 1.0);
+            self.rows.push(Sample {
+                name: "node_hwmon_chip_names".to_string(),
+                counter: false,
+                chip: chip.clone(),
+                label: Some(n.clone()),
+                sensor: String::new(),
+                value: 1.0,
+            });
         }
-        let all = samples(&sensors);
-        self.found
-            .push((true, format!("{chip} ({}): {} series", chip_name.as_deref().unwrap_or("no name"), all.len())));
-        for s in all {
-            match s.label {
-                Some(label) => self.add(&s.name, false, LABEL, vec![chip.clone(), label, s.sensor], s.value),
-                None => self.add(&s.name, s.counter, SENSOR, vec![chip.clone(), s.sensor], s.value),
-            }
-        }
+        samples(&sensors, &chip, &mut self.rows);
+        let series = self.rows.len() - before - usize::from(chip_name.is_some());
+        self.found.push((true, format!("{chip} ({}): {series} series", chip_name.as_deref().unwrap_or("no name"))));
     }
 }
 
 impl Collector for HwmonCollector {
     fn collect(&mut self, roots: &Roots, out: &mut Exposition) -> Result<(), CollectError> {
         let dir = roots.sysfs.join("class/hwmon");
-        self.families.clear();
+        self.rows.clear();
         self.found.clear();
         let (entries, cut) = match list_dir(&dir, MAX_CHIPS) {
             Ok(v) => v,
@@ -155,17 +136,35 @@ impl Collector for HwmonCollector {
         if cut {
             self.found.push((false, format!("more than {MAX_CHIPS} chips: the rest were left out")));
         }
-        for (name, f) in &self.families {
-            let help = match name.as_str() {
-                "node_hwmon_chip_names" => "Human-readable name of each hwmon chip; always 1.",
-                "node_hwmon_sensor_label" => "Label of each hwmon sensor; always 1.",
-                _ => "Hardware monitor sensor value, in base units.",
-            };
-            out.family(name, help, if f.counter { MetricType::Counter } else { MetricType::Gauge });
-            for (values, v) in &f.samples {
-                let labels: Vec<(&str, &str)> =
-                    f.labels.iter().copied().zip(values.iter().map(String::as_str)).collect();
-                out.sample(&labels, *v);
+        // Families in name order, samples in label order. The sort is
+        // stable, so of two samples with the same labels (two chips with one
+        // label) the first read is kept, as node_exporter keeps the first.
+        self.rows.sort_by(|a, b| (&a.name, &a.chip, &a.label, &a.sensor).cmp(&(&b.name, &b.chip, &b.label, &b.sensor)));
+        let mut prev: Option<&Sample> = None;
+        let mut counter = false;
+        for s in &self.rows {
+            let same_family = prev.is_some_and(|p| p.name == s.name);
+            if !same_family {
+                let help = match s.name.as_str() {
+                    "node_hwmon_chip_names" => "Human-readable name of each hwmon chip; always 1.",
+                    "node_hwmon_sensor_label" => "Label of each hwmon sensor; always 1.",
+                    _ => "Hardware monitor sensor value, in base units.",
+                };
+                counter = s.counter;
+                out.family(&s.name, help, if counter { MetricType::Counter } else { MetricType::Gauge });
+            } else if prev.is_some_and(|p| (&p.chip, &p.label, &p.sensor) == (&s.chip, &s.label, &s.sensor)) {
+                continue;
+            }
+            prev = Some(s);
+            if s.counter != counter {
+                continue;
+            }
+            let chip = ("chip", s.chip.as_str());
+            let sensor = ("sensor", s.sensor.as_str());
+            match &s.label {
+                Some(n) if s.name == "node_hwmon_chip_names" => out.sample(&[chip, ("chip_name", n)], s.value),
+                Some(l) => out.sample(&[chip, ("label", l), sensor], s.value),
+                None => out.sample(&[chip, sensor], s.value),
             }
         }
         Ok(())

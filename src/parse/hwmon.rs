@@ -2,8 +2,6 @@
 //! `in0_label`, ...) turned into node_exporter's hwmon families, with its
 //! rules for file names, chip names, units and metric names.
 
-use std::collections::BTreeMap;
-
 /// The sensor types node_exporter reads; other files are ignored.
 pub const SENSOR_TYPES: &[&str] = &[
     "vrm",
@@ -132,18 +130,22 @@ pub fn go_parse_float(s: &str) -> Option<f64> {
     v.is_finite().then_some(v)
 }
 
-/// The sensor files of one chip: sensor (`temp1`) to property (`input`,
-/// `label`, `` for a bare `pwm1`) to the file's text, newlines trimmed.
+/// The sensor files of one chip: (sensor `temp1`, property `input`,
+/// `label`, or `` for a bare `pwm1`, the file's text with newlines
+/// trimmed), kept sorted by sensor and property.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Sensors(pub BTreeMap<String, BTreeMap<String, String>>);
+pub struct Sensors(pub Vec<(String, String, String)>);
 
 impl Sensors {
     /// Records the contents of `file` if node_exporter reads it; a later
     /// file for the same sensor and property (`temp01_input` after
     /// `temp1_input`, or one in `device/`) replaces an earlier one.
     pub fn add(&mut self, file: &str, contents: &str) {
-        if let Some((sensor, prop)) = sensor_key(file) {
-            self.0.entry(sensor).or_default().insert(prop.to_string(), contents.trim_matches('\n').to_string());
+        let Some((sensor, prop)) = sensor_key(file) else { return };
+        let text = contents.trim_matches('\n').to_string();
+        match self.0.binary_search_by(|e| (e.0.as_str(), e.1.as_str()).cmp(&(sensor.as_str(), prop))) {
+            Ok(i) => self.0[i].2 = text,
+            Err(i) => self.0.insert(i, (sensor, prop.to_string(), text)),
         }
     }
 }
@@ -155,69 +157,74 @@ pub struct Sample {
     pub name: String,
     /// Counter (energy) or gauge.
     pub counter: bool,
+    /// The chip label value.
+    pub chip: String,
+    /// For `node_hwmon_sensor_label`, the label text (for
+    /// `node_hwmon_chip_names`, the chip name).
+    pub label: Option<String>,
     /// The sensor label value (`temp1`).
     pub sensor: String,
-    /// For `node_hwmon_sensor_label`, the label text.
-    pub label: Option<String>,
     /// The value in base units.
     pub value: f64,
 }
 
-/// Every sample node_exporter writes for one chip's sensors (the chip label
-/// is the caller's): units converted (millidegrees, millivolts and
-/// milliamps times 0.001, microwatts and microjoules over 1e6), names
-/// built as node_exporter builds them, including its odd ones
-/// (`temp1_crit_alarm` is `node_hwmon_temp_crit_alarm_celsius`).
-pub fn samples(sensors: &Sensors) -> Vec<Sample> {
-    let mut out = Vec::new();
-    for (sensor, props) in &sensors.0 {
+/// Appends to `out` every sample node_exporter writes for one chip's
+/// sensors, with `chip` as their chip label: units converted
+/// (millidegrees, millivolts and milliamps times 0.001, microwatts and
+/// microjoules over 1e6), names built as node_exporter builds them,
+/// including its odd ones (`temp1_crit_alarm` is
+/// `node_hwmon_temp_crit_alarm_celsius`).
+pub fn samples(sensors: &Sensors, chip: &str, out: &mut Vec<Sample>) {
+    for props in sensors.0.chunk_by(|a, b| a.0 == b.0) {
+        let sensor = props[0].0.as_str();
         let ty = explode(sensor).map_or("", |(t, _, _)| t);
-        let mut push = |name: String, counter: bool, label: Option<String>, value: f64| {
-            out.push(Sample { name, counter, sensor: sensor.clone(), label, value });
+        let mut push = |name: &str, counter: bool, label: Option<&str>, value: f64| {
+            out.push(Sample {
+                name: name.to_string(),
+                counter,
+                chip: chip.to_string(),
+                label: label.map(str::to_string),
+                sensor: sensor.to_string(),
+                value,
+            });
         };
-        if let Some(label) = props.get("label") {
-            push("node_hwmon_sensor_label".into(), false, Some(label.clone()), 1.0);
+        let get = |p: &str| props.iter().find(|e| e.1 == p).map(|e| e.2.as_str());
+        if let Some(label) = get("label") {
+            push("node_hwmon_sensor_label", false, Some(label), 1.0);
         }
-        let bare = props.get("");
-        match ty {
-            "beep_enable" => {
-                push(
-                    "node_hwmon_beep_enabled".into(),
-                    false,
-                    None,
-                    if bare.is_some_and(|v| v == "1") { 1.0 } else { 0.0 },
-                );
-                continue;
-            }
-            "vrm" => {
-                if let Some(v) = bare.and_then(|v| go_parse_float(v)) {
-                    push("node_hwmon_voltage_regulator_version".into(), false, None, v);
-                }
-                continue;
-            }
+        let bare = get("");
+        let special = match ty {
+            "beep_enable" => Some(("node_hwmon_beep_enabled", Some(f64::from(u8::from(bare == Some("1")))))),
+            "vrm" => Some(("node_hwmon_voltage_regulator_version", bare.and_then(go_parse_float))),
             "update_interval" => {
-                if let Some(v) = bare.and_then(|v| go_parse_float(v)) {
-                    push("node_hwmon_update_interval_seconds".into(), false, None, v * 0.001);
-                }
-                continue;
+                Some(("node_hwmon_update_interval_seconds", bare.and_then(go_parse_float).map(|v| v * 0.001)))
             }
-            _ => {}
+            _ => None,
+        };
+        if let Some((name, value)) = special {
+            if let Some(v) = value {
+                push(name, false, None, v);
+            }
+            continue;
         }
-        for (element, text) in props {
-            if element == "label" {
+        let mut name = String::new();
+        for (_, e, text) in props {
+            let e = e.as_str();
+            if e == "label" {
                 continue;
             }
             let Some(v) = go_parse_float(text) else { continue };
-            let mut name = format!("node_hwmon_{ty}");
-            if element == "input" {
+            name.clear();
+            name.push_str("node_hwmon_");
+            name.push_str(ty);
+            if e == "input" {
                 if bare.is_some() {
                     name.push_str("_input");
                 }
-            } else if !element.is_empty() {
+            } else if !e.is_empty() {
                 name.push('_');
-                name.push_str(&clean_name(element));
+                name.push_str(&clean_name(e));
             }
-            let e = element.as_str();
             let (suffix, counter, value) = match (ty, e) {
                 (_, "fault" | "alarm") => ("", false, v),
                 (_, "beep") => ("_enabled", false, v),
@@ -235,10 +242,9 @@ pub fn samples(sensors: &Sensors) -> Vec<Sample> {
                 _ => ("", false, v),
             };
             name.push_str(suffix);
-            push(name, counter, None, value);
+            push(&name, counter, None, value);
         }
     }
-    out
 }
 
 #[cfg(test)]
@@ -301,12 +307,14 @@ mod tests {
         assert_eq!(go_parse_float("0x10"), None);
     }
 
-    fn sensors(files: &[(&str, &str)]) -> Sensors {
+    fn samples_of(files: &[(&str, &str)]) -> Vec<Sample> {
         let mut s = Sensors::default();
         for (f, c) in files {
             s.add(f, c);
         }
-        s
+        let mut all = Vec::new();
+        samples(&s, "chip", &mut all);
+        all
     }
 
     fn find<'a>(all: &'a [Sample], name: &str, sensor: &str) -> Option<&'a Sample> {
@@ -318,7 +326,7 @@ mod tests {
         // Linux 5.15 thermal zones register a hwmon: /sys/class/hwmon/hwmon0
         // on a GL.iNet MT3000 (mt7981) holds name "cpu_thermal" and
         // temp1_input, and no device link.
-        let all = samples(&sensors(&[("name", "cpu_thermal\n"), ("temp1_input", "52600\n")]));
+        let all = samples_of(&[("name", "cpu_thermal\n"), ("temp1_input", "52600\n")]);
         assert_eq!(all.len(), 1);
         assert_eq!(all[0].name, "node_hwmon_temp_celsius");
         assert_eq!(all[0].value, 52600.0 * 0.001);
@@ -327,7 +335,7 @@ mod tests {
     #[test]
     fn every_unit_and_odd_name() {
         // lm75 / tmp421 on I2C (Turris Omnia), a gpio-fan, and the odd ones.
-        let all = samples(&sensors(&[
+        let all = samples_of(&[
             ("temp1_input", "45500\n"),
             ("temp1_max", "80000\n"),
             ("temp1_max_hyst", "75000\n"),
@@ -350,7 +358,7 @@ mod tests {
             ("vrm", "9.0\n"),
             ("beep_enable", "1\n"),
             ("temp2_input", "not a number\n"),
-        ]));
+        ]);
         let get = |n: &str, s: &str| find(&all, n, s).map(|s| s.value);
         assert_eq!(get("node_hwmon_temp_celsius", "temp1"), Some(45500.0 * 0.001));
         assert_eq!(get("node_hwmon_temp_max_celsius", "temp1"), Some(80.0));
@@ -379,8 +387,16 @@ mod tests {
     }
 
     #[test]
+    fn a_later_file_replaces_an_earlier_one() {
+        let all = samples_of(&[("temp1_input", "1000"), ("temp01_input", "2000"), ("temp2_input", "3000")]);
+        assert_eq!(all.len(), 2);
+        assert_eq!(find(&all, "node_hwmon_temp_celsius", "temp1").map(|s| s.value), Some(2.0));
+        assert_eq!(all[0].chip, "chip");
+    }
+
+    #[test]
     fn input_next_to_a_bare_value_keeps_its_name() {
-        let all = samples(&sensors(&[("fan1", "10"), ("fan1_input", "20")]));
+        let all = samples_of(&[("fan1", "10"), ("fan1_input", "20")]);
         assert_eq!(find(&all, "node_hwmon_fan", "fan1").map(|s| s.value), Some(10.0));
         assert_eq!(find(&all, "node_hwmon_fan_input_rpm", "fan1").map(|s| s.value), Some(20.0));
     }
