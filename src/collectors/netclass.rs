@@ -15,7 +15,7 @@ use super::sysfs::{list_dir, read_attr};
 use super::{CollectError, Collector};
 use crate::metrics::exposition::{Exposition, MetricType};
 use crate::os::source::Roots;
-use crate::parse::netclass::{ATTR_READ_BYTES, INT_ATTRS, Iface};
+use crate::parse::netclass::{ATTR_READ_BYTES, INFO_AT, INT_ATTRS, Iface};
 
 /// At most this many interfaces are read per scrape (in name order); a
 /// router has tens. Beyond it the scrape would grow without bound.
@@ -86,53 +86,49 @@ impl Collector for NetclassCollector {
     fn collect(&mut self, roots: &Roots, out: &mut Exposition) -> Result<(), CollectError> {
         self.read(roots)?;
         // Families in name order; each written only when it has samples.
-        let mut order: Vec<(&str, Option<usize>)> = INT_ATTRS.iter().enumerate().map(|(i, a)| (a.1, Some(i))).collect();
-        order.push(("info", None));
-        order.push(("up", None));
-        order.sort();
         let mut name = String::new();
-        for (family, attr) in order {
+        let mut help = String::new();
+        for k in 0..=INT_ATTRS.len() {
+            if k == INFO_AT {
+                out.family(
+                    "node_network_info",
+                    "Text properties of the interface from /sys/class/net; always 1.",
+                    MetricType::Gauge,
+                );
+                for (dev, i) in &self.ifaces {
+                    let t = &i.texts;
+                    let labels = [
+                        ("address", t[0].as_str()),
+                        ("broadcast", t[1].as_str()),
+                        ("device", dev.as_str()),
+                        ("duplex", t[2].as_str()),
+                        ("ifalias", t[3].as_str()),
+                        ("operstate", t[4].as_str()),
+                    ];
+                    out.sample(&labels, 1u64);
+                }
+            }
+            let Some(&(file, family, counter)) = INT_ATTRS.get(k) else { break };
+            if !self.ifaces.iter().any(|(_, i)| i.ints[k].is_some()) {
+                continue;
+            }
             name.clear();
             name.push_str("node_network_");
             name.push_str(family);
-            match (family, attr) {
-                ("info", _) => {
-                    out.family(
-                        &name,
-                        "Text properties of the interface from /sys/class/net; always 1.",
-                        MetricType::Gauge,
-                    );
-                    for (dev, i) in &self.ifaces {
-                        let labels = [
-                            ("address", i.text("address")),
-                            ("broadcast", i.text("broadcast")),
-                            ("device", dev.as_str()),
-                            ("duplex", i.text("duplex")),
-                            ("ifalias", i.text("ifalias")),
-                            ("operstate", i.text("operstate")),
-                        ];
-                        out.sample(&labels, 1u64);
-                    }
+            help.clear();
+            help.push_str("Interface property from /sys/class/net/<iface>/");
+            help.push_str(file);
+            help.push('.');
+            out.family(&name, &help, if counter { MetricType::Counter } else { MetricType::Gauge });
+            for (dev, i) in &self.ifaces {
+                if let Some(v) = i.value(k) {
+                    out.sample(&[("device", dev.as_str())], v);
                 }
-                ("up", _) => {
-                    out.family(&name, "1 when the interface's operstate is \"up\", else 0.", MetricType::Gauge);
-                    for (dev, i) in &self.ifaces {
-                        out.sample(&[("device", dev.as_str())], i.up());
-                    }
-                }
-                (_, Some(k)) => {
-                    let (file, _, counter) = INT_ATTRS[k];
-                    let mut values =
-                        self.ifaces.iter().filter_map(|(d, i)| Some((d, i.values().find(|(j, _)| *j == k)?.1)));
-                    let Some(first) = values.next() else { continue };
-                    let help = format!("Interface property from /sys/class/net/<iface>/{file}.");
-                    out.family(&name, &help, if counter { MetricType::Counter } else { MetricType::Gauge });
-                    for (dev, v) in std::iter::once(first).chain(values) {
-                        out.sample(&[("device", dev.as_str())], v);
-                    }
-                }
-                _ => {}
             }
+        }
+        out.family("node_network_up", "1 when the interface's operstate is \"up\", else 0.", MetricType::Gauge);
+        for (dev, i) in &self.ifaces {
+            out.sample(&[("device", dev.as_str())], i.up());
         }
         Ok(())
     }

@@ -13,15 +13,15 @@
 /// as procfs does (a longer `ifalias` is cut there).
 pub const ATTR_READ_BYTES: usize = 128;
 
-/// The integer attributes node_exporter exports, in its family order:
+/// The integer attributes node_exporter exports, sorted by family name:
 /// (file, family name without `node_network_`, counter?).
 /// `speed` is here too, but its value goes through [`speed_bytes`].
 pub const INT_ATTRS: &[(&str, &str, bool)] = &[
     ("addr_assign_type", "address_assign_type", false),
     ("carrier", "carrier", false),
     ("carrier_changes", "carrier_changes_total", true),
-    ("carrier_up_count", "carrier_up_changes_total", true),
     ("carrier_down_count", "carrier_down_changes_total", true),
+    ("carrier_up_count", "carrier_up_changes_total", true),
     ("dev_id", "device_id", false),
     ("dormant", "dormant", false),
     ("flags", "flags", false),
@@ -31,12 +31,18 @@ pub const INT_ATTRS: &[(&str, &str, bool)] = &[
     ("mtu", "mtu_bytes", false),
     ("name_assign_type", "name_assign_type", false),
     ("netdev_group", "net_dev_group", false),
+    ("type", "protocol_type", false),
     ("speed", "speed_bytes", false),
     ("tx_queue_len", "transmit_queue_length", false),
-    ("type", "protocol_type", false),
 ];
 
-/// The text attributes that go into `node_network_info` (and `_up`).
+/// Where `node_network_info` goes among [`INT_ATTRS`]'s families (before
+/// this row) to keep all the families in name order; `node_network_up`
+/// comes last.
+pub const INFO_AT: usize = 11;
+
+/// The text attributes that go into `node_network_info` (and `_up`), in
+/// label order.
 pub const TEXT_ATTRS: &[&str] = &["address", "broadcast", "duplex", "ifalias", "operstate"];
 
 /// What one interface's directory held.
@@ -72,16 +78,19 @@ impl Iface {
     /// `node_network_up`: 1 when operstate is exactly `up`, else 0 (also
     /// when the file is missing, as on a kernel without it).
     pub fn up(&self) -> u64 {
-        u64::from(self.text("operstate") == "up")
+        u64::from(self.texts[4] == "up")
     }
 
-    /// The value of each integer family present, as node_exporter writes it
-    /// (`speed` converted to bytes per second).
+    /// The value of the [`INT_ATTRS`] row `k` if its file was read, as
+    /// node_exporter writes it (`speed` converted to bytes per second).
+    pub fn value(&self, k: usize) -> Option<i64> {
+        let v = (*self.ints.get(k)?)?;
+        Some(if INT_ATTRS[k].0 == "speed" { speed_bytes(v) } else { v })
+    }
+
+    /// The value of each integer family present, as [`Iface::value`].
     pub fn values(&self) -> impl Iterator<Item = (usize, i64)> + '_ {
-        self.ints.iter().enumerate().filter_map(|(i, v)| {
-            let v = (*v)?;
-            Some((i, if INT_ATTRS[i].0 == "speed" { speed_bytes(v) } else { v }))
-        })
+        (0..INT_ATTRS.len()).filter_map(|k| Some((k, self.value(k)?)))
     }
 }
 
@@ -273,6 +282,16 @@ mod tests {
         assert_eq!(value(&i, "carrier_changes_total"), None);
         assert_eq!(value(&i, "flags"), Some(0x1002));
         assert_eq!(i.values().count(), 8);
+    }
+
+    #[test]
+    fn tables_are_in_family_and_label_order() {
+        let mut families: Vec<&str> = INT_ATTRS.iter().map(|a| a.1).collect();
+        families.insert(INFO_AT, "info");
+        families.push("up");
+        assert!(families.windows(2).all(|w| w[0] < w[1]), "{families:?}");
+        assert!(TEXT_ATTRS.windows(2).all(|w| w[0] < w[1]));
+        assert_eq!(TEXT_ATTRS[4], "operstate");
     }
 
     #[test]
