@@ -24,25 +24,38 @@ const SHORT_READ: usize = 128;
 /// `temp` is read whole (it is a few bytes).
 const LONG_READ: usize = 4096;
 
+/// The cooling device families, in name order, with their HELP.
+const COOLING: [(&str, &str); 2] = [
+    ("node_cooling_device_cur_state", "Current throttle state of the cooling device."),
+    ("node_cooling_device_max_state", "Highest throttle state of the cooling device."),
+];
+
 /// The thermal_zone collector.
 #[derive(Default)]
 pub struct ThermalZoneCollector {
     buf: Vec<u8>,
     /// (zone, type, millidegrees)
     zones: Vec<(String, String, i64)>,
-    /// (name, type, cur_state, max_state)
-    coolers: Vec<(String, String, i64, i64)>,
+    /// (name, type, [cur_state, max_state])
+    coolers: Vec<(String, String, [i64; 2])>,
     found: Vec<(bool, String)>,
 }
 
 impl ThermalZoneCollector {
-    fn read_int(&mut self, path: &Path, limit: usize) -> Result<i64, String> {
-        let text = read_attr(path, limit, &mut self.buf).map_err(|e| e.to_string())?;
-        parse_int(&text).map_err(|e| format!("{}: {e}", path.display()))
+    /// The integer in `dir/file`, or `None` with the reason recorded.
+    fn read_int(&mut self, dir: &Path, file: &str, limit: usize) -> Option<i64> {
+        let path = dir.join(file);
+        let read = match read_attr(&path, limit, &mut self.buf) {
+            Ok(text) => parse_int(&text).map_err(|e| format!("{}: {e}", path.display())),
+            Err(e) => Err(e.to_string()),
+        };
+        read.map_err(|e| self.skipped(e)).ok()
     }
 
-    fn read_type(&mut self, path: &Path) -> Result<String, String> {
-        read_attr(path, SHORT_READ, &mut self.buf).map(|t| type_name(&t).to_string()).map_err(|e| e.to_string())
+    /// The trimmed text of `dir/type`, or `None` with the reason recorded.
+    fn read_type(&mut self, dir: &Path) -> Option<String> {
+        let read = read_attr(&dir.join("type"), SHORT_READ, &mut self.buf).map(|t| type_name(&t).to_string());
+        read.map_err(|e| self.skipped(e.to_string())).ok()
     }
 
     fn read(&mut self, roots: &Roots) -> Result<(), CollectError> {
@@ -61,22 +74,14 @@ impl ThermalZoneCollector {
         for (name, _) in entries {
             let path = dir.join(&name);
             if let Some(zone) = entry_number(&name, "thermal_zone") {
-                let read = self
-                    .read_type(&path.join("type"))
-                    .and_then(|ty| Ok((ty, self.read_int(&path.join("temp"), LONG_READ)?)));
-                match read {
-                    Ok((ty, temp)) => self.zones.push((zone.to_string(), ty, temp)),
-                    Err(e) => self.skipped(e),
-                }
+                let Some(ty) = self.read_type(&path) else { continue };
+                let Some(temp) = self.read_int(&path, "temp", LONG_READ) else { continue };
+                self.zones.push((zone.to_string(), ty, temp));
             } else if let Some(dev) = entry_number(&name, "cooling_device") {
-                let read = self.read_type(&path.join("type")).and_then(|ty| {
-                    let max = self.read_int(&path.join("max_state"), SHORT_READ)?;
-                    Ok((ty, self.read_int(&path.join("cur_state"), SHORT_READ)?, max))
-                });
-                match read {
-                    Ok((ty, cur, max)) => self.coolers.push((dev.to_string(), ty, cur, max)),
-                    Err(e) => self.skipped(e),
-                }
+                let Some(ty) = self.read_type(&path) else { continue };
+                let Some(max) = self.read_int(&path, "max_state", SHORT_READ) else { continue };
+                let Some(cur) = self.read_int(&path, "cur_state", SHORT_READ) else { continue };
+                self.coolers.push((dev.to_string(), ty, [cur, max]));
             }
         }
         let summary = format!("{}: {} zones, {} cooling devices", dir.display(), self.zones.len(), self.coolers.len());
@@ -93,22 +98,13 @@ impl ThermalZoneCollector {
 impl Collector for ThermalZoneCollector {
     fn collect(&mut self, roots: &Roots, out: &mut Exposition) -> Result<(), CollectError> {
         self.read(roots)?;
-        if !self.coolers.is_empty() {
-            out.family(
-                "node_cooling_device_cur_state",
-                "Current throttle state of the cooling device.",
-                MetricType::Gauge,
-            );
-            for (name, ty, cur, _) in &self.coolers {
-                out.sample(&[("name", name.as_str()), ("type", ty.as_str())], *cur);
+        for (k, (family, help)) in COOLING.iter().enumerate() {
+            if self.coolers.is_empty() {
+                break;
             }
-            out.family(
-                "node_cooling_device_max_state",
-                "Highest throttle state of the cooling device.",
-                MetricType::Gauge,
-            );
-            for (name, ty, _, max) in &self.coolers {
-                out.sample(&[("name", name.as_str()), ("type", ty.as_str())], *max);
+            out.family(family, help, MetricType::Gauge);
+            for (name, ty, states) in &self.coolers {
+                out.sample(&[("name", name.as_str()), ("type", ty.as_str())], states[k]);
             }
         }
         if !self.zones.is_empty() {
