@@ -52,7 +52,7 @@ impl HwmonCollector {
                 return;
             }
         };
-        for (file, _) in files {
+        for file in files {
             if sensor_key(&file).is_none() {
                 continue;
             }
@@ -126,7 +126,7 @@ impl Collector for HwmonCollector {
             }
             Err(e) => return Err(e.into()),
         };
-        for (name, _) in entries {
+        for name in entries {
             let chip_dir = dir.join(&name);
             // Directories and links to them (the usual case) only.
             if std::fs::metadata(&chip_dir).is_ok_and(|m| m.is_dir()) {

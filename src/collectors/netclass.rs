@@ -2,27 +2,25 @@
 //! `/sys/class/net/<iface>/*`, named as node_exporter's netclass collector
 //! (`node_network_up`, `_info`, `_carrier`, `_speed_bytes`, ...).
 //!
-//! Like node_exporter 1.5, every entry of `class/net` that is not a plain
-//! file is an interface (so `bonding_masters` is not), no interface is
+//! Like node_exporter 1.5, every directory (or link to one) in `class/net`
+//! is an interface (so the file `bonding_masters` is not), no interface is
 //! left out by default (`lo` too), and a file that is missing or fails to
 //! read (2.6.22 has no `carrier_changes`; a down link answers EINVAL for
-//! `carrier` and `speed`) leaves only its own series out. Where
-//! node_exporter fails the whole collector (an interface directory that
-//! cannot be listed, a read error other than EINVAL, EOPNOTSUPP, ENOENT or
-//! EACCES), this one leaves out that interface or file and goes on.
+//! `carrier` and `speed`) leaves only its own series out. The files it
+//! uses are opened by name rather than found by listing the directory.
+//! Where node_exporter fails the whole collector (a dangling interface
+//! link, a read error other than EINVAL, EOPNOTSUPP, ENOENT or EACCES),
+//! this one leaves out that interface or file and goes on.
 
 use super::sysfs::{list_dir, read_attr};
 use super::{CollectError, Collector};
 use crate::metrics::exposition::{Exposition, MetricType};
 use crate::os::source::Roots;
-use crate::parse::netclass::{ATTR_READ_BYTES, INFO_AT, INT_ATTRS, Iface};
+use crate::parse::netclass::{ATTR_READ_BYTES, INFO_AT, INT_ATTRS, Iface, TEXT_ATTRS};
 
 /// At most this many interfaces are read per scrape (in name order); a
 /// router has tens. Beyond it the scrape would grow without bound.
 pub const MAX_INTERFACES: usize = 1024;
-/// At most this many entries of one interface directory are looked at
-/// (Linux 6.x has about 40).
-const MAX_FILES: usize = 256;
 
 /// The netclass collector.
 #[derive(Default)]
@@ -48,26 +46,20 @@ impl NetclassCollector {
             }
             Err(e) => return Err(e.into()),
         };
-        for (name, ty) in entries {
-            if ty.is_file() {
+        for name in entries {
+            let iface_dir = dir.join(&name);
+            // Interfaces are directories (or links to them); bonding_masters
+            // and other plain files are not.
+            if !std::fs::metadata(&iface_dir).is_ok_and(|m| m.is_dir()) {
                 continue;
             }
-            let iface_dir = dir.join(&name);
-            let files = match list_dir(&iface_dir, MAX_FILES) {
-                Ok((files, _)) => files,
-                Err(e) => {
-                    log::debug!("netclass: {e}; interface left out");
-                    self.found.push((false, format!("{name}: left out: {e}")));
-                    continue;
-                }
-            };
+            // Each known file is read directly: one that is missing, not a
+            // regular file, or fails to read leaves its series out.
             let mut iface = Iface::default();
-            for (file, ty) in files {
-                if !ty.is_file() || !Iface::wants(&file) {
-                    continue;
-                }
-                match read_attr(&iface_dir.join(&file), ATTR_READ_BYTES, &mut self.buf) {
-                    Ok(text) => iface.set(&file, &text),
+            for file in INT_ATTRS.iter().map(|a| a.0).chain(TEXT_ATTRS.iter().copied()) {
+                match read_attr(&iface_dir.join(file), ATTR_READ_BYTES, &mut self.buf) {
+                    Ok(text) => iface.set(file, &text),
+                    Err(e) if e.is_missing() => {}
                     Err(e) => log::debug!("netclass: {e}; series left out"),
                 }
             }

@@ -9,14 +9,13 @@
 //! is refused instead of read.
 
 use crate::os::source::{SourceError, SourceErrorKind, open_regular};
-use std::fs::FileType;
 use std::io::{self, Read};
 use std::path::Path;
 
-/// Lists at most `max` entries of `dir` (names that are not UTF-8 are
-/// skipped), sorted by name, and whether entries were left out. sysfs
+/// Lists the names of at most `max` entries of `dir` (names that are not
+/// UTF-8 are skipped), sorted, and whether entries were left out. sysfs
 /// lists in a stable order, so the same entries are kept every scrape.
-pub fn list_dir(dir: &Path, max: usize) -> Result<(Vec<(String, FileType)>, bool), SourceError> {
+pub fn list_dir(dir: &Path, max: usize) -> Result<(Vec<String>, bool), SourceError> {
     let err = |e: io::Error| SourceError {
         path: dir.to_path_buf(),
         kind: if e.kind() == io::ErrorKind::NotFound { SourceErrorKind::Missing } else { SourceErrorKind::Io(e) },
@@ -29,10 +28,10 @@ pub fn list_dir(dir: &Path, max: usize) -> Result<(Vec<(String, FileType)>, bool
             cut = true;
             break;
         }
-        let (Ok(name), Ok(ty)) = (entry.file_name().into_string(), entry.file_type()) else { continue };
-        out.push((name, ty));
+        let Ok(name) = entry.file_name().into_string() else { continue };
+        out.push(name);
     }
-    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out.sort_unstable();
     Ok((out, cut))
 }
 
@@ -63,7 +62,7 @@ mod tests {
             std::fs::write(dir.join(n), "1\n").unwrap();
         }
         let (all, cut) = list_dir(&dir, 10).unwrap();
-        assert_eq!(all.iter().map(|e| e.0.as_str()).collect::<Vec<_>>(), ["a", "b", "c"]);
+        assert_eq!(all, ["a", "b", "c"]);
         assert!(!cut);
         let (two, cut) = list_dir(&dir, 2).unwrap();
         assert_eq!((two.len(), cut), (2, true));

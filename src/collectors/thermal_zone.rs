@@ -71,7 +71,7 @@ impl ThermalZoneCollector {
             }
             Err(e) => return Err(e.into()),
         };
-        for (name, _) in entries {
+        for name in entries {
             let path = dir.join(&name);
             if let Some(zone) = entry_number(&name, "thermal_zone") {
                 let Some(ty) = self.read_type(&path) else { continue };
