@@ -168,6 +168,31 @@ pub struct Sample {
     pub value: f64,
 }
 
+/// node_exporter's unit rules, first match wins: (sensor types, or "" for
+/// any; properties, or "*" for any, including the bare value; the name's
+/// suffix; 0 to keep the value, 1 to multiply it by 0.001, 2 to divide it
+/// by 1e6). A property without a rule keeps its value and gets no suffix;
+/// `_joule_total` families are counters.
+const UNITS: &[(&str, &str, &str, u8)] = &[
+    ("", "fault|alarm", "", 0),
+    ("", "beep", "_enabled", 0),
+    ("in|cpu", "*", "_volts", 1),
+    ("temp", "type", "", 0),
+    ("temp", "*", "_celsius", 1),
+    ("curr", "*", "_amps", 1),
+    ("energy", "*", "_joule_total", 2),
+    ("power", "accuracy", "", 2),
+    ("power", "average_interval|average_interval_min|average_interval_max", "_seconds", 1),
+    ("power", "*", "_watt", 2),
+    ("humidity", "*", "", 2),
+    ("fan", "input|min|max|target", "_rpm", 0),
+];
+
+/// Whether `s` is one of the `|`-separated words of `list`.
+fn one_of(s: &str, list: &str) -> bool {
+    list.split('|').any(|w| w == s)
+}
+
 /// Appends to `out` every sample node_exporter writes for one chip's
 /// sensors, with `chip` as their chip label: units converted
 /// (millidegrees, millivolts and milliamps times 0.001, microwatts and
@@ -225,22 +250,16 @@ pub fn samples(sensors: &Sensors, chip: &str, out: &mut Vec<Sample>) {
                 name.push('_');
                 name.push_str(&clean_name(e));
             }
-            let (suffix, counter, value) = match (ty, e) {
-                (_, "fault" | "alarm") => ("", false, v),
-                (_, "beep") => ("_enabled", false, v),
-                ("in" | "cpu", _) => ("_volts", false, v * 0.001),
-                ("temp", e) if e != "type" => ("_celsius", false, v * 0.001),
-                ("curr", _) => ("_amps", false, v * 0.001),
-                ("energy", _) => ("_joule_total", true, v / 1_000_000.0),
-                ("power", "accuracy") => ("", false, v / 1_000_000.0),
-                ("power", "average_interval" | "average_interval_min" | "average_interval_max") => {
-                    ("_seconds", false, v * 0.001)
-                }
-                ("power", _) => ("_watt", false, v / 1_000_000.0),
-                ("humidity", _) => ("", false, v / 1_000_000.0),
-                ("fan", "input" | "min" | "max" | "target") => ("_rpm", false, v),
-                _ => ("", false, v),
+            let (_, _, suffix, scale) = UNITS
+                .iter()
+                .find(|(t, el, _, _)| (t.is_empty() || one_of(ty, t)) && (*el == "*" || one_of(e, el)))
+                .unwrap_or(&("", "", "", 0));
+            let value = match scale {
+                1 => v * 0.001,
+                2 => v / 1_000_000.0,
+                _ => v,
             };
+            let counter = *suffix == "_joule_total";
             name.push_str(suffix);
             push(&name, counter, None, value);
         }
