@@ -16,7 +16,7 @@ use super::sysfs::{list_dir, read_attr};
 use super::{CollectError, Collector};
 use crate::metrics::exposition::{Exposition, MetricType};
 use crate::os::source::Roots;
-use crate::parse::netclass::{ATTR_READ_BYTES, INFO_AT, INT_ATTRS, Iface, TEXT_ATTRS};
+use crate::parse::netclass::{ATTR_READ_BYTES, INFO_AT, INT_ATTRS, Iface};
 
 /// At most this many interfaces are read per scrape (in name order); a
 /// router has tens. Beyond it the scrape would grow without bound.
@@ -56,9 +56,9 @@ impl NetclassCollector {
             // Each known file is read directly: one that is missing, not a
             // regular file, or fails to read leaves its series out.
             let mut iface = Iface::default();
-            for file in INT_ATTRS.iter().map(|a| a.0).chain(TEXT_ATTRS.iter().copied()) {
+            for (k, file) in Iface::files().enumerate() {
                 match read_attr(&iface_dir.join(file), ATTR_READ_BYTES, &mut self.buf) {
-                    Ok(text) => iface.set(file, &text),
+                    Ok(text) => iface.set_nth(k, &text),
                     Err(e) if e.is_missing() => {}
                     Err(e) => log::debug!("netclass: {e}; series left out"),
                 }

@@ -57,16 +57,29 @@ pub struct Iface {
 impl Iface {
     /// Whether `file` is one this module uses (the others need not be read).
     pub fn wants(file: &str) -> bool {
-        INT_ATTRS.iter().any(|(f, _, _)| *f == file) || TEXT_ATTRS.contains(&file)
+        Self::files().any(|f| f == file)
     }
 
     /// Records the contents of the file named `file`; unknown names are ignored.
     pub fn set(&mut self, file: &str, contents: &str) {
+        if let Some(k) = Self::files().position(|f| f == file) {
+            self.set_nth(k, contents);
+        }
+    }
+
+    /// Every file this module uses: [`INT_ATTRS`]'s, then [`TEXT_ATTRS`].
+    pub fn files() -> impl Iterator<Item = &'static str> {
+        INT_ATTRS.iter().map(|a| a.0).chain(TEXT_ATTRS.iter().copied())
+    }
+
+    /// Records the contents of the `k`th of [`Iface::files`]; out of range
+    /// is ignored.
+    pub fn set_nth(&mut self, k: usize, contents: &str) {
         let value = contents.trim();
-        if let Some(i) = INT_ATTRS.iter().position(|(f, _, _)| *f == file) {
-            self.ints[i] = Some(go_parse_int(value).unwrap_or(0));
-        } else if let Some(i) = TEXT_ATTRS.iter().position(|f| *f == file) {
-            self.texts[i] = value.to_string();
+        if let Some(slot) = self.ints.get_mut(k) {
+            *slot = Some(go_parse_int(value).unwrap_or(0));
+        } else if let Some(slot) = self.texts.get_mut(k - INT_ATTRS.len()) {
+            *slot = value.to_string();
         }
     }
 
@@ -126,6 +139,9 @@ pub fn go_parse_int(s: &str) -> Option<i64> {
     }
 }
 
+/// Go's rule for `_` (only between digits, or between a base prefix and
+/// a digit) is checked in the same pass: a `_` must follow a digit or the
+/// prefix, and a digit must follow it.
 fn go_parse_uint_base0(s0: &str) -> Option<u64> {
     let b = s0.as_bytes();
     let first = *b.first()?;
@@ -140,10 +156,14 @@ fn go_parse_uint_base0(s0: &str) -> Option<u64> {
         (10, b)
     };
     let mut n: u64 = 0;
-    let mut underscores = false;
+    // Whether the last character was a digit or the prefix (the leading `0`).
+    let mut after_digit = base != 10;
     for &c in digits {
         if c == b'_' {
-            underscores = true;
+            if !after_digit {
+                return None;
+            }
+            after_digit = false;
             continue;
         }
         let d = match c {
@@ -155,42 +175,9 @@ fn go_parse_uint_base0(s0: &str) -> Option<u64> {
             return None;
         }
         n = n.checked_mul(base)?.checked_add(d)?;
+        after_digit = true;
     }
-    if underscores && !underscores_ok(b) {
-        return None;
-    }
-    Some(n)
-}
-
-/// Go's rule for `_` in a number literal: only between digits, or between
-/// a base prefix and a digit.
-fn underscores_ok(s: &[u8]) -> bool {
-    let mut saw = b'^';
-    let mut i = 0;
-    let mut hex = false;
-    if s.len() >= 2 && s[0] == b'0' && matches!(s[1].to_ascii_lowercase(), b'b' | b'o' | b'x') {
-        i = 2;
-        saw = b'0';
-        hex = s[1].eq_ignore_ascii_case(&b'x');
-    }
-    for &c in s.iter().skip(i) {
-        if c.is_ascii_digit() || (hex && c.is_ascii_hexdigit()) {
-            saw = b'0';
-            continue;
-        }
-        if c == b'_' {
-            if saw != b'0' {
-                return false;
-            }
-            saw = b'_';
-            continue;
-        }
-        if saw == b'_' {
-            return false;
-        }
-        saw = b'!';
-    }
-    saw != b'_'
+    after_digit.then_some(n)
 }
 
 #[cfg(test)]
@@ -324,6 +311,12 @@ mod tests {
             ("0o17", Some(15)),
             ("0b101", Some(5)),
             ("1_000", Some(1000)),
+            ("0_17", Some(15)),
+            ("0_", None),
+            ("0x_", None),
+            ("0x__1", None),
+            ("0b1_", None),
+            ("-0x_1_0", Some(-16)),
             ("0x_1f", Some(31)),
             ("9223372036854775807", Some(i64::MAX)),
             ("-9223372036854775808", Some(i64::MIN)),
