@@ -53,21 +53,16 @@ impl HwmonCollector {
             }
         };
         for file in files {
-            if sensor_key(&file).is_none() {
-                continue;
-            }
+            let Some((sensor, prop)) = sensor_key(&file) else { continue };
             match read_attr(&dir.join(&file), SENSOR_READ, &mut self.buf) {
-                Ok(text) => sensors.add(&file, &text),
+                Ok(text) => sensors.insert(sensor, prop, &text),
                 Err(e) => log::debug!("hwmon: {e}; left out"),
             }
         }
     }
 
-    fn read_name(&mut self, dir: &Path) -> Option<String> {
-        read_attr(&dir.join("name"), NAME_READ, &mut self.buf).ok().map(|t| t.into_owned())
-    }
-
-    /// The chip label of `dir`, by node_exporter's preferences.
+    /// The chip label of `dir`, by node_exporter's preferences; `name` is
+    /// the cleaned `name` file.
     fn chip(&mut self, dir: &Path, name: Option<&str>) -> Option<String> {
         if let Ok(dev) = std::fs::canonicalize(dir.join("device")) {
             let own = dev.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
@@ -76,16 +71,16 @@ impl HwmonCollector {
                 return Some(chip);
             }
         }
-        if let Some(chip) = name.filter(|n| !n.is_empty()).and_then(chip_from_name) {
-            return Some(chip);
+        if let Some(chip) = name {
+            return Some(chip.to_string());
         }
         let real = std::fs::canonicalize(dir).ok()?;
         chip_from_name(&real.file_name()?.to_string_lossy())
     }
 
     fn read_chip(&mut self, dir: &Path) {
-        let name = self.read_name(dir);
-        let Some(chip) = self.chip(dir, name.as_deref()) else {
+        let chip_name = read_attr(&dir.join("name"), NAME_READ, &mut self.buf).ok().and_then(|t| chip_from_name(&t));
+        let Some(chip) = self.chip(dir, chip_name.as_deref()) else {
             self.found.push((false, format!("{}: no name for the chip; left out", dir.display())));
             return;
         };
@@ -95,7 +90,6 @@ impl HwmonCollector {
         if std::fs::metadata(&device).is_ok() {
             self.read_sensors(&device, &mut sensors);
         }
-        let chip_name = name.as_deref().and_then(chip_from_name);
         let before = self.rows.len();
         if let Some(n) = &chip_name {
             self.rows.push(Sample {

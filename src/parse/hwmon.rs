@@ -141,7 +141,14 @@ impl Sensors {
     /// file for the same sensor and property (`temp01_input` after
     /// `temp1_input`, or one in `device/`) replaces an earlier one.
     pub fn add(&mut self, file: &str, contents: &str) {
-        let Some((sensor, prop)) = sensor_key(file) else { return };
+        if let Some((sensor, prop)) = sensor_key(file) {
+            self.insert(sensor, prop, contents);
+        }
+    }
+
+    /// Records `contents` as the value of `sensor`'s `prop` (see
+    /// [`sensor_key`]), replacing an earlier one.
+    pub fn insert(&mut self, sensor: String, prop: &str, contents: &str) {
         let text = contents.trim_matches('\n').to_string();
         match self.0.binary_search_by(|e| (e.0.as_str(), e.1.as_str()).cmp(&(sensor.as_str(), prop))) {
             Ok(i) => self.0[i].2 = text,
