@@ -2,7 +2,7 @@
 //! cooling devices (`cooling_deviceN/{type,cur_state,max_state}`), read as
 //! node_exporter's thermal_zone collector reads them.
 
-use super::ParseError;
+use super::{ParseError, decimal_u64};
 
 /// The zone or device number in a `class/thermal` entry name: what follows
 /// `prefix`, which must start with a digit (node_exporter's glob is
@@ -22,11 +22,17 @@ pub fn type_name(text: &str) -> &str {
 /// and decimal digits, as Go's `strconv.ParseInt(s, 10, 64)`.
 pub fn parse_int(text: &str) -> Result<i64, ParseError> {
     let v = text.trim();
-    let digits = v.strip_prefix(['+', '-']).unwrap_or(v);
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(ParseError::new(1, "a decimal integer", v));
+    let (neg, digits) = match v.strip_prefix('-') {
+        Some(d) => (true, d),
+        None => (false, v.strip_prefix('+').unwrap_or(v)),
+    };
+    let n = decimal_u64(digits).ok_or_else(|| ParseError::new(1, "a decimal integer", v))?;
+    // |i64::MIN| is one more than i64::MAX.
+    match (neg, n) {
+        (false, n) if n < 1 << 63 => Ok(n as i64),
+        (true, n) if n <= 1 << 63 => Ok((n as i64).wrapping_neg()),
+        _ => Err(ParseError::new(1, "a decimal integer within 64 bits", v)),
     }
-    v.parse().map_err(|_| ParseError::new(1, "a decimal integer within 64 bits", v))
 }
 
 /// Millidegrees to degrees Celsius, as node_exporter divides.
@@ -71,6 +77,11 @@ mod tests {
             assert!(parse_int(bad).is_err(), "{bad:?}");
         }
         assert_eq!(parse_int("+5"), Ok(5));
+        assert_eq!(parse_int("-9223372036854775808"), Ok(i64::MIN));
+        assert_eq!(parse_int("9223372036854775807"), Ok(i64::MAX));
+        assert!(parse_int("-9223372036854775809").is_err());
+        assert!(parse_int("+-5").is_err());
+        assert!(parse_int("-+5").is_err());
         assert_eq!(parse_int(" 7 \n"), Ok(7));
     }
 }
