@@ -316,6 +316,9 @@ fn fix(name: &str, e: &CollectError, kernel: Option<(u32, u32)>) -> &'static str
         ("wireless", CollectError::Unavailable(_)) if msg.contains("nl80211") => {
             "set [wireless] backend = \"auto\" (Broadcom routers use wl)"
         }
+        ("netclass", CollectError::Unavailable(_)) => {
+            "set [paths] sysfs to where sysfs is mounted (mount -t sysfs sysfs /sys), or [collectors] netclass = false"
+        }
         (_, CollectError::Command(CommandError::Timeout(..))) => {
             "raise [wireless] command_timeout_seconds, and check that the command answers by hand"
         }

@@ -8,6 +8,7 @@ use ap_exporter::parse::{
     self, arp, conntrack, leases, loadavg, meminfo, net_dev, netlink, nl80211, process, release, stat, textformat, tz,
     wext, wl,
 };
+use ap_exporter::parse::{hwmon, netclass, thermal};
 use std::path::Path;
 
 struct Rng(u64);
@@ -432,4 +433,80 @@ fn textformat_scales_linearly() {
     assert!(textformat::parse(&format!("x{{{labels}l7=\"w\"}} 1\n"), 10).is_err());
     // Comments only.
     assert!(textformat::parse(&"# just a comment\n".repeat(200_000), 10).unwrap().is_empty());
+}
+
+/// netclass: any file contents give a value (0 for what does not parse, as
+/// procfs does); Go's integer syntax agrees with a plain decimal parse on
+/// decimal input; speed conversion never panics.
+#[test]
+fn netclass_attributes_never_panic() {
+    let seeds = ["0x1003\n", "1000\n", "-1\n", "up\n", "60:38:e0:c2:7a:10\n", "017\n", "1_000\n", "+1\n", ""];
+    property(&seeds, 20_000, |s| {
+        let mut iface = netclass::Iface::default();
+        for (file, _, _) in netclass::INT_ATTRS {
+            iface.set(file, s);
+        }
+        for file in netclass::TEXT_ATTRS {
+            iface.set(file, s);
+        }
+        assert_eq!(iface.values().count(), netclass::INT_ATTRS.len());
+        assert_eq!(iface.text("operstate"), s.trim());
+        assert!(iface.up() <= 1);
+        let t = s.trim();
+        if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) && !t.starts_with('0') {
+            assert_eq!(netclass::go_parse_int(t), t.parse::<i64>().ok(), "{t:?}");
+        }
+        if let Some(v) = netclass::go_parse_int(t) {
+            let _ = netclass::speed_bytes(v);
+        }
+    });
+}
+
+/// thermal: `temp` and the cooling states parse to a decimal integer or
+/// fail at line 1.
+#[test]
+fn thermal_values_never_panic() {
+    let seeds = ["52600\n", "-5000\n", "+45123\n", "3\n", "cpu-thermal\n", "thermal_zone10"];
+    property(&seeds, 20_000, |s| {
+        // Go's ParseInt(s, 10, 64) and Rust's i64 parse take the same syntax.
+        match thermal::parse_int(s) {
+            Ok(v) => assert_eq!(Ok(v), s.trim().parse::<i64>()),
+            Err(e) => {
+                assert_eq!(e.line, 1);
+                assert!(s.trim().parse::<i64>().is_err(), "{s:?}");
+            }
+        }
+        let _ = thermal::celsius(thermal::parse_int(s).unwrap_or(0));
+        let _ = thermal::entry_number(s, "thermal_zone");
+        let _ = thermal::type_name(s);
+    });
+}
+
+/// hwmon: any file name splits or is refused without panicking, a split
+/// name's parts rebuild it, and any set of files gives samples with valid
+/// metric names.
+#[test]
+fn hwmon_names_and_values_never_panic() {
+    let seeds = ["temp1_input", "temp1_crit_alarm", "in0_label", "fan1", "update_interval", "temp_x1a", "45500\n"];
+    let mut sensors = hwmon::Sensors::default();
+    property(&seeds, 20_000, |s| {
+        if let Some((ty, num, prop)) = hwmon::explode(s) {
+            assert!(!ty.is_empty() && !ty.bytes().any(|b| b.is_ascii_digit()), "{s:?}");
+            assert!(s.starts_with(ty) && s.ends_with(prop), "{s:?}");
+            assert!(num <= i64::MAX as u64);
+        }
+        let clean = hwmon::clean_name(s);
+        assert!(clean.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b':' || b == b'_'));
+        let _ = hwmon::go_parse_float(s);
+        if sensors.0.len() < 50 {
+            let name = s.split(['\n', '/']).next().unwrap_or("");
+            sensors.add(name, s);
+        }
+    });
+    let mut all = Vec::new();
+    hwmon::samples(&sensors, "chip", &mut all);
+    for sample in all {
+        let valid = sample.name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b':');
+        assert!(valid && sample.name.starts_with("node_hwmon_"), "{}", sample.name);
+    }
 }

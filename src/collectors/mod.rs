@@ -13,12 +13,16 @@ pub mod build_info;
 pub mod conntrack;
 pub mod cpu;
 pub mod firmware;
+pub mod hwmon;
 pub mod load;
 pub mod meminfo;
+pub mod netclass;
 pub mod netdev;
 pub mod process;
 pub mod stat;
+pub mod sysfs;
 pub mod textfile;
+pub mod thermal_zone;
 pub mod time;
 pub mod uname;
 pub mod wireless;
@@ -119,6 +123,14 @@ pub const COLLECTORS: &[Entry] = &[
         build: |c| Box::new(firmware::FirmwareCollector::new(c)),
     },
     Entry {
+        name: "hwmon",
+        scope: Scope::Device,
+        enabled_by_default: true,
+        summary: "hardware sensors: temperatures, voltages, fans (/sys/class/hwmon)",
+        isolated: false,
+        build: |_| Box::<hwmon::HwmonCollector>::default(),
+    },
+    Entry {
         name: "load",
         scope: Scope::Device,
         enabled_by_default: true,
@@ -133,6 +145,14 @@ pub const COLLECTORS: &[Entry] = &[
         summary: "every /proc/meminfo field, named as node_exporter names it",
         isolated: false,
         build: |_| Box::<meminfo::MeminfoCollector>::default(),
+    },
+    Entry {
+        name: "netclass",
+        scope: Scope::Device,
+        enabled_by_default: true,
+        summary: "link state, speed, MTU and properties of each interface (/sys/class/net)",
+        isolated: false,
+        build: |_| Box::<netclass::NetclassCollector>::default(),
     },
     Entry {
         name: "netdev",
@@ -157,6 +177,14 @@ pub const COLLECTORS: &[Entry] = &[
         summary: "your own metrics: the .prom files in [textfile] directory, checked and merged",
         isolated: false,
         build: |c| Box::new(textfile::TextfileCollector::new(c)),
+    },
+    Entry {
+        name: "thermal_zone",
+        scope: Scope::Device,
+        enabled_by_default: true,
+        summary: "thermal zone temperatures and cooling device states (/sys/class/thermal)",
+        isolated: false,
+        build: |_| Box::<thermal_zone::ThermalZoneCollector>::default(),
     },
     Entry {
         name: "time",

@@ -10,16 +10,19 @@
 
 pub mod arp;
 pub mod conntrack;
+pub mod hwmon;
 pub mod leases;
 pub mod loadavg;
 pub mod meminfo;
 pub mod net_dev;
+pub mod netclass;
 pub mod netlink;
 pub mod nl80211;
 pub mod process;
 pub mod release;
 pub mod stat;
 pub mod textformat;
+pub mod thermal;
 pub mod tz;
 pub mod wext;
 pub mod wifi;

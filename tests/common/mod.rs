@@ -387,7 +387,11 @@ pub fn copy_tree(from: &Path, to: &Path) {
     for entry in std::fs::read_dir(from).unwrap() {
         let entry = entry.unwrap();
         let dest = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
+        let ty = entry.file_type().unwrap();
+        if ty.is_symlink() {
+            // sysfs fixtures link class/net/eth0 to ../../devices/...: keep the link.
+            std::os::unix::fs::symlink(std::fs::read_link(entry.path()).unwrap(), &dest).unwrap();
+        } else if ty.is_dir() {
             copy_tree(&entry.path(), &dest);
         } else {
             std::fs::copy(entry.path(), &dest).unwrap();
@@ -405,8 +409,9 @@ pub fn start_on_fixture(extra: &str) -> (TempDir, Exporter, SocketAddr) {
     let cfg = write_config(
         dir.path(),
         &format!(
-            "listen = [\"127.0.0.1:0\"]\n{extra}\n[collectors]\nwireless = false\nfirmware = false\n[paths]\nprocfs = {:?}\n",
-            proc_root.display().to_string()
+            "listen = [\"127.0.0.1:0\"]\n{extra}\n[collectors]\nwireless = false\nfirmware = false\n[paths]\nprocfs = {:?}\nsysfs = {:?}\n",
+            proc_root.display().to_string(),
+            fixtures().join("modern_openwrt/sys").display().to_string()
         ),
     );
     let mut exp = Exporter::start(&cfg, dir.path());
