@@ -43,6 +43,36 @@ impl From<f64> for Value {
     }
 }
 
+/// A family's name with its `# HELP` and `# TYPE` lines rendered once, for
+/// collectors that write the same families every scrape.
+#[derive(Debug, Clone)]
+pub struct Family {
+    name: String,
+    header: String,
+}
+
+impl Family {
+    /// Renders the header of family `name`.
+    pub fn new(name: &str, help: &str, ty: MetricType) -> Family {
+        let mut e = Exposition::new();
+        e.family(name, help, ty);
+        Family { name: name.to_string(), header: e.buf }
+    }
+
+    /// The family's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+/// Renders a label set, such as `{device="eth0"}`, for
+/// [`Exposition::sample_rendered`].
+pub fn render_labels(labels: &[(&str, &str)]) -> String {
+    let mut out = String::new();
+    push_labels(&mut out, labels);
+    out
+}
+
 /// Writes families and samples in order. Callers emit each family once, with
 /// its samples right after it, sorted by label values.
 #[derive(Debug, Default)]
@@ -66,6 +96,21 @@ impl Exposition {
     /// The text written so far.
     pub fn as_str(&self) -> &str {
         &self.buf
+    }
+
+    /// Exchanges the text written so far for `other` (cleared first): a
+    /// collector's output leaves without a copy, and `other`'s allocation is
+    /// reused.
+    pub fn swap_text(&mut self, other: &mut String) {
+        other.clear();
+        std::mem::swap(&mut self.buf, other);
+        self.family.clear();
+    }
+
+    /// Makes room for `additional` more bytes at once (rather than doubling
+    /// its way there, which can leave twice the memory reserved).
+    pub fn reserve(&mut self, additional: usize) {
+        self.buf.reserve(additional);
     }
 
     /// Appends another writer's text (a collector's finished output).
@@ -95,40 +140,62 @@ impl Exposition {
         });
     }
 
+    /// Starts a family whose header was rendered before.
+    pub fn start(&mut self, family: &Family) {
+        self.family.clear();
+        self.family.push_str(&family.name);
+        self.buf.push_str(&family.header);
+    }
+
     /// Writes one sample of the current family.
     pub fn sample(&mut self, labels: &[(&str, &str)], value: impl Into<Value>) {
         self.buf.push_str(&self.family);
-        if !labels.is_empty() {
-            self.buf.push('{');
-            for (i, (name, value)) in labels.iter().enumerate() {
-                if i > 0 {
-                    self.buf.push(',');
-                }
-                self.buf.push_str(name);
-                self.buf.push_str("=\"");
-                escape_into(&mut self.buf, value, true);
-                self.buf.push('"');
-            }
-            self.buf.push('}');
-        }
-        self.buf.push(' ');
-        match value.into() {
-            Value::U64(v) => push_u64(&mut self.buf, v),
-            Value::I64(v) => {
-                if v < 0 {
-                    self.buf.push('-');
-                }
-                push_u64(&mut self.buf, v.unsigned_abs());
-            }
-            Value::F64(v) if v.is_nan() => self.buf.push_str("NaN"),
-            Value::F64(v) if v.is_infinite() => self.buf.push_str(if v > 0.0 { "+Inf" } else { "-Inf" }),
-            // Writing to a String cannot fail.
-            Value::F64(v) => {
-                let _ = write!(self.buf, "{v}");
-            }
-        }
-        self.buf.push('\n');
+        push_labels(&mut self.buf, labels);
+        self.value(value.into());
     }
+
+    /// Writes one sample of the current family with labels rendered by
+    /// [`render_labels`].
+    pub fn sample_rendered(&mut self, labels: &str, value: impl Into<Value>) {
+        self.buf.push_str(&self.family);
+        self.buf.push_str(labels);
+        self.value(value.into());
+    }
+
+    /// Writes ` value\n`.
+    fn value(&mut self, value: Value) {
+        let v = match value {
+            Value::U64(v) => return push_integer(&mut self.buf, false, v),
+            Value::I64(v) => return push_integer(&mut self.buf, v < 0, v.unsigned_abs()),
+            Value::F64(v) => v,
+        };
+        if v.is_nan() {
+            self.buf.push_str(" NaN\n");
+        } else if v.is_infinite() {
+            self.buf.push_str(if v > 0.0 { " +Inf\n" } else { " -Inf\n" });
+        } else {
+            // Writing to a String cannot fail.
+            let _ = writeln!(self.buf, " {v}");
+        }
+    }
+}
+
+/// Appends `{a="1",b="2"}`, escaped; nothing for no labels.
+fn push_labels(out: &mut String, labels: &[(&str, &str)]) {
+    if labels.is_empty() {
+        return;
+    }
+    out.push('{');
+    for (i, (name, value)) in labels.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(name);
+        out.push_str("=\"");
+        escape_into(out, value, true);
+        out.push('"');
+    }
+    out.push('}');
 }
 
 /// Escapes `\` and newline always, and `"` inside label values. Text that
@@ -154,11 +221,12 @@ fn escape_into(out: &mut String, s: &str, quote: bool) {
     out.push_str(&s[start..]);
 }
 
-/// Appends an integer in decimal without the `fmt` machinery (a hot path:
-/// every sample of every scrape).
-fn push_u64(out: &mut String, mut v: u64) {
-    let mut buf = [0u8; 20];
-    let mut i = buf.len();
+/// Appends ` <integer>\n` in one piece, without the `fmt` machinery (a
+/// hot path: most samples of every scrape).
+fn push_integer(out: &mut String, negative: bool, mut v: u64) {
+    let mut buf = [0u8; 24];
+    let mut i = buf.len() - 1;
+    buf[i] = b'\n';
     loop {
         i -= 1;
         buf[i] = b'0' + (v % 10) as u8;
@@ -167,8 +235,14 @@ fn push_u64(out: &mut String, mut v: u64) {
             break;
         }
     }
-    // Only ASCII digits were written.
-    out.push_str(std::str::from_utf8(&buf[i..]).unwrap_or("0"));
+    if negative {
+        i -= 1;
+        buf[i] = b'-';
+    }
+    i -= 1;
+    buf[i] = b' ';
+    // Only ASCII was written.
+    out.push_str(std::str::from_utf8(&buf[i..]).unwrap_or(" 0\n"));
 }
 
 #[cfg(test)]
@@ -187,6 +261,17 @@ mod tests {
         e.sample(&[("a", "1"), ("b", "2")], 0.25);
         e.sample(&[], f64::NAN);
         e.sample(&[], f64::NEG_INFINITY);
+        let f = Family::new("h", "H \\.", MetricType::Gauge);
+        let mut r = Exposition::new();
+        r.start(&f);
+        r.sample_rendered(&render_labels(&[("device", "a\"b")]), 7u64);
+        r.sample_rendered(&render_labels(&[]), 8u64);
+        let mut plain = Exposition::new();
+        plain.family("h", "H \\.", MetricType::Gauge);
+        plain.sample(&[("device", "a\"b")], 7u64);
+        plain.sample(&[], 8u64);
+        assert_eq!(r.as_str(), plain.as_str());
+        assert_eq!(f.name(), "h");
         assert_eq!(
             e.as_str(),
             "# HELP x_total Help with \\\\ and\\nnewline \"kept\".\n# TYPE x_total counter\n\

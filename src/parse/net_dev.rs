@@ -27,6 +27,14 @@ pub struct DeviceCounters<'a> {
 /// (`eth0:12345678 ...`). Interface names cannot contain a colon.
 pub fn parse(text: &str) -> Result<Vec<DeviceCounters<'_>>, ParseError> {
     let mut devices = Vec::new();
+    parse_each(text, |d| devices.push(d))?;
+    Ok(devices)
+}
+
+/// [`parse`], handing each device to `each` as it is read instead of
+/// collecting them: memory stays flat however many lines the file has. On
+/// an error, `each` has seen the devices before the bad line.
+pub fn parse_each<'a>(text: &'a str, mut each: impl FnMut(DeviceCounters<'a>)) -> Result<(), ParseError> {
     for (idx, line) in text.lines().enumerate() {
         let lineno = idx + 1;
         if line.trim().is_empty() {
@@ -43,7 +51,7 @@ pub fn parse(text: &str) -> Result<Vec<DeviceCounters<'_>>, ParseError> {
             return Err(ParseError::new(lineno, "an interface name before ':'", line));
         }
         let mut counters = [0u64; FIELD_COUNT];
-        let mut fields = rest.split_ascii_whitespace();
+        let mut fields = words(rest);
         for (i, slot) in counters.iter_mut().enumerate() {
             let Some(field) = fields.next() else {
                 return Err(ParseError::new(lineno, format!("{FIELD_COUNT} counters for {name}, got {i}"), line));
@@ -55,9 +63,45 @@ pub fn parse(text: &str) -> Result<Vec<DeviceCounters<'_>>, ParseError> {
         if let Some(extra) = fields.next() {
             return Err(ParseError::new(lineno, format!("only {FIELD_COUNT} counters for {name}"), extra));
         }
-        devices.push(DeviceCounters { name, counters });
+        each(DeviceCounters { name, counters });
     }
-    Ok(devices)
+    Ok(())
+}
+
+/// The words of `s` between ASCII whitespace, as `str::split_ascii_whitespace`
+/// gives them, in a plain loop: the per-field step of every table parser
+/// that runs each scrape.
+pub(crate) fn words(s: &str) -> Words<'_> {
+    Words { rest: s }
+}
+
+/// See [`words`].
+pub(crate) struct Words<'a> {
+    rest: &'a str,
+}
+
+impl<'a> Iterator for Words<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        let bytes = self.rest.as_bytes();
+        let mut start = 0;
+        while start < bytes.len() && bytes[start].is_ascii_whitespace() {
+            start += 1;
+        }
+        if start == bytes.len() {
+            self.rest = "";
+            return None;
+        }
+        let mut end = start;
+        while end < bytes.len() && !bytes[end].is_ascii_whitespace() {
+            end += 1;
+        }
+        // Both ends are at ASCII bytes (or the end), so on char boundaries.
+        let word = self.rest.get(start..end)?;
+        self.rest = self.rest.get(end..).unwrap_or("");
+        Some(word)
+    }
 }
 
 #[cfg(test)]
@@ -115,6 +159,13 @@ mod tests {
         let devs = parse(&text).unwrap();
         assert_eq!(devs.len(), 1);
         assert_eq!((devs[0].name, devs[0].counters[0]), ("a|b", 3));
+    }
+
+    #[test]
+    fn words_split_like_std() {
+        for s in ["", " ", "a", " a  b\tc\n", "x\u{a0}y z", "\u{3000} é ", "\x0c1\x0b2"] {
+            assert_eq!(words(s).collect::<Vec<_>>(), s.split_ascii_whitespace().collect::<Vec<_>>(), "{s:?}");
+        }
     }
 
     #[test]
