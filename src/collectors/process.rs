@@ -88,14 +88,17 @@ impl ProcessCollector {
         if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) } != 0 {
             return Err(CollectError::Unavailable(format!("getrusage: {}", std::io::Error::last_os_error())));
         }
-        let seconds = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+        // Whole microseconds, divided once: the figure prints short. (The
+        // fields are 32-bit on some 32-bit targets.)
+        #[allow(clippy::unnecessary_cast)]
+        let micros = |t: libc::timeval| (t.tv_sec as i64).saturating_mul(1_000_000).saturating_add(t.tv_usec as i64);
         let rss_pages = {
             let path = self.statm.path().to_path_buf();
             self.statm.read(&mut self.text)?;
             process::parse_statm_resident(&self.text).map_err(|error| CollectError::Parse { path, error })?
         };
         Ok(Values {
-            cpu_seconds: seconds(ru.ru_utime) + seconds(ru.ru_stime),
+            cpu_seconds: micros(ru.ru_utime).saturating_add(micros(ru.ru_stime)) as f64 / 1e6,
             open_fds: self.open_fds()?,
             rss_bytes: rss_pages.saturating_mul(page as u64),
             start_time,
@@ -111,7 +114,9 @@ impl ProcessCollector {
         }
         let boot = read_parsed(Path::new("/proc/stat"), &mut self.text, process::parse_boot_time)?;
         let stat = read_parsed(Path::new("/proc/self/stat"), &mut self.text, process::parse_stat)?;
-        Ok(boot as f64 + stat.start_ticks as f64 / ticks as f64)
+        // In ticks, divided once: the figure prints short.
+        let ticks = ticks as u64;
+        Ok(boot.saturating_mul(ticks).saturating_add(stat.start_ticks) as f64 / ticks as f64)
     }
 
     /// Counts the entries of `/proc/self/fd` but the directory's own.

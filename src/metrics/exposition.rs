@@ -173,7 +173,7 @@ impl Exposition {
             self.buf.push_str(" NaN\n");
         } else if v.is_infinite() {
             self.buf.push_str(if v > 0.0 { " +Inf\n" } else { " -Inf\n" });
-        } else {
+        } else if !push_short_decimal(&mut self.buf, v) {
             // Writing to a String cannot fail.
             let _ = writeln!(self.buf, " {v}");
         }
@@ -221,19 +221,32 @@ fn escape_into(out: &mut String, s: &str, quote: bool) {
     out.push_str(&s[start..]);
 }
 
-/// Appends ` <integer>\n` in one piece, without the `fmt` machinery (a
-/// hot path: most samples of every scrape).
+/// Two decimal digits for each of 0..100.
+const DIGIT_PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
+2021222324252627282930313233343536373839\
+4041424344454647484950515253545556575859\
+6061626364656667686970717273747576777879\
+8081828384858687888990919293949596979899";
+
+/// Appends ` <integer>\n` in one piece, two digits a step, without the
+/// `fmt` machinery (a hot path: most samples of every scrape).
 fn push_integer(out: &mut String, negative: bool, mut v: u64) {
     let mut buf = [0u8; 24];
     let mut i = buf.len() - 1;
     buf[i] = b'\n';
-    loop {
+    while v >= 100 {
+        let pair = (v % 100) as usize * 2;
+        v /= 100;
+        i -= 2;
+        buf[i..i + 2].copy_from_slice(&DIGIT_PAIRS[pair..pair + 2]);
+    }
+    if v >= 10 {
+        let pair = v as usize * 2;
+        i -= 2;
+        buf[i..i + 2].copy_from_slice(&DIGIT_PAIRS[pair..pair + 2]);
+    } else {
         i -= 1;
-        buf[i] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
+        buf[i] = b'0' + v as u8;
     }
     if negative {
         i -= 1;
@@ -241,13 +254,88 @@ fn push_integer(out: &mut String, negative: bool, mut v: u64) {
     }
     i -= 1;
     buf[i] = b' ';
-    // Only ASCII was written.
-    out.push_str(std::str::from_utf8(&buf[i..]).unwrap_or(" 0\n"));
+    // SAFETY: only ASCII bytes were written to buf[i..].
+    out.push_str(unsafe { std::str::from_utf8_unchecked(&buf[i..]) });
+}
+
+/// Appends ` <v>\n` for a non-negative `v` with at most 9 decimals, as
+/// `{v}` would print it (the shortest digits that read back as `v`), and
+/// returns true; false, writing nothing, for anything else. Load averages
+/// and durations take this path instead of the general float printer.
+///
+/// With `d` decimals, `n = round(v * 10^d)` is the only candidate of that
+/// length (below 2^52, steps of 10^-d are wider than half the gap between
+/// floats), and `n / 10^d` reads back as `v` exactly when the division of
+/// two exactly represented numbers rounds to `v`; the smallest such `d`
+/// gives the fewest digits.
+fn push_short_decimal(out: &mut String, v: f64) -> bool {
+    if v.is_nan() || v.is_sign_negative() {
+        return false;
+    }
+    let mut scale = 1.0f64;
+    for decimals in 0..=9usize {
+        let n = (v * scale).round();
+        if n >= (1u64 << 52) as f64 {
+            return false;
+        }
+        if n / scale == v {
+            let mut digits = [0u8; 24];
+            let mut i = digits.len();
+            let mut rest = n as u64;
+            let mut written = 0;
+            while rest > 0 || written <= decimals {
+                if written == decimals && decimals > 0 {
+                    i -= 1;
+                    digits[i] = b'.';
+                }
+                i -= 1;
+                digits[i] = b'0' + (rest % 10) as u8;
+                rest /= 10;
+                written += 1;
+            }
+            out.push(' ');
+            // SAFETY: only ASCII digits and a dot were written to digits[i..].
+            out.push_str(unsafe { std::str::from_utf8_unchecked(&digits[i..]) });
+            out.push('\n');
+            return true;
+        }
+        scale *= 10.0;
+    }
+    false
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn short_decimals_print_as_display_does() {
+        let mut values =
+            vec![0.0, 1.0, 0.5, 0.08, 0.4, 1.52, 10.0, 123.456, 0.000012345, 1e-9, 3.0e15, 0.1 + 0.2, 1.0 / 3.0];
+        // Durations and load averages as the exporter computes them.
+        let mut x: u64 = 0x9e3779b97f4a7c15;
+        for _ in 0..20_000 {
+            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            let micros = x >> 40;
+            values.push(micros as f64 / 1e6);
+            values.push((x >> 50) as f64 / 100.0);
+            values.push(1.7e9 + (x >> 44) as f64 / 100.0);
+            values.push(f64::from_bits(x >> 2));
+        }
+        let mut taken = 0;
+        for v in &values {
+            let mut fast = String::new();
+            if push_short_decimal(&mut fast, *v) {
+                assert_eq!(fast, format!(" {v}\n"), "{v:e}");
+                taken += 1;
+            }
+        }
+        // The durations, loads and start times (three in four) are short.
+        assert!(taken >= 3 * 20_000, "{taken} of {}", values.len());
+        let mut s = String::new();
+        assert!(!push_short_decimal(&mut s, -1.0) && !push_short_decimal(&mut s, -0.0));
+        assert!(!push_short_decimal(&mut s, 1.0 / 3.0) && s.is_empty());
+    }
 
     #[test]
     fn writes_families_with_escaping_and_exact_integers() {
@@ -257,6 +345,9 @@ mod tests {
         e.sample(&[], -5i64);
         e.sample(&[], i64::MIN);
         e.sample(&[], 0u64);
+        for v in [9u64, 10, 99, 100, 101, 1000, 123456789] {
+            e.sample(&[], v);
+        }
         e.family("g", "G.", MetricType::Gauge);
         e.sample(&[("a", "1"), ("b", "2")], 0.25);
         e.sample(&[], f64::NAN);
@@ -276,6 +367,7 @@ mod tests {
             e.as_str(),
             "# HELP x_total Help with \\\\ and\\nnewline \"kept\".\n# TYPE x_total counter\n\
              x_total{device=\"a\\\"b\\\\c\\nd\"} 18446744073709551615\nx_total -5\nx_total -9223372036854775808\nx_total 0\n\
+             x_total 9\nx_total 10\nx_total 99\nx_total 100\nx_total 101\nx_total 1000\nx_total 123456789\n\
              # HELP g G.\n# TYPE g gauge\ng{a=\"1\",b=\"2\"} 0.25\ng NaN\ng -Inf\n"
         );
     }

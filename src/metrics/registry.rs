@@ -32,6 +32,10 @@ struct Slot {
     last_warnings: Vec<String>,
     /// Its child process, while one runs.
     job: Option<Job>,
+    /// The buffer of its last part, for its next one: an inline
+    /// collector writes into a buffer of the right size, and its text
+    /// becomes the scrape's part without a copy.
+    spare: String,
 }
 
 /// An isolated collector running in a child.
@@ -74,9 +78,6 @@ pub struct Registry {
     /// row's `{collector="..."}`, rendered once.
     meta: [Family; 2],
     meta_labels: Vec<String>,
-    /// Text buffers of finished scrapes, for the next ones' parts: a part
-    /// takes the scratch buffer's text without copying it.
-    spare: Vec<String>,
     budget: Duration,
     pending: Vec<Pending>,
     next_ticket: u64,
@@ -113,7 +114,13 @@ impl Registry {
     pub fn new(config: &Config) -> Registry {
         let slots = COLLECTORS
             .iter()
-            .map(|e| Slot { collector: (e.build)(config), last_error: None, last_warnings: Vec::new(), job: None })
+            .map(|e| Slot {
+                collector: (e.build)(config),
+                last_error: None,
+                last_warnings: Vec::new(),
+                job: None,
+                spare: String::new(),
+            })
             .collect();
         Registry {
             roots: config.paths.roots(),
@@ -133,7 +140,6 @@ impl Registry {
                 ),
             ],
             meta_labels: COLLECTORS.iter().map(|e| render_labels(&[("collector", e.name)])).collect(),
-            spare: Vec::new(),
             budget: Duration::from_secs(config.collector_timeout_seconds.0),
             pending: Vec::new(),
             next_ticket: 0,
@@ -243,21 +249,25 @@ impl Registry {
                 if part.ok {
                     out.append_text(&part.text);
                 }
-                self.recycle(part.text);
+                self.recycle(i, part.text);
             }
         }
-        for part in scrape.parts.into_iter().flatten() {
-            self.recycle(part.text);
+        for (i, part) in scrape.parts.into_iter().enumerate() {
+            if let Some(part) = part {
+                self.recycle(i, part.text);
+            }
         }
         true
     }
 
-    /// Keeps a part's buffer for a later part, unless the pool is full or
-    /// the buffer is large (a scrape of thousands of interfaces should not
-    /// pin its megabytes until the next one).
-    fn recycle(&mut self, text: String) {
-        if self.spare.len() < 2 * COLLECTORS.len() && text.capacity() <= 256 * 1024 {
-            self.spare.push(text);
+    /// Keeps a part's buffer for collector `i`'s next part, unless it is
+    /// large (a scrape of thousands of interfaces should not pin its
+    /// megabytes until the next one).
+    fn recycle(&mut self, i: usize, text: String) {
+        if let Some(slot) = self.slots.get_mut(i) {
+            if text.capacity() <= 256 * 1024 && text.capacity() > slot.spare.capacity() {
+                slot.spare = text;
+            }
         }
     }
 
@@ -411,16 +421,14 @@ impl Registry {
         let Some(slot) = self.slots.get_mut(i) else {
             return Part { text: String::new(), ok: false, took: Duration::ZERO };
         };
-        self.scratch.clear();
+        self.scratch.swap_text(&mut slot.spare);
         let started = Instant::now();
         let outcome = slot.collector.collect(&self.roots, &mut self.scratch);
         let took = started.elapsed();
         let ok = self.note(i, outcome);
-        let mut text = self.spare.pop().unwrap_or_default();
+        let mut text = String::new();
         if ok {
             self.scratch.swap_text(&mut text);
-        } else {
-            text.clear();
         }
         Part { text, ok, took }
     }

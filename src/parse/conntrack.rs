@@ -29,7 +29,9 @@ pub fn parse_stat(text: &str) -> Result<ConntrackStats<'_>, ParseError> {
             None => return Err(ParseError::new(0, "a header line of column names", text)),
         }
     };
-    let mut columns: Vec<(&str, u64)> = header.split_ascii_whitespace().map(|n| (n, 0)).collect();
+    // Sized once: kernels print 16 to 17 columns.
+    let mut columns: Vec<(&str, u64)> = Vec::with_capacity(24);
+    columns.extend(super::net_dev::words(header).map(|n| (n, 0)));
     if columns.iter().any(|(n, _)| !n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')) || columns.is_empty() {
         return Err(ParseError::new(1, "a header line of column names", header));
     }
@@ -58,6 +60,7 @@ pub fn parse_stat(text: &str) -> Result<ConntrackStats<'_>, ParseError> {
 }
 
 /// Hex digits only (no sign, no `0x`), at most 64 bits.
+#[inline]
 fn hex_u64(s: &str) -> Option<u64> {
     if s.is_empty() {
         return None;

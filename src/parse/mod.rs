@@ -62,6 +62,7 @@ impl std::error::Error for ParseError {}
 /// An unsigned decimal integer: ASCII digits only. `str::parse` also takes
 /// a leading `+`, which no kernel prints, so a `+` means the file is not
 /// what we think it is.
+#[inline]
 pub fn decimal_u64(s: &str) -> Option<u64> {
     if s.is_empty() {
         return None;

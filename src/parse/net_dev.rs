@@ -69,38 +69,48 @@ pub fn parse_each<'a>(text: &'a str, mut each: impl FnMut(DeviceCounters<'a>)) -
 }
 
 /// The words of `s` between ASCII whitespace, as `str::split_ascii_whitespace`
-/// gives them, in a plain loop: the per-field step of every table parser
-/// that runs each scrape.
+/// gives them, in a plain loop over the bytes: the per-field step of every
+/// table parser that runs each scrape.
+#[inline]
 pub(crate) fn words(s: &str) -> Words<'_> {
-    Words { rest: s }
+    Words { rest: s.as_bytes() }
 }
 
 /// See [`words`].
 pub(crate) struct Words<'a> {
-    rest: &'a str,
+    /// Always starts at a char boundary of the original `str`.
+    rest: &'a [u8],
 }
 
 impl<'a> Iterator for Words<'a> {
     type Item = &'a str;
 
+    #[inline(always)]
     fn next(&mut self) -> Option<&'a str> {
-        let bytes = self.rest.as_bytes();
+        let is_space = |b: u8| matches!(b, b' ' | b'\t' | b'\n' | b'\r' | b'\x0c');
         let mut start = 0;
-        while start < bytes.len() && bytes[start].is_ascii_whitespace() {
+        while let Some(&b) = self.rest.get(start) {
+            if !is_space(b) {
+                break;
+            }
             start += 1;
         }
-        if start == bytes.len() {
-            self.rest = "";
-            return None;
-        }
         let mut end = start;
-        while end < bytes.len() && !bytes[end].is_ascii_whitespace() {
+        while let Some(&b) = self.rest.get(end) {
+            if is_space(b) {
+                break;
+            }
             end += 1;
         }
-        // Both ends are at ASCII bytes (or the end), so on char boundaries.
-        let word = self.rest.get(start..end)?;
-        self.rest = self.rest.get(end..).unwrap_or("");
-        Some(word)
+        let (word, rest) = self.rest.split_at(end);
+        self.rest = rest;
+        let word = &word[start..];
+        if word.is_empty() {
+            return None;
+        }
+        // SAFETY: both ends are at ASCII bytes or at the ends of a slice
+        // that starts on a char boundary, so the word is whole UTF-8.
+        Some(unsafe { std::str::from_utf8_unchecked(word) })
     }
 }
 
