@@ -18,7 +18,7 @@ ratios of one run, not the absolutes.
   4 MiB /proc/net/dev of ~105,000 short names, near the read cap.
 - Stripped binary size of every cross target.
 
-BENCH_SCRAPES (default 10000) and BENCH_ROUNDS (10) set the speed run.
+BENCH_SCRAPES (default 20000) and BENCH_ROUNDS (10) set the speed run.
 """
 import os
 import shutil
@@ -31,7 +31,7 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HZ = os.sysconf("SC_CLK_TCK")
-SCRAPES = int(os.environ.get("BENCH_SCRAPES", "10000"))
+SCRAPES = int(os.environ.get("BENCH_SCRAPES", "20000"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "10"))
 
 FLOOR_C = r"""

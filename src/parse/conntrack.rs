@@ -42,10 +42,13 @@ pub fn parse_stat(text: &str) -> Result<ConntrackStats<'_>, ParseError> {
         }
         let mut values = super::net_dev::words(line);
         for (i, (name, sum)) in columns.iter_mut().enumerate() {
-            let Some(field) = values.next() else {
-                return Err(ParseError::new(idx + 1, format!("a hex value for column {} ({name})", i + 1), line));
+            let v = match values.number(true) {
+                Some(Ok(v)) => v,
+                Some(Err(field)) => return Err(ParseError::new(idx + 1, format!("a hex value for {name}"), field)),
+                None => {
+                    return Err(ParseError::new(idx + 1, format!("a hex value for column {} ({name})", i + 1), line));
+                }
             };
-            let v = hex_u64(field).ok_or_else(|| ParseError::new(idx + 1, format!("a hex value for {name}"), field))?;
             *sum = sum.saturating_add(v);
         }
         if let Some(extra) = values.next() {
@@ -57,26 +60,6 @@ pub fn parse_stat(text: &str) -> Result<ConntrackStats<'_>, ParseError> {
         return Err(ParseError::new(0, "at least one CPU line after the header", header));
     }
     Ok(ConntrackStats { columns })
-}
-
-/// Hex digits only (no sign, no `0x`), at most 64 bits.
-#[inline]
-fn hex_u64(s: &str) -> Option<u64> {
-    if s.is_empty() {
-        return None;
-    }
-    s.bytes().try_fold(0u64, |n, b| {
-        let digit = match b {
-            b'0'..=b'9' => b - b'0',
-            b'a'..=b'f' => b - b'a' + 10,
-            b'A'..=b'F' => b - b'A' + 10,
-            _ => return None,
-        };
-        if n >> 60 != 0 {
-            return None;
-        }
-        Some(n << 4 | u64::from(digit))
-    })
 }
 
 #[cfg(test)]
@@ -119,7 +102,7 @@ mod tests {
         assert_eq!(parse_stat("entries f(und\n1 2\n").unwrap_err().line, 1);
         assert_eq!(parse_stat("a\n+1\n").unwrap_err().line, 2);
         assert_eq!(parse_stat("a\n10000000000000000\n").unwrap_err().line, 2);
-        assert_eq!(hex_u64("00fF"), Some(255));
+        assert_eq!(parse_stat("a b\n00fF 0\n").unwrap().get("a"), Some(255));
         // Saturates instead of overflowing.
         let s = parse_stat("a\nffffffffffffffff\nffffffffffffffff\n").unwrap();
         assert_eq!(s.get("a"), Some(u64::MAX));
