@@ -22,6 +22,7 @@ BENCH_SCRAPES (default 20000) and BENCH_ROUNDS (10) set the speed run.
 """
 import os
 import shutil
+import signal
 import socket
 import struct
 import subprocess
@@ -249,9 +250,14 @@ class Server:
     def __init__(self, name, cmd, port, env=None):
         self.name, self.port, self.cpu, self.scrapes = name, port, 0, 0
         self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
-        wait_port(port, self.proc)
-        self.client = Client(port)
-        self.size = self.client.scrape(50)  # warm up
+        try:
+            wait_port(port, self.proc)
+            self.client = Client(port)
+            self.size = self.client.scrape(50)  # warm up
+        except BaseException:
+            self.proc.kill()
+            self.proc.wait()
+            raise
 
     def run(self, count):
         before = cpu_ticks(self.proc.pid)
@@ -358,6 +364,8 @@ def peak_rss_kib(pid):
 
 
 def main():
+    # Stopped (timeout, Ctrl-C): still stop the servers, in `finally`.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     work = tempfile.mkdtemp(prefix="apx-bench-")
     servers = []
     try:
@@ -418,9 +426,8 @@ def main():
                   % (lua_cols, lp * 1e6, lp / floor))
         else:
             print("| prometheus-node-exporter-lua | not measured (set LUA_EXPORTER) | - | - | - |")
-        for s in servers:
-            s.stop()
-        servers = []
+        while servers:
+            servers.pop().stop()
 
         print("\n### Scaling (ap-exporter, one collector, fixture roots)\n")
         print("| input | CPU per scrape | per item | response | peak RSS |")
@@ -431,9 +438,11 @@ def main():
             make_root(root, n)
             port = free_port()
             s = Server("", exporter_cmd(binary, work, root, port, "[collectors]\nwireless = false\nconntrack = false\nload = false"), port)
+            servers.append(s)
             s.run(few if n > 1000 else few * 10)
             print("| %d interfaces | %.1f us | %.2f us | %d B | %d KiB |" % (n, s.per_scrape() * 1e6, s.per_scrape() * 1e6 / n, s.size,
                                                                             peak_rss_kib(s.proc.pid)))
+            servers.remove(s)
             s.stop()
         for n in (0, 64, 512):
             nl = os.path.join(work, "nl-%d" % n)
@@ -445,19 +454,23 @@ def main():
             with open(cmd[-1], "a") as f:
                 f.write('nl80211 = "%s"\n' % nl)
             s = Server("", cmd, port)
+            servers.append(s)
             s.run(few * 5)
             print("| %d stations | %.1f us | %s | %d B | %d KiB |" % (n, s.per_scrape() * 1e6,
                                                                      "%.2f us" % (s.per_scrape() * 1e6 / n) if n else "-", s.size,
                                                                      peak_rss_kib(s.proc.pid)))
+            servers.remove(s)
             s.stop()
         # Near the 4 MiB read cap: the shortest lines, so the most interfaces.
         root = os.path.join(work, "root-cap")
         count, size = make_short_names_root(root, 4 * 1024 * 1024 - 4096)
         port = free_port()
         s = Server("", exporter_cmd(binary, work, root, port, "[collectors]\nwireless = false\nconntrack = false\nload = false"), port)
+        servers.append(s)
         s.run(5)
         print("| %d interfaces in a %.1f MiB net/dev (near the read cap) | %.1f ms | %.2f us | %d B | %d KiB |"
               % (count, size / 1048576, s.per_scrape() * 1e3, s.per_scrape() * 1e6 / count, s.size, peak_rss_kib(s.proc.pid)))
+        servers.remove(s)
         s.stop()
 
         print("\n### Stripped binary sizes (budget 600 KiB on mipsel, aim 400 KiB)\n")
@@ -473,8 +486,8 @@ def main():
         if ne:
             print("| prometheus-node-exporter (x86_64, for comparison) | %d KiB |" % (os.path.getsize(os.path.realpath(ne)) // 1024))
     finally:
-        for s in servers:
-            s.stop()
+        while servers:
+            servers.pop().stop()
         shutil.rmtree(work, ignore_errors=True)
 
 
