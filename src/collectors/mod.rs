@@ -30,7 +30,7 @@ pub mod wireless;
 use crate::config::Config;
 use crate::metrics::exposition::Exposition;
 use crate::os::command::CommandError;
-use crate::os::source::{Roots, SourceError, read_bounded};
+use crate::os::source::{KeptFile, Roots, SourceError, read_bounded};
 use crate::parse::ParseError;
 use crate::parse::netlink::DecodeError;
 use std::fmt;
@@ -348,6 +348,27 @@ pub fn read_parsed<'b, T>(
 ) -> Result<T, CollectError> {
     read_bounded(path, buf)?;
     parse(buf).map_err(|error| CollectError::Parse { path: path.to_path_buf(), error })
+}
+
+/// [`read_parsed`] for a file kept open across scrapes.
+pub fn read_kept_parsed<'b, T>(
+    file: &mut KeptFile,
+    buf: &'b mut String,
+    parse: impl FnOnce(&'b str) -> Result<T, ParseError>,
+) -> Result<T, CollectError> {
+    file.read(buf)?;
+    parse(buf).map_err(|error| CollectError::Parse { path: file.path().to_path_buf(), error })
+}
+
+/// The kept file in `slot`, made anew by `make` when the slot is empty or
+/// the roots changed (a reloaded config).
+pub fn kept<'a>(slot: &'a mut Option<KeptFile>, roots: &Roots, make: impl FnOnce() -> KeptFile) -> &'a mut KeptFile {
+    if slot.as_ref().is_some_and(|f| f.is_under(roots)) {
+        if let Some(f) = slot {
+            return f;
+        }
+    }
+    slot.insert(make())
 }
 
 /// Reads and parses the first of `candidates` (relative to the procfs

@@ -1,39 +1,58 @@
 //! netdev: `/proc/net/dev` counters, extended past 32-bit wraps, with
 //! node_exporter's names (`node_network_receive_bytes_total`, ...).
 
-use super::{CollectError, Collector, read_parsed};
+use super::{CollectError, Collector, kept};
 use crate::config::{Config, NetdevConfig};
 use crate::metrics::counter_wrap::DeviceTracker;
-use crate::metrics::exposition::{Exposition, MetricType};
-use crate::os::source::Roots;
+use crate::metrics::exposition::{Exposition, Family, MetricType, render_labels};
+use crate::os::source::{KeptFile, Roots};
 use crate::parse::net_dev::{self, FIELD_COUNT, RECEIVE_FIELDS, TRANSMIT_FIELDS};
 use std::time::{Duration, Instant};
 
 const SOURCE: &str = "net/dev";
 
-/// Family names and HELP texts, built once: 8 receive then 8 transmit.
-struct FamilyNames {
-    names: Vec<(String, String)>,
-}
+/// Most interfaces exported. A router has dozens; a 4 MiB `/proc/net/dev`
+/// (the read cap) of the shortest lines has 105,000, whose 16 families
+/// would come to 80 MB of text. Past this many, the rest (in the kernel's
+/// order, after `include`/`exclude`) are left out, with a warning and
+/// `ap_exporter_netdev_interfaces_dropped`, so the read cap also bounds
+/// the output (about 7 MB), memory and CPU.
+pub const MAX_INTERFACES: usize = 8192;
 
-impl FamilyNames {
-    fn new() -> Self {
-        let names = RECEIVE_FIELDS
-            .iter()
-            .map(|f| ("receive", f))
-            .chain(TRANSMIT_FIELDS.iter().map(|f| ("transmit", f)))
-            .map(|(dir, f)| (format!("node_network_{dir}_{f}_total"), format!("Network device statistic {dir}_{f}.")))
-            .collect();
-        FamilyNames { names }
-    }
+/// The 16 families, rendered once: 8 receive then 8 transmit; then the
+/// count of interfaces left out.
+fn families() -> Vec<Family> {
+    let dropped = Family::new(
+        "ap_exporter_netdev_interfaces_dropped",
+        "ap-exporter: Interfaces left out of the netdev families, past the most it exports.",
+        MetricType::Gauge,
+    );
+    RECEIVE_FIELDS
+        .iter()
+        .map(|f| ("receive", f))
+        .chain(TRANSMIT_FIELDS.iter().map(|f| ("transmit", f)))
+        .map(|(dir, f)| {
+            Family::new(
+                &format!("node_network_{dir}_{f}_total"),
+                &format!("Network device statistic {dir}_{f}."),
+                MetricType::Counter,
+            )
+        })
+        .chain([dropped])
+        .collect()
 }
 
 /// The netdev collector.
 pub struct NetdevCollector {
     config: NetdevConfig,
     text: String,
+    file: Option<KeptFile>,
     tracker: DeviceTracker<FIELD_COUNT>,
-    families: FamilyNames,
+    /// `{device="..."}` of each tracked device, in the tracker's order.
+    labels: Vec<String>,
+    families: Vec<Family>,
+    /// Interfaces left out of the last read (past [`MAX_INTERFACES`]).
+    dropped: usize,
     /// When `/proc/net/dev` was last read, or when the collector was made:
     /// the first sample is due at once, at that fixed time. (Answering
     /// "now" instead is never reached by a later clock reading, and the
@@ -49,8 +68,11 @@ impl NetdevCollector {
         NetdevCollector {
             config: config.clone(),
             text: String::new(),
+            file: None,
             tracker: DeviceTracker::default(),
-            families: FamilyNames::new(),
+            labels: Vec::new(),
+            families: families(),
+            dropped: 0,
             last_read: Instant::now(),
             read_once: false,
         }
@@ -60,9 +82,36 @@ impl NetdevCollector {
     fn read(&mut self, roots: &Roots) -> Result<(), CollectError> {
         self.last_read = Instant::now();
         self.read_once = true;
-        let devices = read_parsed(&roots.proc_path(SOURCE), &mut self.text, net_dev::parse)?;
+        let file = kept(&mut self.file, roots, || KeptFile::proc(roots, SOURCE));
+        file.read(&mut self.text)?;
         let config = &self.config;
-        self.tracker.update(devices.iter().filter(|d| config.selects(d.name)).map(|d| (d.name, d.counters)));
+        let mut selected = Vec::with_capacity(self.tracker.len().min(MAX_INTERFACES));
+        let mut dropped = 0;
+        net_dev::parse_each(&self.text, |d| {
+            if config.selects(d.name) {
+                if selected.len() < MAX_INTERFACES {
+                    selected.push((d.name, d.counters));
+                } else {
+                    dropped += 1;
+                }
+            }
+        })
+        .map_err(|error| CollectError::Parse { path: file.path().to_path_buf(), error })?;
+        if self.tracker.update(selected) {
+            self.labels.clear();
+            self.labels.extend(self.tracker.devices().map(|(name, _)| render_labels(&[("device", name)])));
+        }
+        if dropped > 0 && self.dropped == 0 {
+            log::warn!(
+                "{}: {} interfaces, more than {MAX_INTERFACES}: the rest are left out \
+                 (see ap_exporter_netdev_interfaces_dropped)",
+                file.path().display(),
+                MAX_INTERFACES + dropped
+            );
+        } else if dropped == 0 && self.dropped > 0 {
+            log::info!("{}: all interfaces exported again", file.path().display());
+        }
+        self.dropped = dropped;
         Ok(())
     }
 }
@@ -75,11 +124,17 @@ impl Collector for NetdevCollector {
 
     fn collect(&mut self, roots: &Roots, out: &mut Exposition) -> Result<(), CollectError> {
         self.read(roots)?;
-        for (field, (name, help)) in self.families.names.iter().enumerate() {
-            out.family(name, help, MetricType::Counter);
-            for (device, counters) in self.tracker.devices() {
-                out.sample(&[("device", device)], counters[field].value());
+        for (field, family) in self.families.iter().take(FIELD_COUNT).enumerate() {
+            out.start(family);
+            for ((_, counters), labels) in self.tracker.devices().zip(&self.labels) {
+                if let Some(c) = counters.get(field) {
+                    out.sample_rendered(labels, c.value());
+                }
             }
+        }
+        if let Some(dropped) = self.families.get(FIELD_COUNT) {
+            out.start(dropped);
+            out.sample(&[], self.dropped as u64);
         }
         Ok(())
     }

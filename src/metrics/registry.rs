@@ -12,7 +12,7 @@
 
 use crate::collectors::{COLLECTORS, CollectError, Collector, CollectorSet, Scope, device_names};
 use crate::config::Config;
-use crate::metrics::exposition::{Exposition, MetricType};
+use crate::metrics::exposition::{Exposition, Family, MetricType, render_labels};
 use crate::os::child::{self, Child};
 use crate::os::source::Roots;
 use std::fmt;
@@ -32,6 +32,10 @@ struct Slot {
     last_warnings: Vec<String>,
     /// Its child process, while one runs.
     job: Option<Job>,
+    /// The buffer of its last part, for its next one: an inline
+    /// collector writes into a buffer of the right size, and its text
+    /// becomes the scrape's part without a copy.
+    spare: String,
 }
 
 /// An isolated collector running in a child.
@@ -70,6 +74,10 @@ pub struct Registry {
     /// One per row of [`COLLECTORS`], in table order.
     slots: Vec<Slot>,
     scratch: Exposition,
+    /// `node_scrape_collector_duration_seconds` and `_success`, and each
+    /// row's `{collector="..."}`, rendered once.
+    meta: [Family; 2],
+    meta_labels: Vec<String>,
     budget: Duration,
     pending: Vec<Pending>,
     next_ticket: u64,
@@ -106,13 +114,32 @@ impl Registry {
     pub fn new(config: &Config) -> Registry {
         let slots = COLLECTORS
             .iter()
-            .map(|e| Slot { collector: (e.build)(config), last_error: None, last_warnings: Vec::new(), job: None })
+            .map(|e| Slot {
+                collector: (e.build)(config),
+                last_error: None,
+                last_warnings: Vec::new(),
+                job: None,
+                spare: String::new(),
+            })
             .collect();
         Registry {
             roots: config.paths.roots(),
             enabled: config.collectors,
             slots,
             scratch: Exposition::new(),
+            meta: [
+                Family::new(
+                    "node_scrape_collector_duration_seconds",
+                    "ap-exporter: Duration of a collector scrape.",
+                    MetricType::Gauge,
+                ),
+                Family::new(
+                    "node_scrape_collector_success",
+                    "ap-exporter: Whether a collector succeeded.",
+                    MetricType::Gauge,
+                ),
+            ],
+            meta_labels: COLLECTORS.iter().map(|e| render_labels(&[("collector", e.name)])).collect(),
             budget: Duration::from_secs(config.collector_timeout_seconds.0),
             pending: Vec::new(),
             next_ticket: 0,
@@ -196,24 +223,25 @@ impl Registry {
         let Some(at) = self.pending.iter().position(|p| p.ticket == ticket && p.complete()) else { return false };
         let scrape = self.pending.swap_remove(at);
         out.clear();
-        let done: Vec<(&str, &Part)> =
-            COLLECTORS.iter().zip(&scrape.parts).filter_map(|(e, p)| p.as_ref().map(|p| (e.name, p))).collect();
+        let done: Vec<(&str, &Part)> = self
+            .meta_labels
+            .iter()
+            .zip(&scrape.parts)
+            .filter_map(|(l, p)| p.as_ref().map(|p| (l.as_str(), p)))
+            .collect();
         for (_, part) in &done {
             if part.ok {
                 out.append_text(&part.text);
             }
         }
-        out.family(
-            "node_scrape_collector_duration_seconds",
-            "ap-exporter: Duration of a collector scrape.",
-            MetricType::Gauge,
-        );
-        for (name, part) in &done {
-            out.sample(&[("collector", name)], part.took.as_secs_f64());
+        let [duration, success] = &self.meta;
+        out.start(duration);
+        for (labels, part) in &done {
+            out.sample_rendered(labels, part.took.as_secs_f64());
         }
-        out.family("node_scrape_collector_success", "ap-exporter: Whether a collector succeeded.", MetricType::Gauge);
-        for (name, part) in &done {
-            out.sample(&[("collector", name)], u64::from(part.ok));
+        out.start(success);
+        for (labels, part) in &done {
+            out.sample_rendered(labels, u64::from(part.ok));
         }
         for (i, entry) in COLLECTORS.iter().enumerate() {
             if entry.scope == Scope::Exporter {
@@ -221,9 +249,26 @@ impl Registry {
                 if part.ok {
                     out.append_text(&part.text);
                 }
+                self.recycle(i, part.text);
+            }
+        }
+        for (i, part) in scrape.parts.into_iter().enumerate() {
+            if let Some(part) = part {
+                self.recycle(i, part.text);
             }
         }
         true
+    }
+
+    /// Keeps a part's buffer for collector `i`'s next part, unless it is
+    /// large (a scrape of thousands of interfaces should not pin its
+    /// megabytes until the next one).
+    fn recycle(&mut self, i: usize, text: String) {
+        if let Some(slot) = self.slots.get_mut(i) {
+            if text.capacity() <= 256 * 1024 && text.capacity() > slot.spare.capacity() {
+                slot.spare = text;
+            }
+        }
     }
 
     /// When the scrape of `ticket` will be complete at the latest: when its
@@ -376,12 +421,16 @@ impl Registry {
         let Some(slot) = self.slots.get_mut(i) else {
             return Part { text: String::new(), ok: false, took: Duration::ZERO };
         };
-        self.scratch.clear();
+        self.scratch.swap_text(&mut slot.spare);
         let started = Instant::now();
         let outcome = slot.collector.collect(&self.roots, &mut self.scratch);
         let took = started.elapsed();
         let ok = self.note(i, outcome);
-        Part { text: if ok { self.scratch.as_str().to_string() } else { String::new() }, ok, took }
+        let mut text = String::new();
+        if ok {
+            self.scratch.swap_text(&mut text);
+        }
+        Part { text, ok, took }
     }
 
     /// Logs an outcome of collector `i` (see [`note_outcome`]); returns

@@ -29,7 +29,9 @@ pub fn parse_stat(text: &str) -> Result<ConntrackStats<'_>, ParseError> {
             None => return Err(ParseError::new(0, "a header line of column names", text)),
         }
     };
-    let mut columns: Vec<(&str, u64)> = header.split_ascii_whitespace().map(|n| (n, 0)).collect();
+    // Sized once: kernels print 16 to 17 columns.
+    let mut columns: Vec<(&str, u64)> = Vec::with_capacity(24);
+    columns.extend(super::net_dev::words(header).map(|n| (n, 0)));
     if columns.iter().any(|(n, _)| !n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')) || columns.is_empty() {
         return Err(ParseError::new(1, "a header line of column names", header));
     }
@@ -38,13 +40,15 @@ pub fn parse_stat(text: &str) -> Result<ConntrackStats<'_>, ParseError> {
         if line.trim().is_empty() {
             continue;
         }
-        let mut values = line.split_ascii_whitespace();
+        let mut values = super::net_dev::words(line);
         for (i, (name, sum)) in columns.iter_mut().enumerate() {
-            let Some(field) = values.next() else {
-                return Err(ParseError::new(idx + 1, format!("a hex value for column {} ({name})", i + 1), line));
+            let v = match values.number(true) {
+                Some(Ok(v)) => v,
+                Some(Err(field)) => return Err(ParseError::new(idx + 1, format!("a hex value for {name}"), field)),
+                None => {
+                    return Err(ParseError::new(idx + 1, format!("a hex value for column {} ({name})", i + 1), line));
+                }
             };
-            let v = u64::from_str_radix(field, 16)
-                .map_err(|_| ParseError::new(idx + 1, format!("a hex value for {name}"), field))?;
             *sum = sum.saturating_add(v);
         }
         if let Some(extra) = values.next() {
@@ -96,6 +100,9 @@ mod tests {
         assert_eq!(parse_stat("entries found\n1 2 3\n").unwrap_err().line, 2);
         assert_eq!(parse_stat("entries found\n1 zz\n").unwrap_err().line, 2);
         assert_eq!(parse_stat("entries f(und\n1 2\n").unwrap_err().line, 1);
+        assert_eq!(parse_stat("a\n+1\n").unwrap_err().line, 2);
+        assert_eq!(parse_stat("a\n10000000000000000\n").unwrap_err().line, 2);
+        assert_eq!(parse_stat("a b\n00fF 0\n").unwrap().get("a"), Some(255));
         // Saturates instead of overflowing.
         let s = parse_stat("a\nffffffffffffffff\nffffffffffffffff\n").unwrap();
         assert_eq!(s.get("a"), Some(u64::MAX));

@@ -71,11 +71,18 @@ impl std::error::Error for ParseError {}
 /// An unsigned decimal integer: ASCII digits only. `str::parse` also takes
 /// a leading `+`, which no kernel prints, so a `+` means the file is not
 /// what we think it is.
+#[inline]
 pub fn decimal_u64(s: &str) -> Option<u64> {
-    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+    if s.is_empty() {
         return None;
     }
-    s.parse().ok()
+    s.bytes().try_fold(0u64, |n, b| {
+        let digit = b.wrapping_sub(b'0');
+        if digit > 9 {
+            return None;
+        }
+        n.checked_mul(10)?.checked_add(u64::from(digit))
+    })
 }
 
 /// Parses a file holding one unsigned decimal integer, such as

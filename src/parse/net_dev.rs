@@ -27,6 +27,14 @@ pub struct DeviceCounters<'a> {
 /// (`eth0:12345678 ...`). Interface names cannot contain a colon.
 pub fn parse(text: &str) -> Result<Vec<DeviceCounters<'_>>, ParseError> {
     let mut devices = Vec::new();
+    parse_each(text, |d| devices.push(d))?;
+    Ok(devices)
+}
+
+/// [`parse`], handing each device to `each` as it is read instead of
+/// collecting them: memory stays flat however many lines the file has. On
+/// an error, `each` has seen the devices before the bad line.
+pub fn parse_each<'a>(text: &'a str, mut each: impl FnMut(DeviceCounters<'a>)) -> Result<(), ParseError> {
     for (idx, line) in text.lines().enumerate() {
         let lineno = idx + 1;
         if line.trim().is_empty() {
@@ -43,21 +51,120 @@ pub fn parse(text: &str) -> Result<Vec<DeviceCounters<'_>>, ParseError> {
             return Err(ParseError::new(lineno, "an interface name before ':'", line));
         }
         let mut counters = [0u64; FIELD_COUNT];
-        let mut fields = rest.split_ascii_whitespace();
+        let mut fields = words(rest);
         for (i, slot) in counters.iter_mut().enumerate() {
-            let Some(field) = fields.next() else {
-                return Err(ParseError::new(lineno, format!("{FIELD_COUNT} counters for {name}, got {i}"), line));
+            *slot = match fields.number(false) {
+                Some(Ok(v)) => v,
+                Some(Err(field)) => {
+                    let expected = format!("an unsigned integer for counter {} of {name}", i + 1);
+                    return Err(ParseError::new(lineno, expected, field));
+                }
+                None => {
+                    return Err(ParseError::new(lineno, format!("{FIELD_COUNT} counters for {name}, got {i}"), line));
+                }
             };
-            *slot = super::decimal_u64(field).ok_or_else(|| {
-                ParseError::new(lineno, format!("an unsigned integer for counter {} of {name}", i + 1), field)
-            })?;
         }
         if let Some(extra) = fields.next() {
             return Err(ParseError::new(lineno, format!("only {FIELD_COUNT} counters for {name}"), extra));
         }
-        devices.push(DeviceCounters { name, counters });
+        each(DeviceCounters { name, counters });
     }
-    Ok(devices)
+    Ok(())
+}
+
+/// The words of `s` between ASCII whitespace, as `str::split_ascii_whitespace`
+/// gives them, in a plain loop over the bytes: the per-field step of every
+/// table parser that runs each scrape.
+#[inline]
+pub(crate) fn words(s: &str) -> Words<'_> {
+    Words { rest: s.as_bytes() }
+}
+
+/// See [`words`].
+pub(crate) struct Words<'a> {
+    /// Always starts at a char boundary of the original `str`.
+    rest: &'a [u8],
+}
+
+impl<'a> Words<'a> {
+    /// The next word read as an unsigned number, decimal or hex digits only
+    /// (no sign, no `0x`), at most 64 bits: `None` after the last word,
+    /// `Some(Err(word))` for a word that is no such number. Reads each byte
+    /// once: the number is built while the word is found.
+    #[inline(always)]
+    pub(crate) fn number(&mut self, hex: bool) -> Option<Result<u64, &'a str>> {
+        let is_space = |b: u8| matches!(b, b' ' | b'\t' | b'\n' | b'\r' | b'\x0c');
+        let mut start = 0;
+        while let Some(&b) = self.rest.get(start) {
+            if !is_space(b) {
+                break;
+            }
+            start += 1;
+        }
+        let (base, mut value, mut ok) = (if hex { 16 } else { 10 }, 0u64, true);
+        let mut end = start;
+        while let Some(&b) = self.rest.get(end) {
+            let digit = match b {
+                b'0'..=b'9' => b - b'0',
+                b'a'..=b'f' if hex => b - b'a' + 10,
+                b'A'..=b'F' if hex => b - b'A' + 10,
+                _ if is_space(b) => break,
+                _ => {
+                    ok = false;
+                    0
+                }
+            };
+            match value.checked_mul(base).and_then(|v| v.checked_add(u64::from(digit))) {
+                Some(v) => value = v,
+                None => ok = false,
+            }
+            end += 1;
+        }
+        let (word, rest) = self.rest.split_at(end);
+        self.rest = rest;
+        let word = &word[start..];
+        if word.is_empty() {
+            return None;
+        }
+        if ok {
+            return Some(Ok(value));
+        }
+        // SAFETY: as in `next`: the word starts and ends at ASCII bytes or
+        // at the ends of a slice that starts on a char boundary.
+        Some(Err(unsafe { std::str::from_utf8_unchecked(word) }))
+    }
+}
+
+impl<'a> Iterator for Words<'a> {
+    type Item = &'a str;
+
+    #[inline(always)]
+    fn next(&mut self) -> Option<&'a str> {
+        let is_space = |b: u8| matches!(b, b' ' | b'\t' | b'\n' | b'\r' | b'\x0c');
+        let mut start = 0;
+        while let Some(&b) = self.rest.get(start) {
+            if !is_space(b) {
+                break;
+            }
+            start += 1;
+        }
+        let mut end = start;
+        while let Some(&b) = self.rest.get(end) {
+            if is_space(b) {
+                break;
+            }
+            end += 1;
+        }
+        let (word, rest) = self.rest.split_at(end);
+        self.rest = rest;
+        let word = &word[start..];
+        if word.is_empty() {
+            return None;
+        }
+        // SAFETY: both ends are at ASCII bytes or at the ends of a slice
+        // that starts on a char boundary, so the word is whole UTF-8.
+        Some(unsafe { std::str::from_utf8_unchecked(word) })
+    }
 }
 
 #[cfg(test)]
@@ -115,6 +222,35 @@ mod tests {
         let devs = parse(&text).unwrap();
         assert_eq!(devs.len(), 1);
         assert_eq!((devs[0].name, devs[0].counters[0]), ("a|b", 3));
+    }
+
+    #[test]
+    fn words_split_like_std() {
+        for s in ["", " ", "a", " a  b\tc\n", "x\u{a0}y z", "\u{3000} é ", "\x0c1\x0b2"] {
+            assert_eq!(words(s).collect::<Vec<_>>(), s.split_ascii_whitespace().collect::<Vec<_>>(), "{s:?}");
+        }
+    }
+
+    #[test]
+    fn numbers_read_like_the_word_parsers() {
+        let decimal = |w: &str| crate::parse::decimal_u64(w);
+        let hex = |w: &str| {
+            if w.is_empty() || !w.bytes().all(|b| b.is_ascii_hexdigit()) {
+                None
+            } else {
+                u64::from_str_radix(w, 16).ok()
+            }
+        };
+        let line = "0 7 18446744073709551615 18446744073709551616 +1 -1 1a ff FFFFFFFFFFFFFFFF 10000000000000000 0x1 é9 9é \u{a0}";
+        for (is_hex, check) in [(false, &decimal as &dyn Fn(&str) -> Option<u64>), (true, &hex)] {
+            let mut got = Vec::new();
+            let mut w = words(line);
+            while let Some(n) = w.number(is_hex) {
+                got.push(n);
+            }
+            let want: Vec<Result<u64, &str>> = line.split_ascii_whitespace().map(|w| check(w).ok_or(w)).collect();
+            assert_eq!(got, want, "hex: {is_hex}");
+        }
     }
 
     #[test]

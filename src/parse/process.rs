@@ -48,6 +48,34 @@ pub fn parse_boot_time(text: &str) -> Result<u64, ParseError> {
     Err(ParseError::new(0, "a \"btime\" line", ""))
 }
 
+/// The resident set size, in pages: the second field of `/proc/<pid>/statm`.
+pub fn parse_statm_resident(text: &str) -> Result<u64, ParseError> {
+    let line = text.lines().next().unwrap_or("");
+    let field =
+        line.split_ascii_whitespace().nth(1).ok_or_else(|| ParseError::new(1, "\"size resident ...\"", line))?;
+    super::decimal_u64(field).ok_or_else(|| ParseError::new(1, "an unsigned integer for the resident pages", field))
+}
+
+/// Counts the entries of a `getdents64` buffer but `.` and `..`. Each
+/// record is `u64 ino, i64 off, u16 reclen, u8 type, name NUL`; a record
+/// that claims to run past the buffer ends the count.
+pub fn count_dirents(buf: &[u8]) -> u64 {
+    const NAME: usize = 19;
+    let mut count = 0;
+    let mut at = 0usize;
+    while let Some(record) = buf.get(at..) {
+        let (Some(&lo), Some(&hi)) = (record.get(16), record.get(17)) else { break };
+        let len = usize::from(u16::from_ne_bytes([lo, hi]));
+        let Some(name) = record.get(NAME..len.max(NAME)).filter(|_| len > NAME) else { break };
+        let name = name.split(|&b| b == 0).next().unwrap_or(&[]);
+        if name != b"." && name != b".." {
+            count += 1;
+        }
+        at += len;
+    }
+    count
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -64,6 +92,27 @@ mod tests {
         assert!(parse_stat("").is_err());
         assert!(parse_stat("1 (x) R 1 2 3\n").is_err());
         assert!(parse_stat("1 (x) R 1 1 1 0 -1 0 0 0 0 0 x 3 0 0 20 0 1 0 5 6 7\n").is_err());
+    }
+
+    #[test]
+    fn statm_and_dirents() {
+        // Linux 6.x /proc/self/statm.
+        assert_eq!(parse_statm_resident("1466 359 324 201 0 112 0\n"), Ok(359));
+        assert!(parse_statm_resident("1466\n").is_err());
+        assert!(parse_statm_resident("1 x\n").is_err());
+        let record = |name: &str| {
+            let len = (19 + name.len() + 1).div_ceil(8) * 8;
+            let mut r = vec![0u8; len];
+            r[16..18].copy_from_slice(&(len as u16).to_ne_bytes());
+            r[19..19 + name.len()].copy_from_slice(name.as_bytes());
+            r
+        };
+        let buf: Vec<u8> = [".", "..", "0", "1", "2", "17"].iter().flat_map(|n| record(n)).collect();
+        assert_eq!(count_dirents(&buf), 4);
+        assert_eq!(count_dirents(&buf[..buf.len() - 3]), 3);
+        assert_eq!(count_dirents(&[]), 0);
+        // A zero length cannot loop forever.
+        assert_eq!(count_dirents(&[0u8; 40]), 0);
     }
 
     #[test]
