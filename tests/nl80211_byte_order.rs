@@ -268,7 +268,14 @@ fn openwrt_scrape_is_the_same_in_this_builds_byte_order() {
     // Relative paths are relative to the working directory, which golden.rs
     // sets to the fixture; here they become absolute.
     let mut config = text.clone();
-    for (key, value) in [("leases", "dhcp.leases"), ("procfs", "proc"), ("nl80211", "nl80211")] {
+    for (key, value) in [
+        ("leases", "dhcp.leases"),
+        ("procfs", "proc"),
+        ("sysfs", "sys"),
+        ("etc", "etc"),
+        ("directory", "textfile"),
+        ("nl80211", "nl80211"),
+    ] {
         let line = format!("{key} = \"{value}\"");
         assert!(config.contains(&line), "{line} not in the fixture's config.toml");
         let to = if key == "nl80211" { native } else { value };
