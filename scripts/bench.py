@@ -284,6 +284,18 @@ def interleaved(servers, scrapes, rounds):
             s.run(per)
 
 
+def device_collectors():
+    """The device collectors' names, from the shipped config's generated [collectors] block."""
+    with open(os.path.join(ROOT, "files/ap-exporter.toml")) as f:
+        block = f.read().split("# collectors:begin")[1].split("# collectors:end")[0]
+    return [line.split("=")[0].strip() for line in block.splitlines() if "=" in line]
+
+
+def only(*names):
+    """A [collectors] table with just these device collectors on."""
+    return "[collectors]\n" + "".join("%s = %s\n" % (c, "true" if c in names else "false") for c in device_collectors())
+
+
 def exporter_cmd(binary, work, procfs, port, extra=""):
     cfg = os.path.join(work, "bench-%d.toml" % port)
     with open(cfg, "w") as f:
@@ -379,17 +391,26 @@ def main():
                              "sys/net/netfilter/nf_conntrack_max", "net/stat/nf_conntrack"]
                  if os.path.exists(os.path.join("/proc", f))]
         paths = [os.path.join("/proc", f) for f in files]
-        three = "[collectors]\nwireless = false\n"
+        three = only("netdev", "load", "conntrack")
         port = free_port()
         servers.append(Server("floor: C, open+read+close per file, one writev", [floor_bin, str(port)] + paths, port))
         port = free_port()
         servers.append(Server("floor, files kept open (lseek+read)", [floor_bin, str(port), "-k"] + paths, port))
         port = free_port()
         servers.append(Server("ap-exporter", exporter_cmd(binary, work, "/proc", port, three), port))
+        # Every collector the shipped config turns on, over this host's /proc
+        # and /sys (wireless finds no radio here): not a floor comparison,
+        # the cost of the whole product.
+        port = free_port()
+        servers.append(Server("ap-exporter, every collector (%d; more work than the floor does)" % len(device_collectors()),
+                              exporter_cmd(binary, work, "/proc", port, "[textfile]\ndirectory = \"%s\"" % work), port))
         before = os.environ.get("BENCH_BEFORE")
         if before:
             port = free_port()
-            servers.append(Server("ap-exporter (BENCH_BEFORE)", exporter_cmd(before, work, "/proc", port, three), port))
+            # A build from before the router-metrics collectors knows only
+            # netdev, load, conntrack and wireless.
+            servers.append(Server("ap-exporter (BENCH_BEFORE)",
+                                  exporter_cmd(before, work, "/proc", port, "[collectors]\nwireless = false\n"), port))
         node = shutil.which("prometheus-node-exporter")
         if node:
             v = subprocess.run([node, "--version"], capture_output=True, text=True)
@@ -437,7 +458,7 @@ def main():
             root = os.path.join(work, "root-%d" % n)
             make_root(root, n)
             port = free_port()
-            s = Server("", exporter_cmd(binary, work, root, port, "[collectors]\nwireless = false\nconntrack = false\nload = false"), port)
+            s = Server("", exporter_cmd(binary, work, root, port, only("netdev")), port)
             servers.append(s)
             s.run(few if n > 1000 else few * 10)
             print("| %d interfaces | %.1f us | %.2f us | %d B | %d KiB |" % (n, s.per_scrape() * 1e6, s.per_scrape() * 1e6 / n, s.size,
@@ -449,7 +470,7 @@ def main():
             make_nl80211(nl, n)
             root = os.path.join(work, "root-8")
             port = free_port()
-            extra = '[collectors]\nnetdev = false\nconntrack = false\nload = false\n[wireless]\nbackend = "nl80211"\nleases = ""'
+            extra = only("wireless") + '[wireless]\nbackend = "nl80211"\nleases = ""'
             cmd = exporter_cmd(binary, work, root, port, extra)
             with open(cmd[-1], "a") as f:
                 f.write('nl80211 = "%s"\n' % nl)
@@ -465,7 +486,7 @@ def main():
         root = os.path.join(work, "root-cap")
         count, size = make_short_names_root(root, 4 * 1024 * 1024 - 4096)
         port = free_port()
-        s = Server("", exporter_cmd(binary, work, root, port, "[collectors]\nwireless = false\nconntrack = false\nload = false"), port)
+        s = Server("", exporter_cmd(binary, work, root, port, only("netdev")), port)
         servers.append(s)
         s.run(5)
         print("| %d interfaces in a %.1f MiB net/dev (near the read cap) | %.1f ms | %.2f us | %d B | %d KiB |"
