@@ -30,11 +30,32 @@ struct Report {
 }
 
 impl Report {
-    fn line(&mut self, level: &str, topic: &str, what: &str) {
-        let _ = writeln!(self.text, "{level:<4} {topic}: {what}");
+    /// Starts a line: `LEVEL TOPIC: ` (the level padded to 4).
+    fn head(&mut self, level: &str, topic: &str) {
+        self.text.push_str(level);
+        for _ in level.len()..4 {
+            self.text.push(' ');
+        }
+        self.text.push(' ');
+        self.text.push_str(topic);
+        self.text.push_str(": ");
         if level == "FAIL" {
             self.failures += 1;
         }
+    }
+
+    fn line(&mut self, level: &str, topic: &str, what: &str) {
+        self.head(level, topic);
+        self.text.push_str(what);
+        self.text.push('\n');
+    }
+
+    /// [`Report::line`] with formatted text, written in place rather than
+    /// through a `format!` String at each of the many call sites.
+    fn linef(&mut self, level: &str, topic: &str, what: std::fmt::Arguments<'_>) {
+        self.head(level, topic);
+        let _ = self.text.write_fmt(what);
+        self.text.push('\n');
     }
 }
 
@@ -61,7 +82,7 @@ pub fn report(source: &ConfigSource, client: Option<IpAddr>) -> (String, bool) {
         r.line("ok", "diagnose", "every enabled collector works and every listener can bind");
     } else {
         let n = r.failures;
-        r.line("FAIL", "diagnose", &format!("{n} problem{}: see the FAIL lines", if n == 1 { "" } else { "s" }));
+        r.linef("FAIL", "diagnose", format_args!("{n} problem{}: see the FAIL lines", if n == 1 { "" } else { "s" }));
     }
     (r.text, ok)
 }
@@ -90,7 +111,7 @@ fn platform(r: &mut Report, config: &Config) -> Option<(u32, u32)> {
         String::from_utf8_lossy(&bytes).into_owned()
     };
     let machine = if have_uts { field(&uts.machine) } else { "unknown".into() };
-    r.line("info", "platform arch", &format!("{machine} (this build: {})", crate::TARGET));
+    r.linef("info", "platform arch", format_args!("{machine} (this build: {})", crate::TARGET));
     let release = read(&roots.proc_path("sys/kernel/osrelease"))
         .map(|s| s.trim().to_string())
         .filter(|s| !s.is_empty())
@@ -104,7 +125,7 @@ fn platform(r: &mut Report, config: &Config) -> Option<(u32, u32)> {
         Some(cpuinfo) if has_fpu(&cpuinfo) => r.line("info", "platform fpu", "yes"),
         // Every MIPS and ARM build is soft-float (docs/platforms.md).
         Some(_) => r.line("info", "platform fpu", "no; the MIPS and ARM builds are soft-float and need none"),
-        None => r.line("info", "platform fpu", &format!("unknown: cannot read {}", cpuinfo_path.display())),
+        None => r.linef("info", "platform fpu", format_args!("unknown: cannot read {}", cpuinfo_path.display())),
     }
 
     let sysroot = roots.procfs.parent().unwrap_or(Path::new("/")).to_path_buf();
@@ -152,14 +173,14 @@ fn package(r: &mut Report, sysroot: &Path, kernel: Option<(u32, u32)>) {
         r.line("info", "platform package", "not installed with opkg or apk");
         return;
     };
-    r.line("info", "platform package", &format!("ap-exporter {version}, {arch} (from {})", path.display()));
+    r.linef("info", "platform package", format_args!("ap-exporter {version}, {arch} (from {})", path.display()));
     // Entware names the kernel floor in the architecture: "mipsel-3.4".
     let floor = arch.rsplit_once('-').and_then(|(_, v)| version_of(v));
     match (floor, kernel) {
-        (Some(floor), Some(k)) if k < floor => r.line(
+        (Some(floor), Some(k)) if k < floor => r.linef(
             "warn",
             "platform package",
-            &format!(
+            format_args!(
                 "{arch} needs Linux {}.{} or later; fix: install the legacy package of this CPU",
                 floor.0, floor.1
             ),
@@ -194,7 +215,7 @@ fn package_fields(text: &str) -> Option<(String, String)> {
 fn config_section(r: &mut Report, source: &ConfigSource, loaded: &Result<Config, crate::config::ConfigError>) {
     let path = match source {
         ConfigSource::DefaultPath if !Path::new(DEFAULT_PATH).exists() => {
-            r.line("info", "config", &format!("no file at {DEFAULT_PATH}: built-in defaults"));
+            r.linef("info", "config", format_args!("no file at {DEFAULT_PATH}: built-in defaults"));
             return;
         }
         ConfigSource::DefaultPath => PathBuf::from(DEFAULT_PATH),
@@ -205,11 +226,15 @@ fn config_section(r: &mut Report, source: &ConfigSource, loaded: &Result<Config,
         Err(e) => {
             let text = e.to_string();
             let first = text.lines().next().unwrap_or_default();
-            r.line("FAIL", "config", &format!("{first}; fix: correct that spot (see the README's config reference)"));
+            r.linef(
+                "FAIL",
+                "config",
+                format_args!("{first}; fix: correct that spot (see the README's config reference)"),
+            );
             return;
         }
     };
-    r.line("ok", "config", &format!("{}: valid", path.display()));
+    r.linef("ok", "config", format_args!("{}: valid", path.display()));
     if config.auth.basic_auth_users.is_empty() {
         return;
     }
@@ -217,10 +242,10 @@ fn config_section(r: &mut Report, source: &ConfigSource, loaded: &Result<Config,
     if let Ok(meta) = std::fs::metadata(&path) {
         let mode = meta.permissions().mode() & 0o777;
         if mode & 0o044 != 0 {
-            r.line(
+            r.linef(
                 "warn",
                 "config",
-                &format!(
+                format_args!(
                     "{} holds password hashes and is readable by other users (mode {mode:o}); fix: chmod 600 {}",
                     path.display(),
                     path.display()
@@ -239,24 +264,26 @@ fn listen(r: &mut Report, config: &Config) {
                 r.line("ok", &topic, "can bind");
             }
             Err(e) if crate::os::listener::ipv6_unsupported(addr, &e) => {
-                r.line("warn", &topic, &format!("{e}: this kernel has no IPv6; the exporter skips it"))
+                r.linef("warn", &topic, format_args!("{e}: this kernel has no IPv6; the exporter skips it"))
             }
             Err(e) if e.raw_os_error() == Some(libc::EADDRINUSE) => match holder(addr.port()) {
                 Some((pid, name)) if name == "ap-exporter" => {
-                    r.line("ok", &topic, &format!("in use by ap-exporter (pid {pid}): the exporter is running"))
+                    r.linef("ok", &topic, format_args!("in use by ap-exporter (pid {pid}): the exporter is running"))
                 }
-                Some((pid, name)) => r.line(
+                Some((pid, name)) => r.linef(
                     "FAIL",
                     &topic,
-                    &format!("in use by pid {pid} ({name}); fix: stop that program, or choose another port in listen"),
+                    format_args!(
+                        "in use by pid {pid} ({name}); fix: stop that program, or choose another port in listen"
+                    ),
                 ),
-                None => r.line(
+                None => r.linef(
                     "FAIL",
                     &topic,
-                    &format!("{e}; run as root to see which process holds it; fix: choose another port in listen"),
+                    format_args!("{e}; run as root to see which process holds it; fix: choose another port in listen"),
                 ),
             },
-            Err(e) => r.line("FAIL", &topic, &format!("{e}; fix: listen on an address of this machine")),
+            Err(e) => r.linef("FAIL", &topic, format_args!("{e}; fix: listen on an address of this machine")),
         }
     }
 }
@@ -335,7 +362,7 @@ fn collectors(r: &mut Report, config: &Config, kernel: Option<(u32, u32)>) {
     for (i, entry) in COLLECTORS.iter().enumerate() {
         let topic = format!("collector {}", entry.name);
         if entry.scope == Scope::Device && !config.collectors.contains(i) {
-            r.line("off", &topic, &format!("disabled in [collectors]: {}", entry.summary));
+            r.linef("off", &topic, format_args!("disabled in [collectors]: {}", entry.summary));
             continue;
         }
         let mut collector = (entry.build)(config);
@@ -356,8 +383,8 @@ fn collectors(r: &mut Report, config: &Config, kernel: Option<(u32, u32)>) {
                 "no wireless interface found; fix: on Broadcom set [wireless] wl_command to the full path of wl, \
                  else load the WiFi driver",
             ),
-            Ok(()) => r.line("ok", &topic, &format!("{first_source}{series} series, {ms:.1} ms")),
-            Err(e) => r.line("FAIL", &topic, &format!("{e}; fix: {}", fix(entry.name, &e, kernel))),
+            Ok(()) => r.linef("ok", &topic, format_args!("{first_source}{series} series, {ms:.1} ms")),
+            Err(e) => r.linef("FAIL", &topic, format_args!("{e}; fix: {}", fix(entry.name, &e, kernel))),
         }
         if entry.name != "conntrack" {
             for (good, s) in sources {
@@ -374,16 +401,16 @@ fn access(r: &mut Report, config: &Config, client: Option<IpAddr>) {
     if users.is_empty() {
         r.line("info", "access auth", "off");
     } else {
-        r.line("info", "access auth", &format!("on, users: {}", users.join(", ")));
+        r.linef("info", "access auth", format_args!("on, users: {}", users.join(", ")));
     }
     let Some(ip) = client else { return };
     let topic = format!("access client {ip}");
     if config.allow.permits(ip) {
         let auth = if users.is_empty() { "" } else { "; it needs basic auth credentials" };
-        r.line("ok", &topic, &format!("allowed{auth}"));
+        r.linef("ok", &topic, format_args!("allowed{auth}"));
     } else {
         let net = if ip.is_ipv4() { format!("{ip}/32") } else { format!("{ip}/128") };
-        r.line("warn", &topic, &format!("refused with 403; fix: add \"{net}\" (or its network) to allow"));
+        r.linef("warn", &topic, format_args!("refused with 403; fix: add \"{net}\" (or its network) to allow"));
     }
 }
 

@@ -38,6 +38,20 @@ impl Runner {
         command::run(program, args, self.timeout)
     }
 
+    /// `wl -i IFNAME ARGS...`: its output, or `None` when it failed in a way
+    /// that only leaves the value out (see [`fatal`]). One out-of-line copy
+    /// for the many commands asked per interface.
+    #[inline(never)]
+    fn ask(&self, wl: &str, ifname: &str, args: &[&str]) -> Result<Option<String>, CollectError> {
+        let mut argv: Vec<&str> = Vec::with_capacity(2 + args.len());
+        argv.extend_from_slice(&["-i", ifname]);
+        argv.extend_from_slice(args);
+        match self.run(wl, &argv) {
+            Ok(out) => Ok(Some(out)),
+            Err(e) => fatal(e).map(|()| None),
+        }
+    }
+
     /// `nvram get KEY`, split into words.
     fn nvram_words(&self, nvram: &str, key: &str) -> Result<Vec<String>, CommandError> {
         self.run(nvram, &["get", key]).map(|v| v.split_ascii_whitespace().map(str::to_string).collect())
@@ -128,30 +142,13 @@ impl WlBackend {
     /// A command the driver lacks only leaves its value out.
     fn radio_extras(&mut self, runner: &Runner, wl: &str, n: &mut Network) -> Result<(), CollectError> {
         let ifname = n.ifname.clone();
-        let chanim = match runner.run(wl, &["-i", &ifname, "chanim_stats"]) {
-            Ok(out) => wl::parse_chanim_stats(&out),
-            Err(e) => {
-                fatal(e)?;
-                wl::Chanim::default()
-            }
-        };
+        let chanim =
+            runner.ask(wl, &ifname, &["chanim_stats"])?.map(|o| wl::parse_chanim_stats(&o)).unwrap_or_default();
         n.busy_per10k = chanim.busy_per10k;
         n.noise_dbm = n.noise_dbm.or(chanim.noise_dbm);
-        n.temperature_c = match runner.run(wl, &["-i", &ifname, "phy_tempsense"]) {
-            Ok(out) => wl::parse_tempsense(&out),
-            Err(e) => {
-                fatal(e)?;
-                None
-            }
-        };
+        n.temperature_c = runner.ask(wl, &ifname, &["phy_tempsense"])?.and_then(|o| wl::parse_tempsense(&o));
         if n.noise_dbm.is_none() {
-            n.noise_dbm = match runner.run(wl, &["-i", &ifname, "noise"]) {
-                Ok(out) => wl::parse_noise(&out),
-                Err(e) => {
-                    fatal(e)?;
-                    None
-                }
-            };
+            n.noise_dbm = runner.ask(wl, &ifname, &["noise"])?.and_then(|o| wl::parse_noise(&o));
         }
         Ok(())
     }
@@ -187,21 +184,12 @@ impl Backend for WlBackend {
                 networks.push(Network { ifname, radio, down: true, ..Network::default() });
                 continue;
             }
-            let status = match runner.run(wl, &["-i", &ifname, "status"]) {
-                Ok(out) => wl::parse_status(&out),
-                Err(e) => {
-                    fatal(e)?;
-                    continue;
-                }
-            };
-            let mode = match runner.run(wl, &["-i", &ifname, "ap"]).map(|o| wl::parse_int(&o)) {
-                Ok(Some(1)) => "ap",
-                Ok(Some(0)) => "station",
-                Ok(_) => "",
-                Err(e) => {
-                    fatal(e)?;
-                    ""
-                }
+            let Some(status) = runner.ask(wl, &ifname, &["status"])? else { continue };
+            let status = wl::parse_status(&status);
+            let mode = match runner.ask(wl, &ifname, &["ap"])?.and_then(|o| wl::parse_int(&o)) {
+                Some(1) => "ap",
+                Some(0) => "station",
+                _ => "",
             };
             let mut n = Network {
                 ifname: ifname.clone(),
@@ -222,18 +210,12 @@ impl Backend for WlBackend {
                 self.radio_extras(&runner, wl, &mut n)?;
             }
             if ctx.config.stations {
-                let macs = match runner.run(wl, &["-i", &ifname, "assoclist"]) {
-                    Ok(out) => wl::parse_assoclist(&out),
-                    Err(e) => {
-                        fatal(e)?;
-                        Vec::new()
-                    }
-                };
+                let macs =
+                    runner.ask(wl, &ifname, &["assoclist"])?.map(|o| wl::parse_assoclist(&o)).unwrap_or_default();
                 for mac in macs {
-                    match runner.run(wl, &["-i", &ifname, "sta_info", &mac]) {
-                        Ok(out) => n.stations.push(wl::parse_sta_info(&mac, &out)),
-                        // The station left between assoclist and sta_info.
-                        Err(e) => fatal(e)?,
+                    // None: the station left between assoclist and sta_info.
+                    if let Some(out) = runner.ask(wl, &ifname, &["sta_info", &mac])? {
+                        n.stations.push(wl::parse_sta_info(&mac, &out));
                     }
                 }
             }
