@@ -14,7 +14,7 @@
 use crate::collectors::CollectorSet;
 use crate::config::cidr::Cidr;
 use crate::config::glob::Glob;
-use crate::config::read::{Error as ReadError, FromToml, Value, array, fields, int_in, str, table, variant};
+use crate::config::read::{Error as ReadError, FromToml, Value, array, fields, int_in, str, table, unknown, variant};
 use crate::http::auth::BcryptHash;
 use crate::os::source::Roots;
 use crate::parse::wifi::Band;
@@ -88,7 +88,7 @@ impl FromToml for ListenAddrs {
     fn from_toml(v: &Value<'_>) -> Result<Self, ReadError> {
         let items = array(v, "an array of addresses such as [\"0.0.0.0:9100\"]")?;
         if items.is_empty() {
-            return Err(ReadError::at(v, "listen is empty: give at least one address such as \"0.0.0.0:9100\""));
+            return Err(ReadError::at(v, "listen is empty: give at least one address such as \"0.0.0.0:9100\"".into()));
         }
         let mut addrs: Vec<SocketAddr> = Vec::with_capacity(items.len());
         for item in items {
@@ -115,7 +115,7 @@ impl FromToml for AllowList {
         if items.is_empty() {
             return Err(ReadError::at(
                 v,
-                "allow is empty, so no client could scrape; use [\"0.0.0.0/0\", \"::/0\"] to allow all",
+                "allow is empty, so no client could scrape; use [\"0.0.0.0/0\", \"::/0\"] to allow all".into(),
             ));
         }
         let mut nets = Vec::with_capacity(items.len());
@@ -419,10 +419,9 @@ impl FromToml for CollectorSet {
         let mut set = CollectorSet::defaults();
         for (key, value) in table(v, "a table of collector = true or false")?.iter() {
             let Some(i) = CollectorSet::device_position(key.get_ref()) else {
-                let known: Vec<&str> = crate::collectors::device_names().collect();
                 return Err(ReadError {
                     span: key.span(),
-                    message: format!("unknown collector `{}`, expected one of {}", key.get_ref(), known.join(", ")),
+                    message: unknown("collector", key.get_ref(), crate::collectors::device_names(), ""),
                 });
             };
             if bool::from_toml(value)? {
@@ -558,27 +557,10 @@ impl std::error::Error for ConfigError {}
 impl Config {
     /// Parses config text; `path` is only used in error messages.
     pub fn from_toml(text: &str, path: &Path) -> Result<Config, ConfigError> {
-        let invalid = |span: std::ops::Range<usize>, message: &str| {
-            let (line, col) = line_col(text, span.start);
-            ConfigError::Invalid {
-                path: path.to_path_buf(),
-                position: Some((line, col)),
-                message: message.trim().to_string(),
-                excerpt: excerpt(text, span, line, col),
-            }
-        };
-        let doc = toml::de::DeTable::parse(text).map_err(|e| match e.span() {
-            Some(span) => invalid(span, e.message()),
-            None => ConfigError::Invalid {
-                path: path.to_path_buf(),
-                position: None,
-                message: e.message().trim().to_string(),
-                excerpt: String::new(),
-            },
-        })?;
+        let doc = toml::de::DeTable::parse(text).map_err(|e| invalid(text, path, e.span(), e.message()))?;
         let span = doc.span();
         let root = Value::new(span, toml::de::DeValue::Table(doc.into_inner()));
-        <Config as FromToml>::from_toml(&root).map_err(|e| invalid(e.span, &e.message))
+        <Config as FromToml>::from_toml(&root).map_err(|e| invalid(text, path, Some(e.span), &e.message))
     }
 
     /// Reads and parses a config file. An empty file is all defaults.
@@ -607,6 +589,20 @@ impl Config {
         }
         Config::from_toml(&text, path)
     }
+}
+
+/// The error for `message` at `span` of `text`, with its line, column and
+/// excerpt (none without a span). One copy for parse and value errors.
+#[inline(never)]
+fn invalid(text: &str, path: &Path, span: Option<std::ops::Range<usize>>, message: &str) -> ConfigError {
+    let (position, excerpt) = match span {
+        Some(span) => {
+            let (line, col) = line_col(text, span.start);
+            (Some((line, col)), excerpt(text, span, line, col))
+        }
+        None => (None, String::new()),
+    };
+    ConfigError::Invalid { path: path.to_path_buf(), position, message: message.trim().to_string(), excerpt }
 }
 
 /// Largest config file accepted; real ones are a few KiB.

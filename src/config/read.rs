@@ -26,8 +26,8 @@ pub struct Error {
 
 impl Error {
     /// An error about `v`.
-    pub fn at(v: &Value<'_>, message: impl Into<String>) -> Error {
-        Error { span: v.span(), message: message.into() }
+    pub fn at(v: &Value<'_>, message: String) -> Error {
+        Error { span: v.span(), message }
     }
 
     /// "invalid type: integer `5`, expected a boolean".
@@ -94,15 +94,26 @@ pub fn each_field(
     for (key, value) in table(v, "a table")?.iter() {
         let name: &str = key.get_ref();
         if !known.contains(&name) {
-            let expected: Vec<String> = known.iter().map(|k| format!("`{k}`")).collect();
-            return Err(Error {
-                span: key.span(),
-                message: format!("unknown field `{name}`, expected one of {}", expected.join(", ")),
-            });
+            return Err(Error { span: key.span(), message: unknown("field", name, known.iter().copied(), "`") });
         }
         read(name, value)?;
     }
     Ok(())
+}
+
+/// "unknown WHAT `name`, expected one of `a`, `b`", each name of `known`
+/// between `quote`s. One copy for every table, enum and the collector list.
+pub fn unknown<'a>(what: &str, name: &str, known: impl Iterator<Item = &'a str>, quote: &str) -> String {
+    let mut m = format!("unknown {what} `{name}`, expected one of ");
+    for (i, k) in known.enumerate() {
+        if i > 0 {
+            m.push_str(", ");
+        }
+        m.push_str(quote);
+        m.push_str(k);
+        m.push_str(quote);
+    }
+    m
 }
 
 /// The string in `v`.
@@ -116,10 +127,7 @@ pub fn str<'a>(v: &'a Value<'_>) -> Result<&'a str, Error> {
 /// Which of `names` the string in `v` is (for enums).
 pub fn variant(v: &Value<'_>, names: &[&str]) -> Result<usize, Error> {
     let s = str(v)?;
-    names.iter().position(|n| *n == s).ok_or_else(|| {
-        let expected: Vec<String> = names.iter().map(|k| format!("`{k}`")).collect();
-        Error::at(v, format!("unknown variant `{s}`, expected one of {}", expected.join(", ")))
-    })
+    names.iter().position(|n| *n == s).ok_or_else(|| Error::at(v, unknown("variant", s, names.iter().copied(), "`")))
 }
 
 /// The integer in `v` if it lies in `min..=max`.
