@@ -85,7 +85,7 @@ impl Default for Config {
 pub struct ListenAddrs(pub Vec<SocketAddr>);
 
 impl FromToml for ListenAddrs {
-    fn from_toml(v: &Value<'_>) -> Result<Self, ReadError> {
+    fn from_toml(v: &Value) -> Result<Self, ReadError> {
         let items = array(v, "an array of addresses such as [\"0.0.0.0:9100\"]")?;
         if items.is_empty() {
             return Err(ReadError::at(v, "listen is empty: give at least one address such as \"0.0.0.0:9100\"".into()));
@@ -110,7 +110,7 @@ impl FromToml for ListenAddrs {
 pub struct AllowList(pub Vec<Cidr>);
 
 impl FromToml for AllowList {
-    fn from_toml(v: &Value<'_>) -> Result<Self, ReadError> {
+    fn from_toml(v: &Value) -> Result<Self, ReadError> {
         let items = array(v, "an array of networks such as [\"192.168.0.0/16\"]")?;
         if items.is_empty() {
             return Err(ReadError::at(
@@ -138,7 +138,7 @@ impl AllowList {
 pub struct Bounded<const MIN: u64, const MAX: u64>(pub u64);
 
 impl<const MIN: u64, const MAX: u64> FromToml for Bounded<MIN, MAX> {
-    fn from_toml(v: &Value<'_>) -> Result<Self, ReadError> {
+    fn from_toml(v: &Value) -> Result<Self, ReadError> {
         int_in(v, MIN, MAX).map(Bounded)
     }
 }
@@ -148,7 +148,7 @@ impl<const MIN: u64, const MAX: u64> FromToml for Bounded<MIN, MAX> {
 pub struct GlobPattern(pub Glob);
 
 impl FromToml for GlobPattern {
-    fn from_toml(v: &Value<'_>) -> Result<Self, ReadError> {
+    fn from_toml(v: &Value) -> Result<Self, ReadError> {
         let s = str(v)?;
         Glob::new(s).map(GlobPattern).map_err(|e| ReadError::at(v, format!("{s:?} is not a valid glob: {e}")))
     }
@@ -350,7 +350,7 @@ impl PathsConfig {
 // the value is read and checked: see `read::FromToml`).
 
 impl FromToml for Config {
-    fn from_toml(v: &Value<'_>) -> Result<Self, ReadError> {
+    fn from_toml(v: &Value) -> Result<Self, ReadError> {
         let mut c = Config::default();
         fields!(v, {
             "listen" => c.listen,
@@ -371,7 +371,7 @@ impl FromToml for Config {
 }
 
 impl FromToml for LogConfig {
-    fn from_toml(v: &Value<'_>) -> Result<Self, ReadError> {
+    fn from_toml(v: &Value) -> Result<Self, ReadError> {
         let mut c = LogConfig::default();
         fields!(v, {
             "level" => c.level,
@@ -383,20 +383,20 @@ impl FromToml for LogConfig {
 }
 
 impl FromToml for LogLevel {
-    fn from_toml(v: &Value<'_>) -> Result<Self, ReadError> {
+    fn from_toml(v: &Value) -> Result<Self, ReadError> {
         let all = [LogLevel::Error, LogLevel::Warn, LogLevel::Info, LogLevel::Debug];
         Ok(all[variant(v, &["error", "warn", "info", "debug"])?])
     }
 }
 
 impl FromToml for LogTarget {
-    fn from_toml(v: &Value<'_>) -> Result<Self, ReadError> {
+    fn from_toml(v: &Value) -> Result<Self, ReadError> {
         Ok([LogTarget::Stderr, LogTarget::Syslog][variant(v, &["stderr", "syslog"])?])
     }
 }
 
 impl FromToml for AuthConfig {
-    fn from_toml(v: &Value<'_>) -> Result<Self, ReadError> {
+    fn from_toml(v: &Value) -> Result<Self, ReadError> {
         let mut c = AuthConfig::default();
         fields!(v, {
             "basic_auth_users" => c.basic_auth_users,
@@ -406,7 +406,7 @@ impl FromToml for AuthConfig {
 }
 
 impl FromToml for BcryptHash {
-    fn from_toml(v: &Value<'_>) -> Result<Self, ReadError> {
+    fn from_toml(v: &Value) -> Result<Self, ReadError> {
         BcryptHash::try_from(str(v)?.to_string()).map_err(|e| ReadError::at(v, e))
     }
 }
@@ -415,13 +415,13 @@ impl FromToml for BcryptHash {
 /// collectors; names not given keep their default. An unknown name is an
 /// error at that key's line and column.
 impl FromToml for CollectorSet {
-    fn from_toml(v: &Value<'_>) -> Result<Self, ReadError> {
+    fn from_toml(v: &Value) -> Result<Self, ReadError> {
         let mut set = CollectorSet::defaults();
-        for (key, value) in table(v, "a table of collector = true or false")?.iter() {
-            let Some(i) = CollectorSet::device_position(key.get_ref()) else {
+        for (key, value) in table(v, "a table of collector = true or false")? {
+            let Some(i) = CollectorSet::device_position(&key.name) else {
                 return Err(ReadError {
-                    span: key.span(),
-                    message: unknown("collector", key.get_ref(), crate::collectors::device_names(), ""),
+                    span: key.span.clone(),
+                    message: unknown("collector", &key.name, crate::collectors::device_names(), ""),
                 });
             };
             if bool::from_toml(value)? {
@@ -435,7 +435,7 @@ impl FromToml for CollectorSet {
 }
 
 impl FromToml for NetdevConfig {
-    fn from_toml(v: &Value<'_>) -> Result<Self, ReadError> {
+    fn from_toml(v: &Value) -> Result<Self, ReadError> {
         let mut c = NetdevConfig::default();
         fields!(v, {
             "include" => c.include,
@@ -447,14 +447,14 @@ impl FromToml for NetdevConfig {
 }
 
 impl FromToml for WirelessBackend {
-    fn from_toml(v: &Value<'_>) -> Result<Self, ReadError> {
+    fn from_toml(v: &Value) -> Result<Self, ReadError> {
         let all = [WirelessBackend::Auto, WirelessBackend::Nl80211, WirelessBackend::Wl, WirelessBackend::Wext];
         Ok(all[variant(v, &["auto", "nl80211", "wl", "wext"])?])
     }
 }
 
 impl FromToml for WirelessConfig {
-    fn from_toml(v: &Value<'_>) -> Result<Self, ReadError> {
+    fn from_toml(v: &Value) -> Result<Self, ReadError> {
         let mut c = WirelessConfig::default();
         fields!(v, {
             "backend" => c.backend,
@@ -471,7 +471,7 @@ impl FromToml for WirelessConfig {
 }
 
 impl FromToml for WirelessInterface {
-    fn from_toml(v: &Value<'_>) -> Result<Self, ReadError> {
+    fn from_toml(v: &Value) -> Result<Self, ReadError> {
         let mut c = WirelessInterface::default();
         fields!(v, {
             "band" => c.band,
@@ -482,14 +482,14 @@ impl FromToml for WirelessInterface {
 }
 
 impl FromToml for Band {
-    fn from_toml(v: &Value<'_>) -> Result<Self, ReadError> {
+    fn from_toml(v: &Value) -> Result<Self, ReadError> {
         let all = [Band::G2_4, Band::G5, Band::G6];
         Ok(all[variant(v, &all.map(Band::label))?])
     }
 }
 
 impl FromToml for TextfileConfig {
-    fn from_toml(v: &Value<'_>) -> Result<Self, ReadError> {
+    fn from_toml(v: &Value) -> Result<Self, ReadError> {
         let mut c = TextfileConfig::default();
         fields!(v, {
             "directory" => c.directory,
@@ -499,7 +499,7 @@ impl FromToml for TextfileConfig {
 }
 
 impl FromToml for PathsConfig {
-    fn from_toml(v: &Value<'_>) -> Result<Self, ReadError> {
+    fn from_toml(v: &Value) -> Result<Self, ReadError> {
         let mut c = PathsConfig::default();
         fields!(v, {
             "procfs" => c.procfs,
@@ -557,9 +557,7 @@ impl std::error::Error for ConfigError {}
 impl Config {
     /// Parses config text; `path` is only used in error messages.
     pub fn from_toml(text: &str, path: &Path) -> Result<Config, ConfigError> {
-        let doc = toml::de::DeTable::parse(text).map_err(|e| invalid(text, path, e.span(), e.message()))?;
-        let span = doc.span();
-        let root = Value::new(span, toml::de::DeValue::Table(doc.into_inner()));
+        let root = doc::parse(text).map_err(|e| invalid(text, path, Some(e.span), &e.message))?;
         <Config as FromToml>::from_toml(&root).map_err(|e| invalid(text, path, Some(e.span), &e.message))
     }
 
@@ -828,5 +826,6 @@ procfs = "/tmp/p"
 }
 
 pub mod cidr;
+mod doc;
 pub mod glob;
 mod read;
