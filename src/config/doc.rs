@@ -114,14 +114,18 @@ pub fn parse(text: &str) -> Result<Value, Error> {
                 for (n, key) in keys.iter().enumerate() {
                     let i = t.find_or_add(key, How::Implicit);
                     current.push(i);
-                    t = match &mut t.entries[i].1.kind {
+                    let (k, v) = &mut t.entries[i];
+                    t = match &mut v.kind {
                         // On the way: any table not inline; the last: one only
                         // named on the way so far (or just added).
                         Kind::Table(sub)
                             if (n + 1 < keys.len() && sub.how != How::Inline) || sub.how == How::Implicit =>
                         {
                             if n + 1 == keys.len() {
+                                // Errors about it point at its own header.
                                 sub.how = How::Header;
+                                k.span = key.span.clone();
+                                v.span = key.span.clone();
                             }
                             sub
                         }
@@ -541,4 +545,321 @@ pub fn integer_value(text: &str) -> Option<u64> {
         n = n.checked_mul(radix)?.checked_add(u64::from(c.to_digit(radix as u32)?))?;
     }
     Some(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The document as one line: tables sorted by key, integers as numbers,
+    /// floats and dates by kind only; with `spans`, each key and non-table
+    /// value's span too.
+    fn ours(v: &Value, spans: bool, out: &mut String) {
+        match &v.kind {
+            Kind::String(s) => out.push_str(&format!("{s:?}")),
+            Kind::Integer(i) => out.push_str(&int128(i)),
+            Kind::Float(_) => out.push_str("float"),
+            Kind::Boolean(b) => out.push_str(&b.to_string()),
+            Kind::Datetime => out.push_str("datetime"),
+            Kind::Array(a) => {
+                out.push('[');
+                for item in a {
+                    ours(item, spans, out);
+                    out.push(',');
+                }
+                out.push(']');
+            }
+            Kind::Table(t) => {
+                let mut entries: Vec<&(Key, Value)> = t.entries.iter().collect();
+                entries.sort_by(|a, b| a.0.name.cmp(&b.0.name));
+                out.push('{');
+                for (k, v) in entries {
+                    out.push_str(&format!("{:?}", k.name));
+                    if spans {
+                        out.push_str(&format!("@{:?}", k.span));
+                    }
+                    out.push('=');
+                    ours(v, spans, out);
+                    out.push(',');
+                }
+                out.push('}');
+                return;
+            }
+        }
+        if spans {
+            out.push_str(&format!("@{:?}", v.span));
+        }
+    }
+
+    fn theirs(v: &toml::Spanned<toml::de::DeValue<'_>>, spans: bool, out: &mut String) {
+        use toml::de::DeValue;
+        match v.get_ref() {
+            DeValue::String(s) => out.push_str(&format!("{s:?}")),
+            // The crate takes `0x` with no digits; the config refused it
+            // as out of range, we refuse it as a number.
+            DeValue::Integer(i) if i.as_str().is_empty() => out.push_str("no digits"),
+            DeValue::Integer(i) => out.push_str(
+                &i128::from_str_radix(i.as_str(), i.radix()).map_or_else(|_| "big".to_string(), |n| n.to_string()),
+            ),
+            DeValue::Float(_) => out.push_str("float"),
+            DeValue::Boolean(b) => out.push_str(&b.to_string()),
+            DeValue::Datetime(_) => out.push_str("datetime"),
+            DeValue::Array(a) => {
+                out.push('[');
+                for item in a {
+                    theirs(item, spans, out);
+                    out.push(',');
+                }
+                out.push(']');
+            }
+            DeValue::Table(t) => {
+                out.push('{');
+                for (k, v) in t {
+                    out.push_str(&format!("{:?}", k.get_ref()));
+                    if spans {
+                        out.push_str(&format!("@{:?}", k.span()));
+                    }
+                    out.push('=');
+                    theirs(v, spans, out);
+                    out.push(',');
+                }
+                out.push('}');
+                return;
+            }
+        }
+        if spans {
+            out.push_str(&format!("@{:?}", v.span()));
+        }
+    }
+
+    fn int128(text: &str) -> String {
+        let t: String = text.chars().filter(|&c| c != '_').collect();
+        let (t, radix) = match t.get(..2) {
+            Some("0x") => (&t[2..], 16),
+            Some("0o") => (&t[2..], 8),
+            Some("0b") => (&t[2..], 2),
+            _ => (&t[..], 10),
+        };
+        i128::from_str_radix(t, radix).map_or_else(|_| "big".to_string(), |n| n.to_string())
+    }
+
+    fn has_float_or_date(v: &Value) -> bool {
+        match &v.kind {
+            Kind::Float(_) | Kind::Datetime => true,
+            Kind::Array(a) => a.iter().any(has_float_or_date),
+            Kind::Table(t) => t.entries.iter().any(|(_, v)| has_float_or_date(v)),
+            _ => false,
+        }
+    }
+
+    /// Ours against the `toml` crate on `text`: the same tree (and spans)
+    /// when both accept it; where only one does, the reason must be one
+    /// this reader documents.
+    /// Returns whether both accepted it.
+    fn compare(text: &str) -> bool {
+        let mine = parse(text);
+        let full = toml::de::DeTable::parse(text);
+        match (&mine, &full) {
+            (Ok(m), Ok(f)) => {
+                let f = toml::Spanned::new(f.span(), toml::de::DeValue::Table(f.get_ref().clone()));
+                let (mut a, mut b) = (String::new(), String::new());
+                ours(m, true, &mut a);
+                theirs(&f, true, &mut b);
+                assert_eq!(a, b, "different trees or spans for {text:?}");
+                return true;
+            }
+            (Err(e), Ok(f)) => {
+                let f = toml::Spanned::new(f.span(), toml::de::DeValue::Table(f.get_ref().clone()));
+                let mut b = String::new();
+                theirs(&f, false, &mut b);
+                let documented = e.message.contains("not supported in this config") || b.contains("no digits");
+                assert!(documented, "we refuse {text:?}: {}", e.message)
+            }
+            (Ok(m), Err(e)) => {
+                assert!(has_float_or_date(m), "we accept {text:?}, toml says {e}");
+            }
+            (Err(e), Err(_)) => assert!(e.span.start <= text.len() && e.span.end <= text.len(), "{text:?}"),
+        }
+        false
+    }
+
+    fn err(text: &str) -> (usize, String) {
+        let e = parse(text).unwrap_err();
+        (e.span.start, e.message)
+    }
+
+    #[test]
+    fn every_syntax_element_agrees_with_the_toml_crate() {
+        for text in [
+            "",
+            "# only a comment\n",
+            "a = 1\r\nb = 2\r\n",
+            "a = 1 # comment\n\n\t b\t=\t2",
+            "bare-key_1 = 1\n\"quoted key\" = 2\n'literal key' = 3\n\"\" = 4\n",
+            "a.b.c = 1\na.b.d = 2\na . e = 3\n\"x\".'y' = 4\n",
+            "[t]\nk = 1\n[t.sub]\nk = 2\n[u . \"v w\"]\n",
+            "[wireless.interfaces.eth1]\nband = \"2.4GHz\"\n[wireless]\nbackend = \"wl\"\n",
+            "[a.b]\n[a]\nc = 1\n",
+            "[a]\nb.c = 1\n[a.b.d]\n",
+            r#"s = "tab\tnl\nq\"bs\\u\u00e9U\U0001F600x\x41e\e b\b f\f r\r""#,
+            "s = 'C:\\path\\no escapes'\n",
+            "s = \"é ü 日本\"\n",
+            "i = [0, 1, -1, +1, 1_000, 0x1f, 0xDEAD_beef, 0o17, 0b1010, -0, +0, 9223372036854775807]\n",
+            "t = true\nf = false\n",
+            "a = []\nb = [1,]\nc = [\n  1, # one\n  2,\n  # gap\n]\nd = [[1, 2], [\"x\"]]\ne = [ { x = 1 }, {} ]\n",
+            "t = { a = 1, b.c = \"x\", 'd' = [1] }\nu = {}\n",
+            "t = {\n a = 1, # c\n b = 2,\n}\n",
+            "f = 1.5\ng = -0.0\nh = 1e10\ni = inf\nj = -nan\nk = 6.626e-34\n",
+            "d = 1979-05-27\ne = 1979-05-27T07:32:00Z\nf = 1979-05-27 07:32:00.5+01:00\ng = 07:32:00\n",
+        ] {
+            assert!(compare(text), "{text:?}: {:?}", parse(text).err());
+        }
+    }
+
+    #[test]
+    fn every_error_agrees_and_is_located() {
+        let cases: &[(&str, usize, &str)] = &[
+            ("a = 1\na = 2\n", 6, "duplicate key `a`"),
+            ("[a]\n[a]\n", 5, "duplicate key `a`"),
+            ("a.b = 1\n[a]\n", 9, "duplicate key `a`"),
+            ("[a]\nb.c = 1\n[a.b]\n", 15, "duplicate key `b`"),
+            ("a = 1\n[a.b]\n", 7, "duplicate key `a`"),
+            ("a = { b = 1 }\n[a.c]\n", 15, "duplicate key `a`"),
+            ("a = { b = 1 }\na.c = 2\n", 14, "duplicate key `a`"),
+            ("a = { b = 1, b = 2 }\n", 13, "duplicate key `b`"),
+            ("x = = 1", 4, "expected a value"),
+            ("x = yes", 4, "found `yes`"),
+            ("x = 1 2", 6, "expected a newline"),
+            ("x", 1, "expected `=`"),
+            ("= 1", 0, "expected a key"),
+            ("[a", 2, "expected `]`"),
+            ("[a]x = 1", 3, "expected a newline"),
+            ("[[a]]\n", 0, "arrays of tables (`[[...]]`) are not supported in this config"),
+            ("s = \"\"\"x\"\"\"\n", 4, "multi-line strings are not supported in this config"),
+            ("s = '''x'''\n", 4, "multi-line strings are not supported in this config"),
+            ("s = \"abc\n", 8, "unclosed string"),
+            ("s = \"abc", 4, "unclosed string"),
+            ("s = 'abc\n", 4, "unclosed string"),
+            ("s = \"\\q\"", 5, "invalid escape"),
+            ("s = \"\\uD800\"", 5, "invalid unicode escape"),
+            ("s = \"\\u12\"", 5, "invalid unicode escape"),
+            ("s = \"a\u{1}\"", 6, "control character in a string"),
+            ("# a\u{7f}\n", 3, "control character in a comment"),
+            ("a = 1\rb = 2", 5, "expected a newline, found a carriage return"),
+            ("a = [1 2]", 7, "expected `,` or `]`"),
+            ("a = [,]", 5, "expected a value"),
+            ("listen = [\n", 10, "unclosed array, expected `]`"),
+            ("a = { b = 1", 11, "unclosed inline table"),
+            ("a = { b = 1 c = 2 }", 12, "expected `,` or `}`"),
+            ("i = 01", 4, "found `01`"),
+            ("i = 1__0", 4, "found `1__0`"),
+            ("i = _1", 4, "found `_1`"),
+            ("i = 1_", 4, "found `1_`"),
+            ("i = 0x", 4, "found `0x`"),
+            ("i = +0x1", 4, "found `+0x1`"),
+            ("i = 0X1", 4, "found `0X1`"),
+            ("i = 0b12", 4, "found `0b12`"),
+        ];
+        for &(text, at, message) in cases {
+            let (start, got) = err(text);
+            assert!(got.contains(message), "{text:?}: {got}");
+            assert_eq!(start, at, "{text:?}: {got}");
+            compare(text);
+        }
+    }
+
+    #[test]
+    fn integers_keep_their_text_and_value() {
+        assert_eq!(integer_value("0x1f"), Some(31));
+        assert_eq!(integer_value("0o17"), Some(15));
+        assert_eq!(integer_value("0b1010"), Some(10));
+        assert_eq!(integer_value("+1_000"), Some(1000));
+        assert_eq!(integer_value("-3"), None);
+        assert_eq!(integer_value("-0"), None);
+        assert_eq!(integer_value("99999999999999999999999"), None);
+        assert_eq!(integer_value("18446744073709551615"), Some(u64::MAX));
+    }
+
+    struct Rng(u64);
+
+    impl Rng {
+        fn below(&mut self, n: usize) -> usize {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            (self.0 % n.max(1) as u64) as usize
+        }
+    }
+
+    /// Random edits of the shipped config and of small documents made of
+    /// TOML's own pieces: never a panic, and always the `toml` crate's
+    /// verdict (see `compare`).
+    #[test]
+    fn random_documents_agree_with_the_toml_crate() {
+        const PIECES: &[&str] = &[
+            "a",
+            "b",
+            "\"q\"",
+            "'l'",
+            ".",
+            " ",
+            "\t",
+            "=",
+            "\n",
+            "\r\n",
+            "#c",
+            "[",
+            "]",
+            "[[",
+            "{",
+            "}",
+            ",",
+            "1",
+            "0x1f",
+            "-",
+            "+",
+            "_",
+            "0",
+            "1.5",
+            "e",
+            "true",
+            "false",
+            "\"s\\n\"",
+            "'s'",
+            "\"",
+            "'",
+            "\\",
+            "1979-05-27",
+            ":",
+            "inf",
+            "x",
+            "é",
+        ];
+        let shipped = include_str!("../../files/ap-exporter.toml");
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        let mut valid = [0, 0];
+        for round in 0..20_000 {
+            let mut text = if round % 2 == 0 { shipped.to_string() } else { String::new() };
+            for _ in 0..1 + rng.below(if round % 2 == 0 { 4 } else { 24 }) {
+                let mut at = rng.below(text.len() + 1);
+                while !text.is_char_boundary(at) {
+                    at -= 1;
+                }
+                if round % 2 == 0 && rng.below(3) == 0 {
+                    let mut end = (at + rng.below(16)).min(text.len());
+                    while !text.is_char_boundary(end) {
+                        end -= 1;
+                    }
+                    text.replace_range(at..end, "");
+                } else {
+                    text.insert_str(at, PIECES[rng.below(PIECES.len())]);
+                }
+            }
+            if compare(&text) {
+                valid[round % 2] += 1;
+            }
+        }
+        // Enough valid documents of each kind for the comparison to mean something.
+        assert!(valid[0] > 1000 && valid[1] > 200, "{valid:?}");
+    }
 }
