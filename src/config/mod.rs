@@ -2,9 +2,10 @@
 //! the shipped `files/ap-exporter.toml` (a test keeps them equal). Values
 //! that need checking beyond their TOML type (addresses, networks, globs,
 //! collector names) are checked while reading, so errors carry TOML's span
-//! and name the file, line and column. The file is parsed by the `toml`
-//! crate into a spanned table and read by hand (`read`), without serde:
-//! about 130 KB less on MIPS (docs/design.md).
+//! and name the file, line and column. The file is parsed by our own
+//! reader of the TOML a config uses (`doc`), which keeps every span, and
+//! read by hand (`read`), without serde or the `toml` crate: about 130 KB
+//! and 58 KB less on MIPS (docs/design.md).
 //!
 //! Holds the config types and their value types (`cidr`, `glob`). May import
 //! `collectors` (for the table of collector names), `http::auth` (for the
@@ -14,7 +15,7 @@
 use crate::collectors::CollectorSet;
 use crate::config::cidr::Cidr;
 use crate::config::glob::Glob;
-use crate::config::read::{Error as ReadError, FromToml, Value, array, fields, int_in, str, table, variant};
+use crate::config::read::{Error as ReadError, FromToml, Value, array, fields, int_in, str, table, unknown, variant};
 use crate::http::auth::BcryptHash;
 use crate::os::source::Roots;
 use crate::parse::wifi::Band;
@@ -85,10 +86,10 @@ impl Default for Config {
 pub struct ListenAddrs(pub Vec<SocketAddr>);
 
 impl FromToml for ListenAddrs {
-    fn from_toml(v: &Value<'_>) -> Result<Self, ReadError> {
+    fn from_toml(v: &Value) -> Result<Self, ReadError> {
         let items = array(v, "an array of addresses such as [\"0.0.0.0:9100\"]")?;
         if items.is_empty() {
-            return Err(ReadError::at(v, "listen is empty: give at least one address such as \"0.0.0.0:9100\""));
+            return Err(ReadError::at(v, "listen is empty: give at least one address such as \"0.0.0.0:9100\"".into()));
         }
         let mut addrs: Vec<SocketAddr> = Vec::with_capacity(items.len());
         for item in items {
@@ -110,12 +111,12 @@ impl FromToml for ListenAddrs {
 pub struct AllowList(pub Vec<Cidr>);
 
 impl FromToml for AllowList {
-    fn from_toml(v: &Value<'_>) -> Result<Self, ReadError> {
+    fn from_toml(v: &Value) -> Result<Self, ReadError> {
         let items = array(v, "an array of networks such as [\"192.168.0.0/16\"]")?;
         if items.is_empty() {
             return Err(ReadError::at(
                 v,
-                "allow is empty, so no client could scrape; use [\"0.0.0.0/0\", \"::/0\"] to allow all",
+                "allow is empty, so no client could scrape; use [\"0.0.0.0/0\", \"::/0\"] to allow all".into(),
             ));
         }
         let mut nets = Vec::with_capacity(items.len());
@@ -138,7 +139,7 @@ impl AllowList {
 pub struct Bounded<const MIN: u64, const MAX: u64>(pub u64);
 
 impl<const MIN: u64, const MAX: u64> FromToml for Bounded<MIN, MAX> {
-    fn from_toml(v: &Value<'_>) -> Result<Self, ReadError> {
+    fn from_toml(v: &Value) -> Result<Self, ReadError> {
         int_in(v, MIN, MAX).map(Bounded)
     }
 }
@@ -148,7 +149,7 @@ impl<const MIN: u64, const MAX: u64> FromToml for Bounded<MIN, MAX> {
 pub struct GlobPattern(pub Glob);
 
 impl FromToml for GlobPattern {
-    fn from_toml(v: &Value<'_>) -> Result<Self, ReadError> {
+    fn from_toml(v: &Value) -> Result<Self, ReadError> {
         let s = str(v)?;
         Glob::new(s).map(GlobPattern).map_err(|e| ReadError::at(v, format!("{s:?} is not a valid glob: {e}")))
     }
@@ -350,7 +351,7 @@ impl PathsConfig {
 // the value is read and checked: see `read::FromToml`).
 
 impl FromToml for Config {
-    fn from_toml(v: &Value<'_>) -> Result<Self, ReadError> {
+    fn from_toml(v: &Value) -> Result<Self, ReadError> {
         let mut c = Config::default();
         fields!(v, {
             "listen" => c.listen,
@@ -371,7 +372,7 @@ impl FromToml for Config {
 }
 
 impl FromToml for LogConfig {
-    fn from_toml(v: &Value<'_>) -> Result<Self, ReadError> {
+    fn from_toml(v: &Value) -> Result<Self, ReadError> {
         let mut c = LogConfig::default();
         fields!(v, {
             "level" => c.level,
@@ -383,20 +384,20 @@ impl FromToml for LogConfig {
 }
 
 impl FromToml for LogLevel {
-    fn from_toml(v: &Value<'_>) -> Result<Self, ReadError> {
+    fn from_toml(v: &Value) -> Result<Self, ReadError> {
         let all = [LogLevel::Error, LogLevel::Warn, LogLevel::Info, LogLevel::Debug];
         Ok(all[variant(v, &["error", "warn", "info", "debug"])?])
     }
 }
 
 impl FromToml for LogTarget {
-    fn from_toml(v: &Value<'_>) -> Result<Self, ReadError> {
+    fn from_toml(v: &Value) -> Result<Self, ReadError> {
         Ok([LogTarget::Stderr, LogTarget::Syslog][variant(v, &["stderr", "syslog"])?])
     }
 }
 
 impl FromToml for AuthConfig {
-    fn from_toml(v: &Value<'_>) -> Result<Self, ReadError> {
+    fn from_toml(v: &Value) -> Result<Self, ReadError> {
         let mut c = AuthConfig::default();
         fields!(v, {
             "basic_auth_users" => c.basic_auth_users,
@@ -406,7 +407,7 @@ impl FromToml for AuthConfig {
 }
 
 impl FromToml for BcryptHash {
-    fn from_toml(v: &Value<'_>) -> Result<Self, ReadError> {
+    fn from_toml(v: &Value) -> Result<Self, ReadError> {
         BcryptHash::try_from(str(v)?.to_string()).map_err(|e| ReadError::at(v, e))
     }
 }
@@ -415,14 +416,13 @@ impl FromToml for BcryptHash {
 /// collectors; names not given keep their default. An unknown name is an
 /// error at that key's line and column.
 impl FromToml for CollectorSet {
-    fn from_toml(v: &Value<'_>) -> Result<Self, ReadError> {
+    fn from_toml(v: &Value) -> Result<Self, ReadError> {
         let mut set = CollectorSet::defaults();
-        for (key, value) in table(v, "a table of collector = true or false")?.iter() {
-            let Some(i) = CollectorSet::device_position(key.get_ref()) else {
-                let known: Vec<&str> = crate::collectors::device_names().collect();
+        for (key, value) in table(v, "a table of collector = true or false")? {
+            let Some(i) = CollectorSet::device_position(&key.name) else {
                 return Err(ReadError {
-                    span: key.span(),
-                    message: format!("unknown collector `{}`, expected one of {}", key.get_ref(), known.join(", ")),
+                    span: key.span.clone(),
+                    message: unknown("collector", &key.name, crate::collectors::device_names(), ""),
                 });
             };
             if bool::from_toml(value)? {
@@ -436,7 +436,7 @@ impl FromToml for CollectorSet {
 }
 
 impl FromToml for NetdevConfig {
-    fn from_toml(v: &Value<'_>) -> Result<Self, ReadError> {
+    fn from_toml(v: &Value) -> Result<Self, ReadError> {
         let mut c = NetdevConfig::default();
         fields!(v, {
             "include" => c.include,
@@ -448,14 +448,14 @@ impl FromToml for NetdevConfig {
 }
 
 impl FromToml for WirelessBackend {
-    fn from_toml(v: &Value<'_>) -> Result<Self, ReadError> {
+    fn from_toml(v: &Value) -> Result<Self, ReadError> {
         let all = [WirelessBackend::Auto, WirelessBackend::Nl80211, WirelessBackend::Wl, WirelessBackend::Wext];
         Ok(all[variant(v, &["auto", "nl80211", "wl", "wext"])?])
     }
 }
 
 impl FromToml for WirelessConfig {
-    fn from_toml(v: &Value<'_>) -> Result<Self, ReadError> {
+    fn from_toml(v: &Value) -> Result<Self, ReadError> {
         let mut c = WirelessConfig::default();
         fields!(v, {
             "backend" => c.backend,
@@ -472,7 +472,7 @@ impl FromToml for WirelessConfig {
 }
 
 impl FromToml for WirelessInterface {
-    fn from_toml(v: &Value<'_>) -> Result<Self, ReadError> {
+    fn from_toml(v: &Value) -> Result<Self, ReadError> {
         let mut c = WirelessInterface::default();
         fields!(v, {
             "band" => c.band,
@@ -483,14 +483,14 @@ impl FromToml for WirelessInterface {
 }
 
 impl FromToml for Band {
-    fn from_toml(v: &Value<'_>) -> Result<Self, ReadError> {
+    fn from_toml(v: &Value) -> Result<Self, ReadError> {
         let all = [Band::G2_4, Band::G5, Band::G6];
         Ok(all[variant(v, &all.map(Band::label))?])
     }
 }
 
 impl FromToml for TextfileConfig {
-    fn from_toml(v: &Value<'_>) -> Result<Self, ReadError> {
+    fn from_toml(v: &Value) -> Result<Self, ReadError> {
         let mut c = TextfileConfig::default();
         fields!(v, {
             "directory" => c.directory,
@@ -500,7 +500,7 @@ impl FromToml for TextfileConfig {
 }
 
 impl FromToml for PathsConfig {
-    fn from_toml(v: &Value<'_>) -> Result<Self, ReadError> {
+    fn from_toml(v: &Value) -> Result<Self, ReadError> {
         let mut c = PathsConfig::default();
         fields!(v, {
             "procfs" => c.procfs,
@@ -558,27 +558,8 @@ impl std::error::Error for ConfigError {}
 impl Config {
     /// Parses config text; `path` is only used in error messages.
     pub fn from_toml(text: &str, path: &Path) -> Result<Config, ConfigError> {
-        let invalid = |span: std::ops::Range<usize>, message: &str| {
-            let (line, col) = line_col(text, span.start);
-            ConfigError::Invalid {
-                path: path.to_path_buf(),
-                position: Some((line, col)),
-                message: message.trim().to_string(),
-                excerpt: excerpt(text, span, line, col),
-            }
-        };
-        let doc = toml::de::DeTable::parse(text).map_err(|e| match e.span() {
-            Some(span) => invalid(span, e.message()),
-            None => ConfigError::Invalid {
-                path: path.to_path_buf(),
-                position: None,
-                message: e.message().trim().to_string(),
-                excerpt: String::new(),
-            },
-        })?;
-        let span = doc.span();
-        let root = Value::new(span, toml::de::DeValue::Table(doc.into_inner()));
-        <Config as FromToml>::from_toml(&root).map_err(|e| invalid(e.span, &e.message))
+        let root = doc::parse(text).map_err(|e| invalid(text, path, Some(e.span), &e.message))?;
+        <Config as FromToml>::from_toml(&root).map_err(|e| invalid(text, path, Some(e.span), &e.message))
     }
 
     /// Reads and parses a config file. An empty file is all defaults.
@@ -607,6 +588,20 @@ impl Config {
         }
         Config::from_toml(&text, path)
     }
+}
+
+/// The error for `message` at `span` of `text`, with its line, column and
+/// excerpt (none without a span). One copy for parse and value errors.
+#[inline(never)]
+fn invalid(text: &str, path: &Path, span: Option<std::ops::Range<usize>>, message: &str) -> ConfigError {
+    let (position, excerpt) = match span {
+        Some(span) => {
+            let (line, col) = line_col(text, span.start);
+            (Some((line, col)), excerpt(text, span, line, col))
+        }
+        None => (None, String::new()),
+    };
+    ConfigError::Invalid { path: path.to_path_buf(), position, message: message.trim().to_string(), excerpt }
 }
 
 /// Largest config file accepted; real ones are a few KiB.
@@ -832,5 +827,6 @@ procfs = "/tmp/p"
 }
 
 pub mod cidr;
+mod doc;
 pub mod glob;
 mod read;

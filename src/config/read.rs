@@ -1,45 +1,32 @@
-//! Turns a parsed TOML document (the `toml` crate's spanned [`DeTable`],
-//! no serde) into config values, keeping the span of every value so an
-//! error names the line and column of the key or value at fault.
+//! Turns a parsed TOML document (`doc`, every key and value with its span)
+//! into config values, so an error names the line and column of the key or
+//! value at fault.
 //!
 //! A config table reads its keys with [`fields!`]: one line per key, whose
 //! value type says how it is read ([`FromToml`]). Keys not listed are an
 //! error at the key, so a typo never passes silently.
 
+pub use crate::config::doc::{Error, Value};
+use crate::config::doc::{Key, Kind};
 use std::collections::BTreeMap;
-use std::ops::Range;
 use std::path::PathBuf;
-use toml::Spanned;
-use toml::de::{DeTable, DeValue};
-
-/// A TOML value with its byte span in the file.
-pub type Value<'i> = Spanned<DeValue<'i>>;
-
-/// What is wrong, and where (byte span in the file).
-#[derive(Debug)]
-pub struct Error {
-    /// Bytes of the file the error points at.
-    pub span: Range<usize>,
-    /// What is wrong.
-    pub message: String,
-}
 
 impl Error {
     /// An error about `v`.
-    pub fn at(v: &Value<'_>, message: impl Into<String>) -> Error {
-        Error { span: v.span(), message: message.into() }
+    pub fn at(v: &Value, message: String) -> Error {
+        Error { span: v.span.clone(), message }
     }
 
     /// "invalid type: integer `5`, expected a boolean".
-    pub fn invalid_type(v: &Value<'_>, expected: &str) -> Error {
-        let found = match v.get_ref() {
-            DeValue::String(s) => format!("string {s:?}"),
-            DeValue::Integer(i) => format!("integer `{i}`"),
-            DeValue::Float(f) => format!("floating point `{f}`"),
-            DeValue::Boolean(b) => format!("boolean `{b}`"),
-            DeValue::Datetime(_) => "datetime".to_string(),
-            DeValue::Array(_) => "array".to_string(),
-            DeValue::Table(_) => "table".to_string(),
+    pub fn invalid_type(v: &Value, expected: &str) -> Error {
+        let found = match &v.kind {
+            Kind::String(s) => format!("string {s:?}"),
+            Kind::Integer(i) => format!("integer `{i}`"),
+            Kind::Float(f) => format!("floating point `{f}`"),
+            Kind::Boolean(b) => format!("boolean `{b}`"),
+            Kind::Datetime => "datetime".to_string(),
+            Kind::Array(_) => "array".to_string(),
+            Kind::Table(_) => "table".to_string(),
         };
         Error::at(v, format!("invalid type: {found}, expected {expected}"))
     }
@@ -48,7 +35,7 @@ impl Error {
 /// A type a config key can hold, read from its TOML value.
 pub trait FromToml: Sized {
     /// Reads `v`, or says what is wrong with it.
-    fn from_toml(v: &Value<'_>) -> Result<Self, Error>;
+    fn from_toml(v: &Value) -> Result<Self, Error>;
 }
 
 /// Reads the keys of a config table, one line per key:
@@ -77,9 +64,9 @@ macro_rules! fields {
 pub(crate) use fields;
 
 /// The table in `v`, or an error naming what it should have been.
-pub fn table<'a, 'i>(v: &'a Value<'i>, expected: &str) -> Result<&'a DeTable<'i>, Error> {
-    match v.get_ref() {
-        DeValue::Table(t) => Ok(t),
+pub fn table<'a>(v: &'a Value, expected: &str) -> Result<&'a [(Key, Value)], Error> {
+    match &v.kind {
+        Kind::Table(t) => Ok(&t.entries),
         _ => Err(Error::invalid_type(v, expected)),
     }
 }
@@ -87,99 +74,107 @@ pub fn table<'a, 'i>(v: &'a Value<'i>, expected: &str) -> Result<&'a DeTable<'i>
 /// Calls `read` for each key of table `v`, refusing keys not in `known`.
 /// Not generic, so each config table costs only its `match`.
 pub fn each_field(
-    v: &Value<'_>,
+    v: &Value,
     known: &[&str],
-    read: &mut dyn FnMut(&str, &Value<'_>) -> Result<(), Error>,
+    read: &mut dyn FnMut(&str, &Value) -> Result<(), Error>,
 ) -> Result<(), Error> {
-    for (key, value) in table(v, "a table")?.iter() {
-        let name: &str = key.get_ref();
+    for (key, value) in table(v, "a table")? {
+        let name = key.name.as_str();
         if !known.contains(&name) {
-            let expected: Vec<String> = known.iter().map(|k| format!("`{k}`")).collect();
-            return Err(Error {
-                span: key.span(),
-                message: format!("unknown field `{name}`, expected one of {}", expected.join(", ")),
-            });
+            return Err(Error { span: key.span.clone(), message: unknown("field", name, known.iter().copied(), "`") });
         }
         read(name, value)?;
     }
     Ok(())
 }
 
+/// "unknown WHAT `name`, expected one of `a`, `b`", each name of `known`
+/// between `quote`s. One copy for every table, enum and the collector list.
+pub fn unknown<'a>(what: &str, name: &str, known: impl Iterator<Item = &'a str>, quote: &str) -> String {
+    let mut m = format!("unknown {what} `{name}`, expected one of ");
+    for (i, k) in known.enumerate() {
+        if i > 0 {
+            m.push_str(", ");
+        }
+        m.push_str(quote);
+        m.push_str(k);
+        m.push_str(quote);
+    }
+    m
+}
+
 /// The string in `v`.
-pub fn str<'a>(v: &'a Value<'_>) -> Result<&'a str, Error> {
-    match v.get_ref() {
-        DeValue::String(s) => Ok(s),
+pub fn str(v: &Value) -> Result<&str, Error> {
+    match &v.kind {
+        Kind::String(s) => Ok(s),
         _ => Err(Error::invalid_type(v, "a string")),
     }
 }
 
 /// Which of `names` the string in `v` is (for enums).
-pub fn variant(v: &Value<'_>, names: &[&str]) -> Result<usize, Error> {
+pub fn variant(v: &Value, names: &[&str]) -> Result<usize, Error> {
     let s = str(v)?;
-    names.iter().position(|n| *n == s).ok_or_else(|| {
-        let expected: Vec<String> = names.iter().map(|k| format!("`{k}`")).collect();
-        Error::at(v, format!("unknown variant `{s}`, expected one of {}", expected.join(", ")))
-    })
+    names.iter().position(|n| *n == s).ok_or_else(|| Error::at(v, unknown("variant", s, names.iter().copied(), "`")))
 }
 
 /// The integer in `v` if it lies in `min..=max`.
-pub fn int_in(v: &Value<'_>, min: u64, max: u64) -> Result<u64, Error> {
-    let DeValue::Integer(i) = v.get_ref() else {
+pub fn int_in(v: &Value, min: u64, max: u64) -> Result<u64, Error> {
+    let Kind::Integer(i) = &v.kind else {
         return Err(Error::invalid_type(v, "an integer"));
     };
-    match u64::from_str_radix(i.as_str(), i.radix()) {
-        Ok(n) if (min..=max).contains(&n) => Ok(n),
+    match crate::config::doc::integer_value(i) {
+        Some(n) if (min..=max).contains(&n) => Ok(n),
         _ => Err(Error::at(v, format!("{i} is out of range (expected {min} to {max})"))),
     }
 }
 
 /// The items of the array in `v`.
-pub fn array<'a, 'i>(v: &'a Value<'i>, expected: &str) -> Result<&'a [Value<'i>], Error> {
-    match v.get_ref() {
-        DeValue::Array(a) => Ok(&a[..]),
+pub fn array<'a>(v: &'a Value, expected: &str) -> Result<&'a [Value], Error> {
+    match &v.kind {
+        Kind::Array(a) => Ok(a),
         _ => Err(Error::invalid_type(v, expected)),
     }
 }
 
 impl FromToml for bool {
-    fn from_toml(v: &Value<'_>) -> Result<bool, Error> {
-        match v.get_ref() {
-            DeValue::Boolean(b) => Ok(*b),
+    fn from_toml(v: &Value) -> Result<bool, Error> {
+        match &v.kind {
+            Kind::Boolean(b) => Ok(*b),
             _ => Err(Error::invalid_type(v, "a boolean")),
         }
     }
 }
 
 impl FromToml for String {
-    fn from_toml(v: &Value<'_>) -> Result<String, Error> {
+    fn from_toml(v: &Value) -> Result<String, Error> {
         str(v).map(String::from)
     }
 }
 
 impl FromToml for PathBuf {
-    fn from_toml(v: &Value<'_>) -> Result<PathBuf, Error> {
+    fn from_toml(v: &Value) -> Result<PathBuf, Error> {
         str(v).map(PathBuf::from)
     }
 }
 
 impl<T: FromToml> FromToml for Option<T> {
-    fn from_toml(v: &Value<'_>) -> Result<Option<T>, Error> {
+    fn from_toml(v: &Value) -> Result<Option<T>, Error> {
         T::from_toml(v).map(Some)
     }
 }
 
 impl<T: FromToml> FromToml for Vec<T> {
-    fn from_toml(v: &Value<'_>) -> Result<Vec<T>, Error> {
+    fn from_toml(v: &Value) -> Result<Vec<T>, Error> {
         array(v, "an array")?.iter().map(T::from_toml).collect()
     }
 }
 
 /// A table whose keys are names the user chooses (users, interfaces).
 impl<T: FromToml> FromToml for BTreeMap<String, T> {
-    fn from_toml(v: &Value<'_>) -> Result<BTreeMap<String, T>, Error> {
+    fn from_toml(v: &Value) -> Result<BTreeMap<String, T>, Error> {
         let mut map = BTreeMap::new();
-        for (key, value) in table(v, "a table")?.iter() {
-            map.insert(key.get_ref().to_string(), T::from_toml(value)?);
+        for (key, value) in table(v, "a table")? {
+            map.insert(key.name.clone(), T::from_toml(value)?);
         }
         Ok(map)
     }
