@@ -314,21 +314,9 @@ fn is_control(c: char) -> bool {
 }
 
 /// A float as Go's `ParseFloat` reads one, minus hex and underscores (as
-/// `expfmt` refuses them): decimal with an optional exponent, `NaN`, `Inf`,
-/// `Infinity` with an optional sign (any case). A finite-looking number too
-/// large for f64 is an error, as in Go.
+/// `expfmt` refuses them): see [`super::float::go_float`].
 pub fn parse_float(s: &str) -> Option<f64> {
-    let unsigned = s.strip_prefix(['+', '-']).unwrap_or(s);
-    if unsigned.eq_ignore_ascii_case("inf") || unsigned.eq_ignore_ascii_case("infinity") {
-        return Some(if s.starts_with('-') { f64::NEG_INFINITY } else { f64::INFINITY });
-    }
-    if s.eq_ignore_ascii_case("nan") {
-        return Some(f64::NAN);
-    }
-    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit() || matches!(b, b'+' | b'-' | b'.' | b'e' | b'E')) {
-        return None;
-    }
-    s.parse::<f64>().ok().filter(|v| v.is_finite())
+    super::float::go_float(s)
 }
 
 impl Parser {
