@@ -510,3 +510,70 @@ fn hwmon_names_and_values_never_panic() {
         assert!(valid && sample.name.starts_with("node_hwmon_"), "{}", sample.name);
     }
 }
+
+/// The bits of a parse of an unsigned decimal, out of range as +Inf's.
+fn float_bits(v: Option<f64>) -> u64 {
+    v.map_or(f64::INFINITY.to_bits(), f64::to_bits)
+}
+
+/// `parse::float`: with at most 19 significant digits, bit for bit what
+/// std parses, at any exponent (spelled in every way a .prom file may, and
+/// halfway cases written out exactly); with more digits (from the 20th on
+/// only sticky) within 1 ulp. Exponents to ±400 cover subnormals, underflow
+/// to 0 and overflow (+Inf standing for the range error). 200,000 cases
+/// each.
+#[test]
+fn decimal_f64_matches_std() {
+    let mut rng = Rng(0x5eed_f10a);
+    let digits = |rng: &mut Rng, n: usize| -> String { (0..n).map(|_| (b'0' + rng.below(10) as u8) as char).collect() };
+    // Writes `mant` × 10^exp in one of the spellings a .prom file may use.
+    let spell = |rng: &mut Rng, mant: &str, exp: i64| -> String {
+        match rng.below(3) {
+            0 => format!("{mant}e{exp}"),
+            1 => format!("{mant}E{}{exp}", if exp >= 0 { "+" } else { "" }),
+            _ => {
+                // The point moved into or before the digits, exponent adjusted.
+                let at = rng.below(mant.len() + 1);
+                let (int, frac) = mant.split_at(at);
+                let e = exp + frac.len() as i64;
+                if e == 0 { format!("{int}.{frac}") } else { format!("{int}.{frac}e{e}") }
+            }
+        }
+    };
+    let mut inexact = 0;
+    for round in 0..200_000 {
+        // Leading zeros are not significant digits; most cases are near the
+        // values exporters write, the rest anywhere.
+        let n = 1 + rng.below(19);
+        let mant = format!("{}{}", "0".repeat(rng.below(3)), digits(&mut rng, n));
+        let exp = if round % 2 == 0 { rng.below(61) as i64 - 35 } else { rng.below(801) as i64 - 400 };
+        let s = spell(&mut rng, &mant, exp);
+        let std = s.parse::<f64>().unwrap();
+        assert_eq!(float_bits(parse::float::decimal_f64(&s)), std.to_bits(), "{s}");
+        // Halfway between two f64s: 54 significant bits, the last one set,
+        // over 2^j, written exactly as (m × 5^j)e-j in at most 19 digits.
+        let j = rng.below(4) as u32;
+        let half = (rng.next() >> 10) | 1 << 53 | 1;
+        let text = format!("{}e-{j}", u128::from(half) * 5u128.pow(j));
+        assert_eq!(parse::float::decimal_f64(&text), text.parse::<f64>().ok(), "{text}");
+        // 20 to 40 digits.
+        let n = 20 + rng.below(21);
+        let mant = digits(&mut rng, n);
+        let exp = rng.below(801) as i64 - 400;
+        let s = spell(&mut rng, &mant, exp);
+        let (ours, std) = (float_bits(parse::float::decimal_f64(&s)), s.parse::<f64>().unwrap().to_bits());
+        assert!(ours.abs_diff(std) <= 1, "{s}: {ours:#x} vs {std:#x}");
+        inexact += usize::from(ours != std);
+    }
+    // Only when a halfway point lies between the 19 digits and the rest.
+    assert!(inexact < 200, "{inexact} results off by 1 ulp");
+}
+
+/// `parse::float::go_float` never panics on mutated numbers.
+#[test]
+fn go_float_never_panics() {
+    let seeds = ["1", "-2.5", "1e-3", "1.5E+10", "NaN", "+Inf", "-Infinity", "12345678901234567890123e-330"];
+    property(&seeds, 20_000, |s| {
+        let _ = parse::float::go_float(s);
+    });
+}

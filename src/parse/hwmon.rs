@@ -109,25 +109,13 @@ pub fn chip_from_name(text: &str) -> Option<String> {
     Some(clean_name(text)).filter(|n| !n.is_empty())
 }
 
-/// Go's `strconv.ParseFloat(s, 64)` for what sysfs prints: decimal numbers
-/// with an optional sign and exponent, and `inf`/`infinity`/`nan` in any
-/// case (a sign only before the infinities). `None` on overflow, as Go's
-/// range error. (Go also reads hexadecimal floats and `_` between digits;
-/// no kernel prints those, and they are refused here.)
+/// Go's `strconv.ParseFloat(s, 64)` for what sysfs prints (see
+/// [`super::float::go_float`]). The kernel prints integers here, which
+/// come out exact, as in Go, so `v * 0.001` matches node_exporter bit for
+/// bit; a rare non-integer file is read with Go's syntax, correctly
+/// rounded in all but contrived cases. Hexadecimal and `_` are refused.
 pub fn go_parse_float(s: &str) -> Option<f64> {
-    let unsigned = s.strip_prefix(['+', '-']).unwrap_or(s);
-    let lower = unsigned.to_ascii_lowercase();
-    let special = matches!(lower.as_str(), "inf" | "infinity" | "nan");
-    if special {
-        return (lower != "nan" || unsigned.len() == s.len()).then(|| s.parse().ok()).flatten();
-    }
-    // Rust's parser also takes "inf" spelled in other ways after a sign; only
-    // digits, '.', 'e' and a sign after 'e' are numbers here.
-    if !unsigned.bytes().all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'+' | b'-')) {
-        return None;
-    }
-    let v: f64 = s.parse().ok()?;
-    v.is_finite().then_some(v)
+    super::float::go_float(s)
 }
 
 /// The sensor files of one chip: (sensor `temp1`, property `input`,

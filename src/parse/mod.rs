@@ -10,6 +10,7 @@
 
 pub mod arp;
 pub mod conntrack;
+pub mod float;
 pub mod hwmon;
 pub mod leases;
 pub mod loadavg;

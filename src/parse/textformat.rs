@@ -314,21 +314,9 @@ fn is_control(c: char) -> bool {
 }
 
 /// A float as Go's `ParseFloat` reads one, minus hex and underscores (as
-/// `expfmt` refuses them): decimal with an optional exponent, `NaN`, `Inf`,
-/// `Infinity` with an optional sign (any case). A finite-looking number too
-/// large for f64 is an error, as in Go.
+/// `expfmt` refuses them): see [`super::float::go_float`].
 pub fn parse_float(s: &str) -> Option<f64> {
-    let unsigned = s.strip_prefix(['+', '-']).unwrap_or(s);
-    if unsigned.eq_ignore_ascii_case("inf") || unsigned.eq_ignore_ascii_case("infinity") {
-        return Some(if s.starts_with('-') { f64::NEG_INFINITY } else { f64::INFINITY });
-    }
-    if s.eq_ignore_ascii_case("nan") {
-        return Some(f64::NAN);
-    }
-    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit() || matches!(b, b'+' | b'-' | b'.' | b'e' | b'E')) {
-        return None;
-    }
-    s.parse::<f64>().ok().filter(|v| v.is_finite())
+    super::float::go_float(s)
 }
 
 impl Parser {
@@ -1137,5 +1125,74 @@ mod tests {
                 ("2".into(), Suffix::Count, None),
             ]
         );
+    }
+}
+
+#[cfg(test)]
+mod messages {
+    use super::*;
+
+    /// Every message, pinned: the Display impls are written for size.
+    #[test]
+    fn every_message() {
+        let long = "x".repeat(60);
+        let cases = [
+            (
+                ErrorKind::NoFinalNewline,
+                "no newline at the end: the file is cut short (write it under another name, then rename it)"
+                    .to_string(),
+            ),
+            (ErrorKind::CarriageReturn, "carriage return at the end of the line (DOS line endings)".into()),
+            (ErrorKind::MetricName, "expected a metric name ([a-zA-Z_:][a-zA-Z0-9_:]*)".into()),
+            (ErrorKind::LabelName, "expected a label name ([a-zA-Z_][a-zA-Z0-9_]*)".into()),
+            (ErrorKind::ReservedLabel, "the label name __name__ is reserved".into()),
+            (ErrorKind::DuplicateLabel("a\"b".into()), "label \"a\\\"b\" given twice".into()),
+            (ErrorKind::Equals, "expected '=' after the label name".into()),
+            (ErrorKind::OpenQuote, "expected '\"' to open the label value".into()),
+            (ErrorKind::UnterminatedValue, "the label value has no closing '\"'".into()),
+            (ErrorKind::Escape('t'), "invalid escape \\t".into()),
+            (ErrorKind::Escape('\u{1}'), "invalid escape \\\\u{1}".into()),
+            (ErrorKind::ControlCharacter, "control character in a label value or HELP text".into()),
+            (ErrorKind::CommaOrBrace, "expected ',' or '}' after the label value".into()),
+            (ErrorKind::Value("1x".into()), "expected a float as the value, found \"1x\"".into()),
+            (ErrorKind::Value(long.clone()), format!("expected a float as the value, found \"{}\"…", &long[..48])),
+            (ErrorKind::Timestamp("t".into()), "expected an integer timestamp, found \"t\"".into()),
+            (ErrorKind::TrailingText, "text after the timestamp".into()),
+            (ErrorKind::SecondHelp("m".into()), "second HELP line for m".into()),
+            (ErrorKind::SecondType("m".into()), "second TYPE line for m, or TYPE after its samples".into()),
+            (
+                ErrorKind::UnknownType("foo".into()),
+                "unknown TYPE \"foo\" (counter, gauge, untyped, summary, histogram)".into(),
+            ),
+            (ErrorKind::Bound("le", "x".into()), "expected a float in label le, found \"x\"".into()),
+            (ErrorKind::SampleForm("an le label"), "expected an le label".into()),
+            (ErrorKind::Incomplete("_sum"), "series without its _sum".into()),
+            (ErrorKind::Count, "a count must be a non-negative number".into()),
+            (ErrorKind::DuplicateSeries, "duplicate series".into()),
+            (ErrorKind::TooManySamples(20000), "more than 20000 samples".into()),
+        ];
+        for (kind, text) in cases {
+            assert_eq!(Error { line: 7, kind }.to_string(), format!("line 7: {text}"));
+        }
+        let merge = [
+            (MergeError::Reserved("node_x".into()), "node_x is a metric of the exporter itself"),
+            (
+                MergeError::TypeMismatch { name: "m".into(), was: Kind::Gauge, now: Kind::Counter },
+                "m has TYPE counter here but gauge in an earlier file",
+            ),
+            (MergeError::HelpMismatch("m".into()), "m has a HELP text different from an earlier file's"),
+            (
+                MergeError::DuplicateSeries { name: "m".into(), line: 3 },
+                "line 3: a series of m that an earlier file has already",
+            ),
+            (
+                MergeError::NameClash { name: "x_sum".into(), other: "x".into() },
+                "sample name x_sum is one of family x's",
+            ),
+            (MergeError::TooManySamples(5), "more than 5 samples in all files together"),
+        ];
+        for (e, text) in merge {
+            assert_eq!(e.to_string(), text);
+        }
     }
 }
