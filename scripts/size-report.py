@@ -39,6 +39,12 @@ COLLECTOR_PARSERS = {
     "netdev": ["net_dev"],
     "load": ["loadavg"],
     "wireless": ["nl80211", "wl", "wext", "wifi", "leases", "netlink"],
+    # Shared parsers count once, with their first user.
+    "cpu": ["stat"],
+    "time": ["tz"],
+    "firmware": ["release"],
+    "thermal_zone": ["thermal"],
+    "textfile": ["textformat", "float"],
 }
 
 
