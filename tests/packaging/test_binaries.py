@@ -11,6 +11,14 @@ from common import ROOT, ROWS
 FIXTURE = os.path.join(ROOT, "tests/fixtures/modern_openwrt")
 
 
+def meminfo_case_lint(line):
+    """node_exporter's meminfo names keep the kernel's field names
+    (node_memory_MemTotal_bytes), which promtool's lint calls camelCase; it
+    is the one lint the scrape may raise."""
+    return line.startswith("node_memory_") and line.endswith(
+        " metric names should be written in 'snake_case' not 'camelCase'")
+
+
 def binary(target):
     return os.path.join(ROOT, "target", target, "release", "ap-exporter")
 
@@ -25,7 +33,11 @@ class Binaries(unittest.TestCase):
                 self.assertIn(b'node_network_receive_bytes_total{device="phy1-ap0"} 98231740912', r.stdout)
                 self.assertIn(b'ap_exporter_build_info{target="%s"' % target.encode(), r.stdout)
                 p = subprocess.run(["promtool", "check", "metrics"], input=r.stdout, capture_output=True)
-                self.assertEqual(p.returncode, 0, p.stdout.decode() + p.stderr.decode())
+                said = (p.stdout + p.stderr).decode()
+                problems = [line for line in said.splitlines() if line.strip() and not meminfo_case_lint(line)]
+                self.assertEqual(problems, [], said)
+                # promtool exits 3 for lints alone, 1 for errors.
+                self.assertIn(p.returncode, (0, 3) if said.strip() else (0,), said)
 
     def test_mips_binaries_are_soft_float(self):
         for target in sorted({t for _, _, t, _ in ROWS if t.startswith("mips")}):
