@@ -470,7 +470,8 @@ def main():
             make_nl80211(nl, n)
             root = os.path.join(work, "root-8")
             port = free_port()
-            extra = only("wireless") + '[wireless]\nbackend = "nl80211"\nleases = ""'
+            # max_stations above the largest count, so every station is written.
+            extra = only("wireless") + '[wireless]\nbackend = "nl80211"\nleases = ""\nmax_stations = 4096'
             cmd = exporter_cmd(binary, work, root, port, extra)
             with open(cmd[-1], "a") as f:
                 f.write('nl80211 = "%s"\n' % nl)
@@ -494,7 +495,7 @@ def main():
         servers.remove(s)
         s.stop()
 
-        print("\n### Stripped binary sizes (budget 600 KiB on mipsel, aim 400 KiB)\n")
+        print("\n### Stripped binary sizes (budget 480 KiB on mipsel, every collector in)\n")
         print("| target | size |")
         print("|---|---|")
         targets = sorted({l.split("\t")[2] for l in open(os.path.join(ROOT, "package/arches.tsv")) if l.strip() and not l.startswith("#")})

@@ -35,7 +35,7 @@ use crate::parse::ParseError;
 use crate::parse::netlink::DecodeError;
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// A source of metrics. `collect` writes whole families into `out`; on error
 /// the registry throws `out` away, so a failure never leaves half a family.
@@ -83,6 +83,10 @@ pub struct Entry {
     /// Runs in a child process with a time budget, because it can stall
     /// (it runs external commands); see `metrics::registry`.
     pub isolated: bool,
+    /// For an isolated collector whose findings change only with a firmware
+    /// upgrade: how long its last successful output is reused instead of a
+    /// child per scrape (a reload starts afresh).
+    pub reuse_for: Option<Duration>,
     /// Builds the collector for a config.
     pub build: fn(&Config) -> Box<dyn Collector>,
 }
@@ -96,6 +100,7 @@ pub const COLLECTORS: &[Entry] = &[
         enabled_by_default: true,
         summary: "ARP (neighbour) entries per interface",
         isolated: false,
+        reuse_for: None,
         build: |_| Box::<arp::ArpCollector>::default(),
     },
     Entry {
@@ -104,6 +109,7 @@ pub const COLLECTORS: &[Entry] = &[
         enabled_by_default: true,
         summary: "connection tracking table size, limit and statistics",
         isolated: false,
+        reuse_for: None,
         build: |_| Box::<conntrack::ConntrackCollector>::default(),
     },
     Entry {
@@ -112,6 +118,7 @@ pub const COLLECTORS: &[Entry] = &[
         enabled_by_default: true,
         summary: "seconds each CPU spent per mode, from /proc/stat",
         isolated: false,
+        reuse_for: None,
         build: |_| Box::<cpu::CpuCollector>::default(),
     },
     Entry {
@@ -120,6 +127,9 @@ pub const COLLECTORS: &[Entry] = &[
         enabled_by_default: true,
         summary: "the firmware's name, release and target (OpenWrt file, ASUSWRT or DD-WRT nvram)",
         isolated: true,
+        // nvram and the release file change with a firmware upgrade, which
+        // restarts the exporter: no need to fork and run nvram per scrape.
+        reuse_for: Some(Duration::from_secs(3600)),
         build: |c| Box::new(firmware::FirmwareCollector::new(c)),
     },
     Entry {
@@ -128,6 +138,7 @@ pub const COLLECTORS: &[Entry] = &[
         enabled_by_default: true,
         summary: "hardware sensors: temperatures, voltages, fans (/sys/class/hwmon)",
         isolated: false,
+        reuse_for: None,
         build: |_| Box::<hwmon::HwmonCollector>::default(),
     },
     Entry {
@@ -136,6 +147,7 @@ pub const COLLECTORS: &[Entry] = &[
         enabled_by_default: true,
         summary: "1, 5 and 15 minute load averages",
         isolated: false,
+        reuse_for: None,
         build: |_| Box::<load::LoadCollector>::default(),
     },
     Entry {
@@ -144,6 +156,7 @@ pub const COLLECTORS: &[Entry] = &[
         enabled_by_default: true,
         summary: "every /proc/meminfo field, named as node_exporter names it",
         isolated: false,
+        reuse_for: None,
         build: |_| Box::<meminfo::MeminfoCollector>::default(),
     },
     Entry {
@@ -152,6 +165,7 @@ pub const COLLECTORS: &[Entry] = &[
         enabled_by_default: true,
         summary: "link state, speed, MTU and properties of each interface (/sys/class/net)",
         isolated: false,
+        reuse_for: None,
         build: |_| Box::<netclass::NetclassCollector>::default(),
     },
     Entry {
@@ -160,6 +174,7 @@ pub const COLLECTORS: &[Entry] = &[
         enabled_by_default: true,
         summary: "per-interface traffic counters, extended past 32-bit wraps",
         isolated: false,
+        reuse_for: None,
         build: |c| Box::new(netdev::NetdevCollector::new(&c.netdev)),
     },
     Entry {
@@ -168,6 +183,7 @@ pub const COLLECTORS: &[Entry] = &[
         enabled_by_default: true,
         summary: "boot time, context switches, forks, interrupts, runnable and blocked processes",
         isolated: false,
+        reuse_for: None,
         build: |_| Box::<stat::StatCollector>::default(),
     },
     Entry {
@@ -176,6 +192,7 @@ pub const COLLECTORS: &[Entry] = &[
         enabled_by_default: true,
         summary: "your own metrics: the .prom files in [textfile] directory, checked and merged",
         isolated: false,
+        reuse_for: None,
         build: |c| Box::new(textfile::TextfileCollector::new(c)),
     },
     Entry {
@@ -184,6 +201,7 @@ pub const COLLECTORS: &[Entry] = &[
         enabled_by_default: true,
         summary: "thermal zone temperatures and cooling device states (/sys/class/thermal)",
         isolated: false,
+        reuse_for: None,
         build: |_| Box::<thermal_zone::ThermalZoneCollector>::default(),
     },
     Entry {
@@ -192,6 +210,7 @@ pub const COLLECTORS: &[Entry] = &[
         enabled_by_default: true,
         summary: "system time and time zone offset",
         isolated: false,
+        reuse_for: None,
         build: |_| Box::<time::TimeCollector>::default(),
     },
     Entry {
@@ -200,6 +219,7 @@ pub const COLLECTORS: &[Entry] = &[
         enabled_by_default: true,
         summary: "kernel name, release, version, machine and host name",
         isolated: false,
+        reuse_for: None,
         build: |_| Box::<uname::UnameCollector>::default(),
     },
     Entry {
@@ -208,6 +228,7 @@ pub const COLLECTORS: &[Entry] = &[
         enabled_by_default: true,
         summary: "WiFi interfaces, bands and stations (nl80211, Broadcom wl, WEXT)",
         isolated: true,
+        reuse_for: None,
         build: |c| Box::new(wireless::WirelessCollector::new(&c.wireless)),
     },
     Entry {
@@ -216,6 +237,7 @@ pub const COLLECTORS: &[Entry] = &[
         enabled_by_default: true,
         summary: "the exporter's version and target",
         isolated: false,
+        reuse_for: None,
         build: |_| Box::new(build_info::BuildInfoCollector),
     },
     Entry {
@@ -224,6 +246,7 @@ pub const COLLECTORS: &[Entry] = &[
         enabled_by_default: true,
         summary: "the exporter's own CPU time, memory, open files and start time",
         isolated: false,
+        reuse_for: None,
         build: |_| Box::<process::ProcessCollector>::default(),
     },
 ];

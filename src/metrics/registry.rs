@@ -36,6 +36,9 @@ struct Slot {
     /// collector writes into a buffer of the right size, and its text
     /// becomes the scrape's part without a copy.
     spare: String,
+    /// The last successful output of a collector with `reuse_for`, and when
+    /// its child gave it.
+    reused: Option<(String, Instant)>,
 }
 
 /// An isolated collector running in a child.
@@ -120,6 +123,7 @@ impl Registry {
                 last_warnings: Vec::new(),
                 job: None,
                 spare: String::new(),
+                reused: None,
             })
             .collect();
         Registry {
@@ -157,6 +161,7 @@ impl Registry {
         self.budget = Duration::from_secs(config.collector_timeout_seconds.0);
         for slot in &mut self.slots {
             slot.collector.configure(config);
+            slot.reused = None;
         }
     }
 
@@ -203,7 +208,11 @@ impl Registry {
             if !selection.contains(i) {
                 continue;
             }
-            if entry.isolated {
+            if let (Some(ttl), Some((text, at))) = (entry.reuse_for, &self.slots[i].reused)
+                && at.elapsed() < ttl
+            {
+                parts[i] = Some(Part { text: text.clone(), ok: true, took: Duration::ZERO });
+            } else if entry.isolated {
                 if let Err(part) = self.start_job(i) {
                     parts[i] = Some(part);
                 }
@@ -361,6 +370,11 @@ impl Registry {
             if ok {
                 self.note(i, Ok(()));
             }
+            let reuse = COLLECTORS.get(i).and_then(|e| e.reuse_for);
+            self.slots[i].reused = match reuse {
+                Some(_) if ok => Some((text.clone(), now)),
+                _ => None,
+            };
             for scrape in self.pending.iter_mut().filter(|p| p.selection.contains(i) && p.parts[i].is_none()) {
                 scrape.parts[i] = Some(Part { text: text.clone(), ok, took });
             }
