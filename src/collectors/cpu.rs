@@ -10,9 +10,9 @@
 //! (some kernels' idle time steps back), and a CPU whose idle time falls by
 //! 3 s or more starts afresh (it was unplugged).
 
-use super::{CollectError, Collector, read_parsed};
+use super::{CollectError, Collector, kept, read_kept_parsed};
 use crate::metrics::exposition::{Exposition, MetricType};
-use crate::os::source::Roots;
+use crate::os::source::{KeptFile, Roots};
 use crate::parse::stat::{self, CpuTimes, MODES};
 
 /// USER_HZ: the unit of `/proc/stat` CPU columns.
@@ -26,6 +26,8 @@ const GUEST: usize = 8;
 #[derive(Default)]
 pub struct CpuCollector {
     text: String,
+    /// The source, kept open across scrapes (`KeptFile`).
+    file: Option<KeptFile>,
     seen: Vec<CpuTimes>,
 }
 
@@ -51,7 +53,12 @@ impl CpuCollector {
 
 impl Collector for CpuCollector {
     fn collect(&mut self, roots: &Roots, out: &mut Exposition) -> Result<(), CollectError> {
-        let cpus = read_parsed(&roots.proc_path("stat"), &mut self.text, stat::parse)?.cpus;
+        let cpus = read_kept_parsed(
+            kept(&mut self.file, roots, || KeptFile::proc(roots, "stat")),
+            &mut self.text,
+            stat::parse,
+        )?
+        .cpus;
         if cpus.is_empty() {
             return Err(CollectError::Unavailable(format!("{}: no cpuN lines", roots.proc_path("stat").display())));
         }

@@ -2,22 +2,28 @@
 //! named and typed by node_exporter's rules (see `parse::meminfo`): gauges,
 //! except a unit-less field whose name ends in `_total` (none does today).
 
-use super::{CollectError, Collector, read_parsed};
+use super::{CollectError, Collector, kept, read_kept_parsed};
 use crate::metrics::exposition::{Exposition, MetricType};
-use crate::os::source::Roots;
+use crate::os::source::{KeptFile, Roots};
 use crate::parse::meminfo;
 
 /// The meminfo collector.
 #[derive(Default)]
 pub struct MeminfoCollector {
     text: String,
+    /// The source, kept open across scrapes (`KeptFile`).
+    file: Option<KeptFile>,
     name: String,
     help: String,
 }
 
 impl Collector for MeminfoCollector {
     fn collect(&mut self, roots: &Roots, out: &mut Exposition) -> Result<(), CollectError> {
-        let fields = read_parsed(&roots.proc_path("meminfo"), &mut self.text, meminfo::parse)?;
+        let fields = read_kept_parsed(
+            kept(&mut self.file, roots, || KeptFile::proc(roots, "meminfo")),
+            &mut self.text,
+            meminfo::parse,
+        )?;
         for f in &fields {
             self.name.clear();
             self.name.push_str("node_memory_");

@@ -2,20 +2,26 @@
 //! blocked process counts from `/proc/stat`, named as node_exporter's stat
 //! collector names them. A total the kernel does not print is left out.
 
-use super::{CollectError, Collector, read_parsed};
+use super::{CollectError, Collector, kept, read_kept_parsed};
 use crate::metrics::exposition::{Exposition, MetricType};
-use crate::os::source::Roots;
+use crate::os::source::{KeptFile, Roots};
 use crate::parse::stat;
 
 /// The stat collector.
 #[derive(Default)]
 pub struct StatCollector {
     text: String,
+    /// The source, kept open across scrapes (`KeptFile`).
+    file: Option<KeptFile>,
 }
 
 impl Collector for StatCollector {
     fn collect(&mut self, roots: &Roots, out: &mut Exposition) -> Result<(), CollectError> {
-        let s = read_parsed(&roots.proc_path("stat"), &mut self.text, stat::parse)?;
+        let s = read_kept_parsed(
+            kept(&mut self.file, roots, || KeptFile::proc(roots, "stat")),
+            &mut self.text,
+            stat::parse,
+        )?;
         // Sorted by name, as node_exporter writes them.
         for (name, help, ty, value) in [
             ("node_boot_time_seconds", "Node boot time, in unixtime.", MetricType::Gauge, s.boot_time),
