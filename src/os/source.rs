@@ -166,19 +166,7 @@ pub fn read_file_bounded(path: &Path, file: File, buf: &mut String) -> Result<()
         Ok(_) if bytes.len() as u64 > MAX_SOURCE_BYTES => Err(err(SourceErrorKind::TooLarge)),
         Ok(_) => Ok(()),
     };
-    match String::from_utf8(bytes) {
-        Ok(s) => {
-            *buf = s;
-            outcome
-        }
-        Err(e) => {
-            let mut bytes = e.into_bytes();
-            bytes.clear();
-            // Keep the allocation for the next read; the content is discarded.
-            *buf = String::from_utf8(bytes).unwrap_or_default();
-            outcome.and(Err(err(SourceErrorKind::NotText)))
-        }
-    }
+    into_text(bytes, buf, outcome, path)
 }
 
 /// A source file kept open across scrapes and re-read from offset 0 with
@@ -372,6 +360,18 @@ fn read_all(file: &mut File, path: &Path, buf: &mut String, first: usize, one_re
             }
         }
     };
+    into_text(bytes, buf, outcome, path)
+}
+
+/// Puts what was read back into `buf` as text: the read's `outcome`, or
+/// `NotText` when it read fine but is not UTF-8 (then `buf` is left empty,
+/// keeping its allocation for the next read).
+fn into_text(
+    bytes: Vec<u8>,
+    buf: &mut String,
+    outcome: Result<(), SourceError>,
+    path: &Path,
+) -> Result<(), SourceError> {
     match String::from_utf8(bytes) {
         Ok(s) => {
             *buf = s;
@@ -381,7 +381,7 @@ fn read_all(file: &mut File, path: &Path, buf: &mut String, first: usize, one_re
             let mut bytes = e.into_bytes();
             bytes.clear();
             *buf = String::from_utf8(bytes).unwrap_or_default();
-            outcome.and(Err(err(SourceErrorKind::NotText)))
+            outcome.and(Err(SourceError { path: path.to_path_buf(), kind: SourceErrorKind::NotText }))
         }
     }
 }
