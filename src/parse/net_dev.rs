@@ -86,6 +86,12 @@ pub(crate) struct Words<'a> {
     rest: &'a [u8],
 }
 
+/// The bytes `str::split_ascii_whitespace` splits on.
+#[inline(always)]
+fn is_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\r' | b'\x0c')
+}
+
 impl<'a> Words<'a> {
     /// The next word read as an unsigned number, decimal or hex digits only
     /// (no sign, no `0x`), at most 64 bits: `None` after the last word,
@@ -93,14 +99,7 @@ impl<'a> Words<'a> {
     /// once: the number is built while the word is found.
     #[inline(always)]
     pub(crate) fn number(&mut self, hex: bool) -> Option<Result<u64, &'a str>> {
-        let is_space = |b: u8| matches!(b, b' ' | b'\t' | b'\n' | b'\r' | b'\x0c');
-        let mut start = 0;
-        while let Some(&b) = self.rest.get(start) {
-            if !is_space(b) {
-                break;
-            }
-            start += 1;
-        }
+        let start = self.rest.iter().position(|&b| !is_space(b)).unwrap_or(self.rest.len());
         let (base, mut value, mut ok) = (if hex { 16 } else { 10 }, 0u64, true);
         let mut end = start;
         while let Some(&b) = self.rest.get(end) {
@@ -140,14 +139,7 @@ impl<'a> Iterator for Words<'a> {
 
     #[inline(always)]
     fn next(&mut self) -> Option<&'a str> {
-        let is_space = |b: u8| matches!(b, b' ' | b'\t' | b'\n' | b'\r' | b'\x0c');
-        let mut start = 0;
-        while let Some(&b) = self.rest.get(start) {
-            if !is_space(b) {
-                break;
-            }
-            start += 1;
-        }
+        let start = self.rest.iter().position(|&b| !is_space(b)).unwrap_or(self.rest.len());
         let mut end = start;
         while let Some(&b) = self.rest.get(end) {
             if is_space(b) {
