@@ -81,38 +81,12 @@ fn label_names(text: &str, prefixes: &[&str]) -> BTreeMap<String, Vec<String>> {
 
 /// Runs node_exporter with `collectors` over `proc_root` and scrapes it once.
 fn node_exporter(collectors: &[&str], proc_root: &Path) -> String {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let empty_sys = TempDir::new("ne-sys");
-    let mut node = Command::new("prometheus-node-exporter")
-        .arg("--collector.disable-defaults")
-        .args(collectors)
-        .arg(format!("--path.procfs={}", proc_root.display()))
-        .arg(format!("--path.sysfs={}", empty_sys.path().display()))
-        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("prometheus-node-exporter must be installed (apt-get install prometheus-node-exporter)");
-    let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-    let end = Instant::now() + Duration::from_secs(20);
-    let text = loop {
-        if let Ok(mut s) = std::net::TcpStream::connect(addr) {
-            use std::io::{Read, Write};
-            s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-            // HTTP/1.0, so Go answers without chunked framing.
-            s.write_all(b"GET /metrics HTTP/1.0\r\n\r\n").unwrap();
-            let mut buf = String::new();
-            let _ = s.read_to_string(&mut buf);
-            if buf.contains("node_scrape_collector_success") {
-                break buf.split_once("\r\n\r\n").map_or(buf.clone(), |(_, body)| body.to_string());
-            }
-        }
-        assert!(Instant::now() < end, "node_exporter did not answer");
-        std::thread::sleep(Duration::from_millis(100));
-    };
-    let _ = node.kill();
-    let _ = node.wait();
-    text
+    let mut args = vec!["--collector.disable-defaults".to_string()];
+    args.extend(collectors.iter().map(|c| c.to_string()));
+    args.push(format!("--path.procfs={}", proc_root.display()));
+    args.push(format!("--path.sysfs={}", empty_sys.path().display()));
+    node_exporter_scrape(&args, "node_scrape_collector_success")
 }
 
 /// ap-exporter's `--once` scrape of a fixture scenario.
@@ -205,34 +179,12 @@ fn proc_collectors_equal_node_exporter_on_2_6_22() {
 
 /// Scrapes Debian's node_exporter with only its textfile collector over `dir`.
 fn node_exporter_textfile(dir: &std::path::Path) -> String {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let mut node = Command::new("prometheus-node-exporter")
-        .args(["--collector.disable-defaults", "--collector.textfile"])
-        .arg(format!("--collector.textfile.directory={}", dir.display()))
-        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("prometheus-node-exporter must be installed (apt-get install prometheus-node-exporter)");
-    let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-    let end = Instant::now() + Duration::from_secs(20);
-    let text = loop {
-        if let Ok(mut s) = std::net::TcpStream::connect(addr) {
-            use std::io::{Read, Write};
-            s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-            s.write_all(b"GET /metrics HTTP/1.0\r\n\r\n").unwrap();
-            let mut buf = String::new();
-            let _ = s.read_to_string(&mut buf);
-            if buf.contains("node_textfile_scrape_error") {
-                break buf.split_once("\r\n\r\n").map(|(_, body)| body.to_string()).unwrap_or(buf);
-            }
-        }
-        assert!(Instant::now() < end, "node_exporter did not answer");
-        std::thread::sleep(Duration::from_millis(100));
-    };
-    let _ = node.kill();
-    let _ = node.wait();
-    text
+    let args = [
+        "--collector.disable-defaults".to_string(),
+        "--collector.textfile".to_string(),
+        format!("--collector.textfile.directory={}", dir.display()),
+    ];
+    node_exporter_scrape(&args, "node_textfile_scrape_error")
 }
 
 /// Our `--once` scrape of the textfile collector alone over `dir`.
@@ -250,39 +202,12 @@ fn ours_textfile(dir: &std::path::Path) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-/// Splits a sample line into its name, its labels without empty values
-/// (Prometheus reads `a=""` as no label `a`), sorted, and its value.
+/// [`sample`] without labels whose value is empty (Prometheus reads `a=""`
+/// as no label `a`).
 fn textfile_sample(line: &str) -> (String, Vec<(String, String)>, f64) {
-    let (series, value) = line.rsplit_once(' ').unwrap();
-    let value: f64 = match value {
-        "+Inf" => f64::INFINITY,
-        "-Inf" => f64::NEG_INFINITY,
-        v => v.parse().unwrap(),
-    };
-    let Some((name, rest)) = series.split_once('{') else { return (series.to_string(), Vec::new(), value) };
-    let mut labels = Vec::new();
-    let mut chars = rest.chars().peekable();
-    loop {
-        let label: String = chars.by_ref().take_while(|&c| c != '=').collect();
-        let label = label.trim_start_matches(',').to_string();
-        if label.is_empty() || label == "}" {
-            break;
-        }
-        assert_eq!(chars.next(), Some('"'));
-        let mut value = String::new();
-        while let Some(c) = chars.next() {
-            match c {
-                '\\' => value.push(chars.next().unwrap()),
-                '"' => break,
-                c => value.push(c),
-            }
-        }
-        if !value.is_empty() {
-            labels.push((label, value));
-        }
-    }
-    labels.sort();
-    (name.to_string(), labels, value)
+    let (name, mut labels, value) = sample(line);
+    labels.retain(|(_, v)| !v.is_empty());
+    (name, labels, value)
 }
 
 /// HELP and TYPE per family, and every sample (NaN as a string, so it
@@ -412,8 +337,8 @@ fn a_missing_textfile_directory() {
     assert_eq!(scrape_error(&ours_textfile(missing)), "node_textfile_scrape_error 0");
 }
 
-/// Runs node_exporter with `args` and returns one scrape once `ready`
-/// appears in it (or after its collectors answered at all).
+/// Runs node_exporter with `args` and returns the body of one scrape once
+/// `ready` appears in it.
 fn node_exporter_scrape(args: &[String], ready: &str) -> String {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let mut node = Command::new("prometheus-node-exporter")
@@ -429,11 +354,12 @@ fn node_exporter_scrape(args: &[String], ready: &str) -> String {
         if let Ok(mut s) = std::net::TcpStream::connect(addr) {
             use std::io::{Read, Write};
             s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+            // HTTP/1.0, so Go answers without chunked framing.
             s.write_all(b"GET /metrics HTTP/1.0\r\n\r\n").unwrap();
             let mut buf = String::new();
             let _ = s.read_to_string(&mut buf);
             if buf.contains(ready) {
-                break buf;
+                break buf.split_once("\r\n\r\n").map_or(buf.clone(), |(_, body)| body.to_string());
             }
         }
         assert!(Instant::now() < end, "node_exporter did not answer");
