@@ -112,7 +112,7 @@ pub fn parse(text: &str) -> Result<Value, Error> {
                 p.skip_ws();
                 let keys = p.keys()?;
                 p.skip_ws();
-                p.expect(b']', "`]` to close the table header")?;
+                p.eat_or_fail(b']', "`]` to close the table header")?;
                 let mut t = &mut root;
                 current.clear();
                 for (n, key) in keys.iter().enumerate() {
@@ -219,7 +219,9 @@ impl<'a> Parser<'a> {
         self.text.get(i..).unwrap_or("")
     }
 
-    fn expect(&mut self, b: u8, what: &str) -> Result<(), Error> {
+    /// Consumes byte `b`, or fails naming `what` was expected there; returns an
+    /// error, never panics.
+    fn eat_or_fail(&mut self, b: u8, what: &str) -> Result<(), Error> {
         if self.peek() == Some(b) {
             self.i += 1;
             Ok(())
@@ -314,7 +316,7 @@ impl<'a> Parser<'a> {
     /// `key = value`, stored in `t` (dotted keys make tables on the way).
     fn key_value(&mut self, t: &mut Table) -> Result<(), Error> {
         let keys = self.keys()?;
-        self.expect(b'=', "`=` after the key")?;
+        self.eat_or_fail(b'=', "`=` after the key")?;
         self.skip_ws();
         let value = self.value()?;
         let mut t = t;
