@@ -112,12 +112,19 @@ fn platform(r: &mut Report, config: &Config) -> Option<(u32, u32)> {
     };
     let machine = if have_uts { field(&uts.machine) } else { "unknown".into() };
     r.linef("info", "platform arch", format_args!("{machine} (this build: {})", crate::TARGET));
-    let release = read(&roots.proc_path("sys/kernel/osrelease"))
+    // uname(2) describes this machine, so it stands in only for the live
+    // /proc: a fake root that lacks the file would report the host's kernel.
+    let release_path = roots.proc_path("sys/kernel/osrelease");
+    let live = roots.procfs == Path::new("/proc");
+    let release = read(&release_path)
         .map(|s| s.trim().to_string())
         .filter(|s| !s.is_empty())
-        .or_else(|| have_uts.then(|| field(&uts.release)))
-        .unwrap_or_else(|| "unknown".into());
-    r.line("info", "platform kernel", &release);
+        .or_else(|| (have_uts && live).then(|| field(&uts.release)));
+    match &release {
+        Some(release) => r.line("info", "platform kernel", release),
+        None => r.linef("info", "platform kernel", format_args!("unknown: cannot read {}", release_path.display())),
+    }
+    let release = release.unwrap_or_default();
     let kernel = version_of(&release);
 
     let cpuinfo_path = roots.proc_path("cpuinfo");
