@@ -223,7 +223,7 @@ pub fn serve(source: ConfigSource, config: Config) -> Result<(), String> {
     let signals = Signals::install().map_err(|e| format!("cannot install signal handlers: {e}"))?;
     ensure_fd_limit(limits(&config).max_open() as u64)?;
     let mut server = Server::new(limits(&config));
-    server.listen_on(&config.listen.0).map_err(|e| e.to_string())?;
+    server.listen_on(&config.listen.0).map_err(|e| format!("{}: {e}", source.display()))?;
     let mut app = App::new(config);
     log::info!("ap-exporter {} ({}) started", crate::VERSION, crate::TARGET);
     loop {

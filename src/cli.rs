@@ -191,7 +191,10 @@ pub fn main() -> ExitCode {
     match app::serve(args.config, config) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            log::error!("{e}");
+            // Once on the console, and once in syslog when the log goes there.
+            if crate::os::logging::to_syslog() {
+                log::error!("not starting: {e}");
+            }
             eprintln!("ap-exporter: {e}");
             ExitCode::from(1)
         }

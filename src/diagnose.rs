@@ -16,6 +16,7 @@ use crate::collectors::{COLLECTORS, CollectError, Scope};
 use crate::config::{Config, DEFAULT_PATH};
 use crate::metrics::exposition::Exposition;
 use crate::os::command::CommandError;
+use crate::os::listener::BindProblem;
 use crate::os::source::read_bounded;
 use std::fmt::Write as _;
 use std::io::{Read, Write};
@@ -230,6 +231,11 @@ fn config_section(r: &mut Report, source: &ConfigSource, loaded: &Result<Config,
     };
     let config = match loaded {
         Ok(c) => c,
+        // A read error says its own fix.
+        Err(e @ crate::config::ConfigError::Read { .. }) => {
+            r.linef("FAIL", "config", format_args!("{e}"));
+            return;
+        }
         Err(e) => {
             let text = e.to_string();
             let first = text.lines().next().unwrap_or_default();
@@ -273,63 +279,14 @@ fn listen(r: &mut Report, config: &Config) {
             Err(e) if crate::os::listener::ipv6_unsupported(addr, &e) => {
                 r.linef("warn", &topic, format_args!("{e}: this kernel has no IPv6; the exporter skips it"))
             }
-            Err(e) if e.raw_os_error() == Some(libc::EADDRINUSE) => match holder(addr.port()) {
-                Some((pid, name)) if name == "ap-exporter" => {
+            Err(e) => match BindProblem::explain(*addr, &e) {
+                BindProblem { running: Some(pid), .. } => {
                     r.linef("ok", &topic, format_args!("in use by ap-exporter (pid {pid}): the exporter is running"))
                 }
-                Some((pid, name)) => r.linef(
-                    "FAIL",
-                    &topic,
-                    format_args!(
-                        "in use by pid {pid} ({name}); fix: stop that program, or choose another port in listen"
-                    ),
-                ),
-                None => r.linef(
-                    "FAIL",
-                    &topic,
-                    format_args!("{e}; run as root to see which process holds it; fix: choose another port in listen"),
-                ),
+                problem => r.linef("FAIL", &topic, format_args!("{}; fix: {}", problem.cause, problem.fix)),
             },
-            Err(e) => r.linef("FAIL", &topic, format_args!("{e}; fix: listen on an address of this machine")),
         }
     }
-}
-
-/// The process listening on TCP `port`, from the kernel's socket tables and
-/// the processes' descriptors. The bind just failed on this machine, so this
-/// reads the real `/proc`, not the configured procfs root.
-fn holder(port: u16) -> Option<(u32, String)> {
-    let proc = Path::new("/proc");
-    let mut inodes = Vec::new();
-    for table in ["net/tcp", "net/tcp6"] {
-        let Some(text) = read(&proc.join(table)) else { continue };
-        for line in text.lines().skip(1) {
-            let f: Vec<&str> = line.split_whitespace().collect();
-            let Some(local) = f.get(1) else { continue };
-            let listening = f.get(3) == Some(&"0A");
-            let local_port = local.rsplit_once(':').and_then(|(_, p)| u16::from_str_radix(p, 16).ok());
-            if listening && local_port == Some(port) {
-                if let Some(inode) = f.get(9).filter(|i| **i != "0") {
-                    inodes.push(format!("socket:[{inode}]"));
-                }
-            }
-        }
-    }
-    if inodes.is_empty() {
-        return None;
-    }
-    for entry in std::fs::read_dir(proc).ok()?.flatten() {
-        let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else { continue };
-        let Ok(fds) = std::fs::read_dir(entry.path().join("fd")) else { continue };
-        for fd in fds.flatten() {
-            let Ok(link) = std::fs::read_link(fd.path()) else { continue };
-            if inodes.iter().any(|i| link.as_os_str() == i.as_str()) {
-                let name = read(&entry.path().join("comm")).map(|s| s.trim().to_string()).unwrap_or_default();
-                return Some((pid, name));
-            }
-        }
-    }
-    None
 }
 
 /// A one-line fix for a collector's failure.

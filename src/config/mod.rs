@@ -94,16 +94,39 @@ impl FromToml for ListenAddrs {
         let mut addrs: Vec<SocketAddr> = Vec::with_capacity(items.len());
         for item in items {
             let text = str(item)?;
-            let addr: SocketAddr = text.parse().map_err(|_| {
-                ReadError::at(item, format!("{text:?} is not IP:PORT (examples: \"0.0.0.0:9100\", \"[::]:9100\")"))
+            let parsed = parse_listen(text).ok_or_else(|| {
+                ReadError::at(
+                    item,
+                    format!("{text:?} is not IP:PORT or :PORT (examples: \"0.0.0.0:9100\", \"[::]:9100\", \":9100\")"),
+                )
             })?;
-            if addrs.contains(&addr) {
-                return Err(ReadError::at(item, format!("{text:?} is listed twice")));
+            for addr in parsed.into_iter().flatten() {
+                if addrs.contains(&addr) {
+                    let also = if text.starts_with(':') { format!(", which covers {addr},") } else { String::new() };
+                    return Err(ReadError::at(item, format!("{text:?}{also} is listed twice")));
+                }
+                addrs.push(addr);
             }
-            addrs.push(addr);
         }
         Ok(ListenAddrs(addrs))
     }
+}
+
+/// One `listen` entry: `IP:PORT`, or `:PORT` for every address of both
+/// families (as node_exporter's `--web.listen-address=:9100`), which is
+/// `0.0.0.0:PORT` and `[::]:PORT`: IPv6 listeners are IPv6-only, and one
+/// on a kernel without IPv6 is skipped.
+fn parse_listen(text: &str) -> Option<[Option<SocketAddr>; 2]> {
+    if let Some(port) = text.strip_prefix(':') {
+        // u16's parser takes a leading '+'; a port is digits only.
+        if port.is_empty() || !port.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let port: u16 = port.parse().ok()?;
+        let v6 = SocketAddr::from((std::net::Ipv6Addr::UNSPECIFIED, port));
+        return Some([Some(SocketAddr::from(([0, 0, 0, 0], port))), Some(v6)]);
+    }
+    Some([Some(text.parse().ok()?), None])
 }
 
 /// Non-empty list of client networks.
@@ -520,7 +543,7 @@ pub enum ConfigError {
         /// The file.
         path: PathBuf,
         /// Why.
-        error: std::io::Error,
+        error: ReadFailure,
     },
     /// The file is not valid TOML or not a valid configuration.
     Invalid {
@@ -554,6 +577,40 @@ impl fmt::Display for ConfigError {
 }
 
 impl std::error::Error for ConfigError {}
+
+/// Why a config file could not be read.
+#[derive(Debug)]
+pub enum ReadFailure {
+    /// Nothing is at the path.
+    Missing,
+    /// A directory, FIFO or device is at the path.
+    NotRegular,
+    /// The file is larger than [`MAX_CONFIG_BYTES`].
+    TooLarge,
+    /// Reading failed (permission, I/O).
+    Io(std::io::Error),
+}
+
+impl fmt::Display for ReadFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ReadFailure::Missing => f.write_str("no such file"),
+            ReadFailure::NotRegular => f.write_str("not a regular file"),
+            ReadFailure::TooLarge => write!(f, "larger than {MAX_CONFIG_BYTES} bytes"),
+            ReadFailure::Io(e) => write!(f, "{e}"),
+        }?;
+        f.write_str("; fix: ")?;
+        f.write_str(match self {
+            ReadFailure::Missing => "check the path given to --config",
+            ReadFailure::NotRegular => "give --config the path of the file itself",
+            ReadFailure::TooLarge => "a config is a few KiB: check that --config names the right file",
+            ReadFailure::Io(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+                "run the exporter as root (the packages install the config readable by root only)"
+            }
+            ReadFailure::Io(_) => "check the file and the storage it is on",
+        })
+    }
+}
 
 impl Config {
     /// Parses config text; `path` is only used in error messages.
@@ -609,18 +666,18 @@ const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
 
 /// The config file's bytes. It must be a regular file (a FIFO at the path
 /// would block the reload forever) of at most [`MAX_CONFIG_BYTES`].
-fn read_config_bytes(path: &Path) -> Result<Vec<u8>, std::io::Error> {
+fn read_config_bytes(path: &Path) -> Result<Vec<u8>, ReadFailure> {
     use crate::os::source::{SourceErrorKind, open_regular};
-    use std::io::{Error, ErrorKind, Read};
+    use std::io::Read;
     let file = open_regular(path).map_err(|e| match e.kind {
-        SourceErrorKind::Missing => Error::from(ErrorKind::NotFound),
-        SourceErrorKind::Io(io) => io,
-        _ => Error::new(ErrorKind::InvalidInput, "not a regular file"),
+        SourceErrorKind::Missing => ReadFailure::Missing,
+        SourceErrorKind::Io(io) => ReadFailure::Io(io),
+        _ => ReadFailure::NotRegular,
     })?;
     let mut bytes = Vec::new();
-    file.take(MAX_CONFIG_BYTES + 1).read_to_end(&mut bytes)?;
+    file.take(MAX_CONFIG_BYTES + 1).read_to_end(&mut bytes).map_err(ReadFailure::Io)?;
     if bytes.len() as u64 > MAX_CONFIG_BYTES {
-        return Err(Error::new(ErrorKind::InvalidData, format!("larger than {MAX_CONFIG_BYTES} bytes")));
+        return Err(ReadFailure::TooLarge);
     }
     Ok(bytes)
 }
@@ -707,6 +764,22 @@ procfs = "/tmp/p"
         assert_eq!(c.auth.basic_auth_users.len(), 1);
         assert_eq!(c.wireless.interfaces["eth1"].band, Some(crate::parse::wifi::Band::G2_4));
         assert_eq!(c.textfile.directory, PathBuf::from("/var/lib/ap-exporter"));
+    }
+
+    #[test]
+    fn colon_port_is_every_address_of_both_families() {
+        let c = Config::from_toml("listen = [\":9100\", \"127.0.0.1:9101\"]\n", Path::new("x")).unwrap();
+        let want: Vec<SocketAddr> =
+            ["0.0.0.0:9100", "[::]:9100", "127.0.0.1:9101"].iter().map(|a| a.parse().unwrap()).collect();
+        assert_eq!(c.listen.0, want);
+        let e = err("listen = [\":9100\", \"0.0.0.0:9100\"]");
+        assert!(e.starts_with("t.toml:1:20: \"0.0.0.0:9100\" is listed twice"), "{e}");
+        let e = err("listen = [\"[::]:9100\", \":9100\"]");
+        assert!(e.contains("\":9100\", which covers [::]:9100, is listed twice"), "{e}");
+        for bad in [":", ":+9100", ":65536", ": 9100", ":-1", "::9100x", ":9100:"] {
+            let e = err(&format!("listen = [{bad:?}]"));
+            assert!(e.contains("is not IP:PORT or :PORT"), "{bad}: {e}");
+        }
     }
 
     #[test]

@@ -156,7 +156,8 @@ pub struct BindError {
 
 impl std::fmt::Display for BindError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "cannot listen on {}: {}", self.addr, self.error)
+        let problem = crate::os::listener::BindProblem::explain(self.addr, &self.error);
+        write!(f, "cannot listen on {}: {}; fix: {}", self.addr, problem.cause, problem.fix)
     }
 }
 
