@@ -341,12 +341,20 @@ fn collectors(r: &mut Report, config: &Config, kernel: Option<(u32, u32)>) {
             _ => String::new(),
         };
         match result {
-            Ok(()) if series == 0 && entry.name == "wireless" => r.line(
-                "warn",
-                &topic,
-                "no wireless interface found; fix: on Broadcom set [wireless] wl_command to the full path of wl, \
-                 else load the WiFi driver",
-            ),
+            // Wireless on and nothing found is what the exporter is for failing.
+            Ok(()) if series == 0 && entry.name == "wireless" => {
+                let tried: Vec<&str> = sources.iter().filter_map(|(_, s)| Some(s.split_once(':')?.0)).collect();
+                r.linef(
+                    "FAIL",
+                    &topic,
+                    format_args!(
+                        "no WiFi interface found by any backend (tried {}: the lines below say why); fix: on \
+                         Broadcom set [wireless] wl_command to the full path of wl, else load the WiFi driver; \
+                         without WiFi set [collectors] wireless = false",
+                        if tried.is_empty() { "none".to_string() } else { tried.join(", ") }
+                    ),
+                )
+            }
             Ok(()) => r.linef("ok", &topic, format_args!("{first_source}{series} series, {ms:.1} ms")),
             Err(e) => r.linef("FAIL", &topic, format_args!("{e}; fix: {}", fix(entry.name, &e, kernel))),
         }

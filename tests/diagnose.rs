@@ -107,7 +107,7 @@ fn diagnose_reports_over_fake_roots() {
 #[test]
 fn each_case_shows_its_finding() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/diagnose");
-    let cases: [(&str, &[&str], i32); 6] = [
+    let cases: [(&str, &[&str], i32); 7] = [
         (
             "merlin_2.6.22",
             &[
@@ -141,6 +141,14 @@ fn each_case_shows_its_finding() {
             1,
         ),
         ("conntrack_missing", &["FAIL collector conntrack: ", "fix: modprobe nf_conntrack"], 1),
+        (
+            "no_wifi_found",
+            &[
+                "FAIL collector wireless: no WiFi interface found by any backend (tried nl80211, wl, wext: ",
+                "info collector wireless: wl: not available: bin/no-such-wl: command not found",
+            ],
+            1,
+        ),
         ("port_held", &["FAIL listen 127.0.0.1:<port>: in use by pid <test> (<test>); fix: "], 1),
         ("readable_hash", &["warn config: <tmp>/config.toml holds password hashes", "fix: chmod 600"], 0),
     ];
