@@ -18,8 +18,9 @@ use std::time::{Duration, Instant};
 /// Where the config comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConfigSource {
-    /// `--config PATH`: the file must exist.
-    Explicit(PathBuf),
+    /// `--config PATH`, once or more: each file must exist, and each is
+    /// read over the ones before it.
+    Explicit(Vec<PathBuf>),
     /// No `--config`: the default path if a file is there, else built-in defaults.
     DefaultPath,
 }
@@ -29,7 +30,7 @@ impl ConfigSource {
     /// missing default file.
     pub fn load(&self) -> Result<Config, ConfigError> {
         match self {
-            ConfigSource::Explicit(path) => Config::load(path),
+            ConfigSource::Explicit(paths) => Config::load_all(paths),
             ConfigSource::DefaultPath => {
                 let path = Path::new(DEFAULT_PATH);
                 if path.exists() {
@@ -42,10 +43,20 @@ impl ConfigSource {
         }
     }
 
-    /// The path shown in messages.
+    /// Adds a `--config` file after those given before.
+    pub fn add(&mut self, path: PathBuf) {
+        match self {
+            ConfigSource::Explicit(paths) => paths.push(path),
+            ConfigSource::DefaultPath => *self = ConfigSource::Explicit(vec![path]),
+        }
+    }
+
+    /// The paths, as messages show them: "A" or "A + B".
     pub fn display(&self) -> String {
         match self {
-            ConfigSource::Explicit(p) => p.display().to_string(),
+            ConfigSource::Explicit(paths) => {
+                paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(" + ")
+            }
             ConfigSource::DefaultPath => DEFAULT_PATH.to_string(),
         }
     }

@@ -33,14 +33,16 @@ pub struct Args {
 
 /// Usage text for `--help` and for argument errors.
 pub const USAGE: &str = "\
-Usage: ap-exporter [--config PATH] [--check-config] [--once [--nl80211-capture DIR]] [--syslog]
+Usage: ap-exporter [--config PATH]... [--check-config] [--once [--nl80211-capture DIR]] [--syslog]
                    [--diagnose[=ADDR]] [--status] [--version] [--help]
 
 Prometheus exporter for WiFi access points and routers.
 
 Options:
   --config PATH    config file (default /opt/etc/ap-exporter.toml; built-in
-                   defaults apply when no file is at the default path)
+                   defaults apply when no file is at the default path); given
+                   again, each file is read over the ones before (the OpenWrt
+                   init script adds the settings made with uci this way)
   --check-config   validate the config and exit (0 = valid)
   --once           print one scrape to stdout and exit
   --syslog         log to syslog (/dev/log) whatever log.target says;
@@ -78,11 +80,9 @@ pub fn parse_args<I: IntoIterator<Item = String>>(args: I) -> Result<Args, Strin
         match arg.as_str() {
             "--config" | "-c" => {
                 let path = args.next().ok_or("--config needs a path")?;
-                out.config = ConfigSource::Explicit(PathBuf::from(path));
+                out.config.add(PathBuf::from(path));
             }
-            s if s.starts_with("--config=") => {
-                out.config = ConfigSource::Explicit(PathBuf::from(&s["--config=".len()..]))
-            }
+            s if s.starts_with("--config=") => out.config.add(PathBuf::from(&s["--config=".len()..])),
             "--check-config" => out.check_config = true,
             "--once" => out.once = true,
             "--version" | "-V" => out.version = true,
@@ -212,9 +212,13 @@ mod tests {
     #[test]
     fn parses_flags() {
         let a = parse(&["--config", "/x.toml", "--once"]).unwrap();
-        assert_eq!(a.config, ConfigSource::Explicit("/x.toml".into()));
+        assert_eq!(a.config, ConfigSource::Explicit(vec!["/x.toml".into()]));
         assert!(a.once && !a.check_config);
-        assert_eq!(parse(&["--config=/y"]).unwrap().config, ConfigSource::Explicit("/y".into()));
+        assert_eq!(parse(&["--config=/y"]).unwrap().config, ConfigSource::Explicit(vec!["/y".into()]));
+        assert_eq!(
+            parse(&["--config", "/a", "--config=/b"]).unwrap().config,
+            ConfigSource::Explicit(vec!["/a".into(), "/b".into()])
+        );
         assert_eq!(parse(&[]).unwrap().config, ConfigSource::DefaultPath);
         assert!(parse(&["--config"]).is_err());
         assert!(parse(&["--bogus"]).is_err());

@@ -221,16 +221,16 @@ fn package_fields(text: &str) -> Option<(String, String)> {
 }
 
 fn config_section(r: &mut Report, source: &ConfigSource, loaded: &Result<Config, crate::config::ConfigError>) {
-    let path = match source {
+    let paths = match source {
         ConfigSource::DefaultPath if !Path::new(DEFAULT_PATH).exists() => {
             r.linef("info", "config", format_args!("no file at {DEFAULT_PATH}: built-in defaults"));
             return;
         }
-        ConfigSource::DefaultPath => PathBuf::from(DEFAULT_PATH),
-        ConfigSource::Explicit(p) => p.clone(),
+        ConfigSource::DefaultPath => vec![PathBuf::from(DEFAULT_PATH)],
+        ConfigSource::Explicit(paths) => paths.clone(),
     };
-    let config = match loaded {
-        Ok(c) => c,
+    match loaded {
+        Ok(_) => {}
         // A read error says its own fix.
         Err(e @ crate::config::ConfigError::Read { .. }) => {
             r.linef("FAIL", "config", format_args!("{e}"));
@@ -247,14 +247,15 @@ fn config_section(r: &mut Report, source: &ConfigSource, loaded: &Result<Config,
             return;
         }
     };
-    r.linef("ok", "config", format_args!("{}: valid", path.display()));
-    if config.auth.basic_auth_users.is_empty() {
-        return;
-    }
     use std::os::unix::fs::PermissionsExt;
-    if let Ok(meta) = std::fs::metadata(&path) {
+    for (i, path) in paths.iter().enumerate() {
+        let over = if i > 0 { " (read over the file above)" } else { "" };
+        r.linef("ok", "config", format_args!("{}: valid{over}", path.display()));
+        // Every file was valid in the load above, so each reads alone too.
+        let holds_hashes = Config::load(path).is_ok_and(|c| !c.auth.basic_auth_users.is_empty());
+        let Ok(meta) = std::fs::metadata(path) else { continue };
         let mode = meta.permissions().mode() & 0o777;
-        if mode & 0o044 != 0 {
+        if holds_hashes && mode & 0o044 != 0 {
             r.linef(
                 "warn",
                 "config",

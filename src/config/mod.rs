@@ -15,7 +15,9 @@
 use crate::collectors::CollectorSet;
 use crate::config::cidr::Cidr;
 use crate::config::glob::Glob;
-use crate::config::read::{Error as ReadError, FromToml, Value, array, fields, int_in, str, table, unknown, variant};
+use crate::config::read::{
+    Error as ReadError, FromToml, Value, array, fields, int_in, read_table, str, table, unknown, variant,
+};
 use crate::http::auth::BcryptHash;
 use crate::os::source::Roots;
 use crate::parse::wifi::Band;
@@ -375,7 +377,11 @@ impl PathsConfig {
 
 impl FromToml for Config {
     fn from_toml(v: &Value) -> Result<Self, ReadError> {
-        let mut c = Config::default();
+        read_table(v)
+    }
+
+    fn read_onto(&mut self, v: &Value) -> Result<(), ReadError> {
+        let c = self;
         fields!(v, {
             "listen" => c.listen,
             "allow" => c.allow,
@@ -390,19 +396,23 @@ impl FromToml for Config {
             "textfile" => c.textfile,
             "paths" => c.paths,
         });
-        Ok(c)
+        Ok(())
     }
 }
 
 impl FromToml for LogConfig {
     fn from_toml(v: &Value) -> Result<Self, ReadError> {
-        let mut c = LogConfig::default();
+        read_table(v)
+    }
+
+    fn read_onto(&mut self, v: &Value) -> Result<(), ReadError> {
+        let c = self;
         fields!(v, {
             "level" => c.level,
             "target" => c.target,
             "syslog_socket" => c.syslog_socket,
         });
-        Ok(c)
+        Ok(())
     }
 }
 
@@ -421,11 +431,15 @@ impl FromToml for LogTarget {
 
 impl FromToml for AuthConfig {
     fn from_toml(v: &Value) -> Result<Self, ReadError> {
-        let mut c = AuthConfig::default();
+        read_table(v)
+    }
+
+    fn read_onto(&mut self, v: &Value) -> Result<(), ReadError> {
+        let c = self;
         fields!(v, {
             "basic_auth_users" => c.basic_auth_users,
         });
-        Ok(c)
+        Ok(())
     }
 }
 
@@ -441,6 +455,12 @@ impl FromToml for BcryptHash {
 impl FromToml for CollectorSet {
     fn from_toml(v: &Value) -> Result<Self, ReadError> {
         let mut set = CollectorSet::defaults();
+        set.read_onto(v)?;
+        Ok(set)
+    }
+
+    fn read_onto(&mut self, v: &Value) -> Result<(), ReadError> {
+        let set = self;
         for (key, value) in table(v, "a table of collector = true or false")? {
             let Some(i) = CollectorSet::device_position(&key.name) else {
                 return Err(ReadError {
@@ -454,19 +474,23 @@ impl FromToml for CollectorSet {
                 set.remove(i);
             }
         }
-        Ok(set)
+        Ok(())
     }
 }
 
 impl FromToml for NetdevConfig {
     fn from_toml(v: &Value) -> Result<Self, ReadError> {
-        let mut c = NetdevConfig::default();
+        read_table(v)
+    }
+
+    fn read_onto(&mut self, v: &Value) -> Result<(), ReadError> {
+        let c = self;
         fields!(v, {
             "include" => c.include,
             "exclude" => c.exclude,
             "sample_interval_seconds" => c.sample_interval_seconds,
         });
-        Ok(c)
+        Ok(())
     }
 }
 
@@ -479,7 +503,11 @@ impl FromToml for WirelessBackend {
 
 impl FromToml for WirelessConfig {
     fn from_toml(v: &Value) -> Result<Self, ReadError> {
-        let mut c = WirelessConfig::default();
+        read_table(v)
+    }
+
+    fn read_onto(&mut self, v: &Value) -> Result<(), ReadError> {
+        let c = self;
         fields!(v, {
             "backend" => c.backend,
             "stations" => c.stations,
@@ -490,18 +518,22 @@ impl FromToml for WirelessConfig {
             "max_stations" => c.max_stations,
             "interfaces" => c.interfaces,
         });
-        Ok(c)
+        Ok(())
     }
 }
 
 impl FromToml for WirelessInterface {
     fn from_toml(v: &Value) -> Result<Self, ReadError> {
-        let mut c = WirelessInterface::default();
+        read_table(v)
+    }
+
+    fn read_onto(&mut self, v: &Value) -> Result<(), ReadError> {
+        let c = self;
         fields!(v, {
             "band" => c.band,
             "radio" => c.radio,
         });
-        Ok(c)
+        Ok(())
     }
 }
 
@@ -514,24 +546,32 @@ impl FromToml for Band {
 
 impl FromToml for TextfileConfig {
     fn from_toml(v: &Value) -> Result<Self, ReadError> {
-        let mut c = TextfileConfig::default();
+        read_table(v)
+    }
+
+    fn read_onto(&mut self, v: &Value) -> Result<(), ReadError> {
+        let c = self;
         fields!(v, {
             "directory" => c.directory,
         });
-        Ok(c)
+        Ok(())
     }
 }
 
 impl FromToml for PathsConfig {
     fn from_toml(v: &Value) -> Result<Self, ReadError> {
-        let mut c = PathsConfig::default();
+        read_table(v)
+    }
+
+    fn read_onto(&mut self, v: &Value) -> Result<(), ReadError> {
+        let c = self;
         fields!(v, {
             "procfs" => c.procfs,
             "sysfs" => c.sysfs,
             "etc" => c.etc,
             "nl80211" => c.nl80211,
         });
-        Ok(c)
+        Ok(())
     }
 }
 
@@ -615,12 +655,37 @@ impl fmt::Display for ReadFailure {
 impl Config {
     /// Parses config text; `path` is only used in error messages.
     pub fn from_toml(text: &str, path: &Path) -> Result<Config, ConfigError> {
-        let root = doc::parse(text).map_err(|e| invalid(text, path, Some(e.span), &e.message))?;
-        <Config as FromToml>::from_toml(&root).map_err(|e| invalid(text, path, Some(e.span), &e.message))
+        let mut config = Config::default();
+        config.read_text_onto(text, path)?;
+        Ok(config)
     }
 
-    /// Reads and parses a config file. An empty file is all defaults.
+    /// Reads config text over this config: the keys it gives replace the
+    /// ones set before. On error `self` is half-read: use a copy.
+    fn read_text_onto(&mut self, text: &str, path: &Path) -> Result<(), ConfigError> {
+        let root = doc::parse(text).map_err(|e| invalid(text, path, Some(e.span), &e.message))?;
+        self.read_onto(&root).map_err(|e| invalid(text, path, Some(e.span), &e.message))
+    }
+
+    /// Reads and parses a config file.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        Config::load_all(&[path])
+    }
+
+    /// Reads config files in order, each over the ones before (`--config A
+    /// --config B`: B's keys win, a table's other keys stay as A set them).
+    /// The first error, in any file, fails the whole load.
+    pub fn load_all<P: AsRef<Path>>(paths: &[P]) -> Result<Config, ConfigError> {
+        let mut config = Config::default();
+        for path in paths {
+            let text = Config::read_text(path.as_ref())?;
+            config.read_text_onto(&text, path.as_ref())?;
+        }
+        Ok(config)
+    }
+
+    /// A config file's text: UTF-8, not empty.
+    fn read_text(path: &Path) -> Result<String, ConfigError> {
         let bytes = read_config_bytes(path).map_err(|error| ConfigError::Read { path: path.to_path_buf(), error })?;
         let text = String::from_utf8(bytes).map_err(|e| {
             let upto = &e.as_bytes()[..e.utf8_error().valid_up_to()];
@@ -643,7 +708,7 @@ impl Config {
                 excerpt: String::new(),
             });
         }
-        Config::from_toml(&text, path)
+        Ok(text)
     }
 }
 
@@ -764,6 +829,57 @@ procfs = "/tmp/p"
         assert_eq!(c.auth.basic_auth_users.len(), 1);
         assert_eq!(c.wireless.interfaces["eth1"].band, Some(crate::parse::wifi::Band::G2_4));
         assert_eq!(c.textfile.directory, PathBuf::from("/var/lib/ap-exporter"));
+    }
+
+    #[test]
+    fn later_files_read_over_earlier_ones_key_by_key() {
+        let dir = std::env::temp_dir().join(format!("apx-layers-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let base = dir.join("base.toml");
+        let over = dir.join("over.toml");
+        std::fs::write(
+            &base,
+            "listen = [\"127.0.0.1:9100\", \"[::1]:9100\"]\nmax_connections = 4\n[collectors]\nconntrack = false\n\
+             load = false\n[wireless]\nmax_stations = 8\nwl_command = \"/usr/sbin/wl\"\n\
+             [wireless.interfaces.eth1]\nband = \"2.4GHz\"\nradio = \"main\"\n",
+        )
+        .unwrap();
+        std::fs::write(
+            &over,
+            "# from uci\nlisten = [\":9101\"]\n[collectors]\nload = true\nwireless = false\n[wireless]\nmax_stations = 32\n\
+             [wireless.interfaces.eth1]\nband = \"5GHz\"\n[wireless.interfaces.eth2]\nradio = \"guest\"\n",
+        )
+        .unwrap();
+        let c = Config::load_all(&[&base, &over]).unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+        // Arrays are replaced whole; scalars the overlay leaves alone stay.
+        assert_eq!(c.listen.0.len(), 2);
+        assert_eq!(c.listen.0[0], "0.0.0.0:9101".parse().unwrap());
+        assert_eq!(c.max_connections.0, 4);
+        let on = |name| c.collectors.contains(CollectorSet::device_position(name).unwrap());
+        assert!(!on("conntrack") && on("load") && !on("wireless") && on("netdev"));
+        assert_eq!(c.wireless.max_stations.0, 32);
+        assert_eq!(c.wireless.wl_command, "/usr/sbin/wl");
+        let eth1 = &c.wireless.interfaces["eth1"];
+        assert_eq!((eth1.band, eth1.radio.as_deref()), (Some(crate::parse::wifi::Band::G5), Some("main")));
+        assert_eq!(c.wireless.interfaces["eth2"].radio.as_deref(), Some("guest"));
+    }
+
+    #[test]
+    fn an_error_in_any_file_names_that_file_and_fails_the_load() {
+        let dir = std::env::temp_dir().join(format!("apx-layers-bad-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let good = dir.join("good.toml");
+        let bad = dir.join("bad.toml");
+        std::fs::write(&good, "max_connections = 4\n").unwrap();
+        std::fs::write(&bad, "\n[wireless]\nmax_stations = 0\n").unwrap();
+        let e = Config::load_all(&[&good, &bad]).unwrap_err().to_string();
+        assert!(e.starts_with(&format!("{}:3:16: ", bad.display())), "{e}");
+        let e = Config::load_all(&[&bad, &good]).unwrap_err().to_string();
+        assert!(e.starts_with(&format!("{}:3:16: ", bad.display())), "{e}");
+        let e = Config::load_all(&[good.clone(), dir.join("missing.toml")]).unwrap_err().to_string();
+        assert!(e.contains("missing.toml: cannot read config: no such file"), "{e}");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]
