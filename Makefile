@@ -101,7 +101,7 @@ lint:
 	$(CARGO) fmt --check
 	$(CARGO) clippy --all-targets --locked -- -D warnings
 
-# Speed, memory and size figures against node_exporter (see the README's Benchmark section); prints a
+# Speed, memory and size figures against node_exporter (see docs/benchmark.md); prints a
 # markdown table. Not part of `make test`: timings are not assertions.
 bench: deps
 	python3 scripts/bench.py
