@@ -16,6 +16,7 @@ use crate::collectors::{COLLECTORS, CollectError, Scope};
 use crate::config::{Config, DEFAULT_PATH};
 use crate::metrics::exposition::Exposition;
 use crate::os::command::CommandError;
+use crate::os::interfaces::{Absence, listen_addrs};
 use crate::os::listener::BindProblem;
 use crate::os::source::read_bounded;
 use std::fmt::Write as _;
@@ -270,7 +271,31 @@ fn config_section(r: &mut Report, source: &ConfigSource, loaded: &Result<Config,
 }
 
 fn listen(r: &mut Report, config: &Config) {
-    for addr in &config.listen.0 {
+    let (addrs, absent) = listen_addrs(&config.listen.0, config.listen_interface.get());
+    if let Some(name) = config.listen_interface.get() {
+        let topic = format!("listen interface {name}");
+        match absent {
+            Some(why @ Absence::NoSuchInterface(_)) => r.linef(
+                "FAIL",
+                &topic,
+                format_args!("{why}; fix: set listen_interface to one of those (ip link shows them)"),
+            ),
+            Some(why) => r.linef(
+                "warn",
+                &topic,
+                format_args!(
+                    "{why}: the exporter listens there as soon as it has one; fix: bring {name} up (ip addr \
+                     show {name})"
+                ),
+            ),
+            None => {
+                let own: Vec<String> =
+                    addrs.iter().filter(|a| !config.listen.0.contains(a)).map(|a| a.ip().to_string()).collect();
+                r.linef("info", &topic, format_args!("{}", own.join(", ")))
+            }
+        }
+    }
+    for addr in &addrs {
         let topic = format!("listen {addr}");
         match crate::os::listener::bind_listener(*addr) {
             Ok(listener) => {
@@ -391,7 +416,12 @@ fn access(r: &mut Report, config: &Config, client: Option<IpAddr>) {
 /// (a wildcard address is asked on loopback) and says whether it serves,
 /// its version and how many collectors fail. The init scripts print this.
 pub fn status(config: &Config) -> (String, bool) {
-    let Some(first) = config.listen.0.first() else { return ("no listen address".into(), false) };
+    let (addrs, absent) = listen_addrs(&config.listen.0, config.listen_interface.get());
+    let Some(first) = addrs.first() else {
+        let name = config.listen_interface.get().unwrap_or_default();
+        let why = absent.map_or_else(|| "no listen address".to_string(), |a| format!("listen_interface {name}: {a}"));
+        return (format!("not serving: {why}"), false);
+    };
     let ip = match first.ip() {
         IpAddr::V4(v4) if v4.is_unspecified() => IpAddr::from([127, 0, 0, 1]),
         IpAddr::V6(v6) if v6.is_unspecified() => IpAddr::V6(std::net::Ipv6Addr::LOCALHOST),

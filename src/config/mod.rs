@@ -33,6 +33,9 @@ pub const DEFAULT_PATH: &str = "/opt/etc/ap-exporter.toml";
 pub struct Config {
     /// Addresses to listen on.
     pub listen: ListenAddrs,
+    /// When set, the unspecified addresses of `listen` stand for this
+    /// interface's addresses, followed as they change.
+    pub listen_interface: InterfaceName,
     /// Client networks allowed to scrape; others get 403.
     pub allow: AllowList,
     /// Most concurrent client connections; more get 503.
@@ -63,6 +66,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             listen: ListenAddrs(vec![SocketAddr::from(([0, 0, 0, 0], 9100))]),
+            listen_interface: InterfaceName::default(),
             allow: AllowList(
                 ["127.0.0.0/8", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "::1/128", "fe80::/10", "fc00::/7"]
                     .iter()
@@ -129,6 +133,32 @@ fn parse_listen(text: &str) -> Option<[Option<SocketAddr>; 2]> {
         return Some([Some(SocketAddr::from(([0, 0, 0, 0], port))), Some(v6)]);
     }
     Some([Some(text.parse().ok()?), None])
+}
+
+/// A network interface's name as Linux accepts it (1 to 15 bytes, no `/`,
+/// `:` or white space), or empty for none.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct InterfaceName(pub String);
+
+impl FromToml for InterfaceName {
+    fn from_toml(v: &Value) -> Result<Self, ReadError> {
+        let name = str(v)?;
+        let bad = |why: &str| Err(ReadError::at(v, format!("{name:?} is not an interface name: {why}")));
+        if name.len() > 15 {
+            return bad("Linux allows at most 15 bytes");
+        }
+        if name == "." || name == ".." || name.bytes().any(|b| b == b'/' || b == b':' || !b.is_ascii_graphic()) {
+            return bad("letters, digits and punctuation but '/' and ':'; ip link shows the names, such as \"br-lan\"");
+        }
+        Ok(InterfaceName(name.to_string()))
+    }
+}
+
+impl InterfaceName {
+    /// The name, or `None` when empty.
+    pub fn get(&self) -> Option<&str> {
+        if self.0.is_empty() { None } else { Some(&self.0) }
+    }
 }
 
 /// Non-empty list of client networks.
@@ -384,6 +414,7 @@ impl FromToml for Config {
         let c = self;
         fields!(v, {
             "listen" => c.listen,
+            "listen_interface" => c.listen_interface,
             "allow" => c.allow,
             "max_connections" => c.max_connections,
             "connection_timeout_seconds" => c.connection_timeout_seconds,
@@ -880,6 +911,23 @@ procfs = "/tmp/p"
         let e = Config::load_all(&[good.clone(), dir.join("missing.toml")]).unwrap_err().to_string();
         assert!(e.contains("missing.toml: cannot read config: no such file"), "{e}");
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn listen_interface_is_a_linux_interface_name() {
+        let c = Config::from_toml("listen_interface = \"br-lan\"\n", Path::new("x")).unwrap();
+        assert_eq!(c.listen_interface.get(), Some("br-lan"));
+        assert_eq!(Config::default().listen_interface.get(), None);
+        assert_eq!(
+            Config::from_toml("listen_interface = \"\"\n", Path::new("x")).unwrap().listen_interface.get(),
+            None
+        );
+        for bad in ["eth0:1", "a/b", "br lan", "..", "sixteen-chars-xx", "x\n", "tab\t", "é"] {
+            let e = err(&format!("listen_interface = {bad:?}"));
+            assert!(e.starts_with("t.toml:1:20: ") && e.contains("is not an interface name"), "{bad}: {e}");
+        }
+        let e = err("listen_interface = 5");
+        assert!(e.contains("expected a string"), "{e}");
     }
 
     #[test]
