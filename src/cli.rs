@@ -29,12 +29,14 @@ pub struct Args {
     pub diagnose: Option<Option<IpAddr>>,
     /// `--status`: scrape the running exporter and say how it does.
     pub status: bool,
+    /// `--supervise`: serve from a child process, started again when it dies.
+    pub supervise: bool,
 }
 
 /// Usage text for `--help` and for argument errors.
 pub const USAGE: &str = "\
 Usage: ap-exporter [--config PATH]... [--check-config] [--once [--nl80211-capture DIR]] [--syslog]
-                   [--diagnose[=ADDR]] [--status] [--version] [--help]
+                   [--diagnose[=ADDR]] [--status] [--supervise] [--version] [--help]
 
 Prometheus exporter for WiFi access points and routers.
 
@@ -56,6 +58,8 @@ Options:
                    all well); ADDR: the Prometheus address, to check allow
   --status         scrape the running exporter on loopback: its version and
                    failing collectors (exit 0 = serving); init scripts use it
+  --supervise      serve from a child process and start it again when it
+                   dies (Entware's init script uses it: rc.func has no respawn)
   --version        print the version and exit
   -h, --help       print this help
 
@@ -74,6 +78,7 @@ pub fn parse_args<I: IntoIterator<Item = String>>(args: I) -> Result<Args, Strin
         nl80211_capture: None,
         diagnose: None,
         status: false,
+        supervise: false,
     };
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
@@ -95,6 +100,7 @@ pub fn parse_args<I: IntoIterator<Item = String>>(args: I) -> Result<Args, Strin
                 out.diagnose = Some(Some(ip));
             }
             "--status" => out.status = true,
+            "--supervise" => out.supervise = true,
             "--nl80211-capture" => {
                 let dir = args.next().ok_or("--nl80211-capture needs a directory")?;
                 out.nl80211_capture = Some(PathBuf::from(dir));
@@ -188,6 +194,21 @@ pub fn main() -> ExitCode {
         };
     }
     crate::os::logging::apply(&config.log);
+    let config = if args.supervise {
+        match crate::os::supervisor::run() {
+            crate::os::supervisor::Role::Finished(code) => return ExitCode::from(code),
+            // Read anew in each child, so a restart after a crash takes up a fixed file.
+            crate::os::supervisor::Role::Exporter => match args.config.load() {
+                Ok(c) => c,
+                Err(e) => {
+                    log::error!("not starting: {e}");
+                    return ExitCode::from(1);
+                }
+            },
+        }
+    } else {
+        config
+    };
     match app::serve(args.config, config) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -226,5 +247,6 @@ mod tests {
         assert_eq!(parse(&["--diagnose=10.0.0.5"]).unwrap().diagnose, Some(Some("10.0.0.5".parse().unwrap())));
         assert!(parse(&["--diagnose=nope"]).is_err());
         assert!(parse(&["--status"]).unwrap().status);
+        assert!(parse(&["--supervise"]).unwrap().supervise);
     }
 }

@@ -464,6 +464,14 @@ pub fn status(config: &Config) -> (String, bool) {
     if !failing.is_empty() {
         let _ = write!(said, " ({}): ap-exporter --diagnose says why", failing.join(", "));
     }
+    let restarts = text.lines().find_map(|l| l.strip_prefix("ap_exporter_restarts_total ")?.trim().parse::<u64>().ok());
+    match restarts {
+        Some(0) => said.push_str("; supervised"),
+        Some(n) => {
+            let _ = write!(said, "; supervised, started again {n} time{} after dying", if n == 1 { "" } else { "s" });
+        }
+        None => {}
+    }
     (said, true)
 }
 

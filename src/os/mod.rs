@@ -11,3 +11,4 @@ pub mod logging;
 pub mod netlink;
 pub mod signals;
 pub mod source;
+pub mod supervisor;
