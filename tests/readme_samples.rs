@@ -43,6 +43,8 @@ const SAMPLES: &[Sample] = &[
     Sample { name: "diagnose-wrong-package", make: diagnose_wrong_package },
     Sample { name: "diagnose-wl-missing", make: diagnose_wl_missing },
     Sample { name: "diagnose-port-held", make: diagnose_port_held },
+    Sample { name: "diagnose-no-wifi", make: diagnose_no_wifi },
+    Sample { name: "start-port-held", make: start_port_held },
     Sample { name: "diagnose-readable-hash", make: diagnose_readable_hash },
     Sample { name: "check-config-unknown-key", make: check_config_unknown_key },
     Sample { name: "status", make: status },
@@ -196,6 +198,25 @@ fn diagnose_port_held() -> String {
     let my_name = std::fs::read_to_string("/proc/self/comm").unwrap().trim().to_string();
     let report = report.replace(&format!("pid {me} ({my_name})"), "pid <pid> (<program>)");
     shell_grep("ap-exporter --diagnose", &report, &["listen", "FAIL diagnose"])
+}
+
+/// Wireless on, and no backend finds an interface.
+fn diagnose_no_wifi() -> String {
+    let root = FakeRoot::new("diagnose/no_wifi_found", ENTWARE_CONFIG).listen_on_free_port("0.0.0.0");
+    let (report, _, _) = root.run(&["--diagnose"]);
+    shell_grep("ap-exporter --diagnose", &report, &["collector wireless"])
+}
+
+/// The exporter started on a port another program (here: this test) holds.
+fn start_port_held() -> String {
+    let holder = TcpListener::bind("0.0.0.0:0").unwrap();
+    let port = holder.local_addr().unwrap().port();
+    let root = FakeRoot::new("diagnose/port_held", ENTWARE_CONFIG).listen("0.0.0.0", port);
+    let (_, err, code) = root.run(&[]);
+    let me = std::process::id();
+    let my_name = std::fs::read_to_string("/proc/self/comm").unwrap().trim().to_string();
+    let err = err.replace(&format!("pid {me} ({my_name})"), "pid 812 (node_exporter)");
+    shell_with_status("ap-exporter", &err, code)
 }
 
 /// A config with a password hash that others can read, asked about a
