@@ -291,7 +291,11 @@ fn listen(r: &mut Report, config: &Config) {
             None => {
                 let own: Vec<String> =
                     addrs.iter().filter(|a| !config.listen.0.contains(a)).map(|a| a.ip().to_string()).collect();
-                r.linef("info", &topic, format_args!("{}", own.join(", ")))
+                if own.is_empty() {
+                    r.line("info", &topic, "not used: every listen address names a particular address");
+                } else {
+                    r.linef("info", &topic, format_args!("{}", own.join(", ")));
+                }
             }
         }
     }
