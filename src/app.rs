@@ -56,7 +56,14 @@ impl ConfigSource {
     pub fn display(&self) -> String {
         match self {
             ConfigSource::Explicit(paths) => {
-                paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(" + ")
+                let mut shown = String::new();
+                for p in paths {
+                    if !shown.is_empty() {
+                        shown.push_str(" + ");
+                    }
+                    shown.push_str(&p.to_string_lossy());
+                }
+                shown
             }
             ConfigSource::DefaultPath => DEFAULT_PATH.to_string(),
         }
@@ -87,8 +94,8 @@ struct Listening {
     addrs: Vec<SocketAddr>,
     /// Why the interface gave no address, as last logged (logged once).
     absent: Option<Absence>,
-    /// The last failure to bind its new addresses (logged once).
-    failed: Option<String>,
+    /// Whether binding its new addresses failed (logged once, until they change again).
+    failed: bool,
     next_check: Option<Instant>,
 }
 
@@ -117,11 +124,10 @@ impl Listening {
         match server.listen_on(&addrs) {
             Ok(()) => self.settle(config, addrs, absent),
             Err(e) => {
-                let e = e.to_string();
-                if self.failed.as_ref() != Some(&e) {
+                if !self.failed {
                     log::error!("listen_interface: the new addresses cannot be used, keeping the old: {e}");
                 }
-                self.failed = Some(e);
+                self.failed = true;
             }
         }
     }
@@ -133,15 +139,13 @@ impl Listening {
         if absent != self.absent {
             if let (Some(name), Some(why)) = (interface, &absent) {
                 log::warn!(
-                    "listen_interface {name}: {why}: not listening there until it has one (looked at every {} s \
-                     and on SIGHUP)",
-                    LISTEN_RECHECK.as_secs()
+                    "listen_interface {name}: {why}: not listening there until it has one (looked at every 10 s)"
                 );
             }
         }
         self.addrs = addrs;
         self.absent = absent;
-        self.failed = None;
+        self.failed = false;
         self.next_check = interface.map(|_| Instant::now() + LISTEN_RECHECK);
     }
 }
@@ -303,6 +307,12 @@ impl App {
 /// Serves until SIGTERM or SIGINT. Returns an error message if the server
 /// cannot start.
 pub fn serve(source: ConfigSource, config: Config) -> Result<(), String> {
+    // An exporter its supervisor started again reads the config anew, so a
+    // file fixed after a crash applies.
+    let config = match crate::os::supervisor::restarts() {
+        Some(1..) => source.load().map_err(|e| e.to_string())?,
+        _ => config,
+    };
     let signals = Signals::install().map_err(|e| format!("cannot install signal handlers: {e}"))?;
     ensure_fd_limit(limits(&config).max_open() as u64)?;
     let mut server = Server::new(limits(&config));

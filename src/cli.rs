@@ -194,21 +194,11 @@ pub fn main() -> ExitCode {
         };
     }
     crate::os::logging::apply(&config.log);
-    let config = if args.supervise {
-        match crate::os::supervisor::run() {
-            crate::os::supervisor::Role::Finished(code) => return ExitCode::from(code),
-            // Read anew in each child, so a restart after a crash takes up a fixed file.
-            crate::os::supervisor::Role::Exporter => match args.config.load() {
-                Ok(c) => c,
-                Err(e) => {
-                    log::error!("not starting: {e}");
-                    return ExitCode::from(1);
-                }
-            },
+    if args.supervise {
+        if let crate::os::supervisor::Role::Finished(code) = crate::os::supervisor::run() {
+            return ExitCode::from(code);
         }
-    } else {
-        config
-    };
+    }
     match app::serve(args.config, config) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

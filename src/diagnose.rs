@@ -248,10 +248,9 @@ fn config_section(r: &mut Report, source: &ConfigSource, loaded: &Result<Config,
             return;
         }
     };
+    r.linef("ok", "config", format_args!("{}: valid", source.display()));
     use std::os::unix::fs::PermissionsExt;
-    for (i, path) in paths.iter().enumerate() {
-        let over = if i > 0 { " (read over the file above)" } else { "" };
-        r.linef("ok", "config", format_args!("{}: valid{over}", path.display()));
+    for path in &paths {
         // Every file was valid in the load above, so each reads alone too.
         let holds_hashes = Config::load(path).is_ok_and(|c| !c.auth.basic_auth_users.is_empty());
         let Ok(meta) = std::fs::metadata(path) else { continue };
@@ -275,19 +274,15 @@ fn listen(r: &mut Report, config: &Config) {
     if let Some(name) = config.listen_interface.get() {
         let topic = format!("listen interface {name}");
         match absent {
-            Some(why @ Absence::NoSuchInterface(_)) => r.linef(
-                "FAIL",
-                &topic,
-                format_args!("{why}; fix: set listen_interface to one of those (ip link shows them)"),
-            ),
-            Some(why) => r.linef(
-                "warn",
-                &topic,
-                format_args!(
-                    "{why}: the exporter listens there as soon as it has one; fix: bring {name} up (ip addr \
-                     show {name})"
-                ),
-            ),
+            Some(why) => {
+                let (level, fix) = match why {
+                    Absence::NoSuchInterface => ("FAIL", "set listen_interface to one that ip link shows"),
+                    _ => {
+                        ("warn", "bring it up (ip addr shows what it has); the exporter listens there once it has one")
+                    }
+                };
+                r.linef(level, &topic, format_args!("{why}; fix: {fix}"))
+            }
             None => {
                 let own: Vec<String> =
                     addrs.iter().filter(|a| !config.listen.0.contains(a)).map(|a| a.ip().to_string()).collect();
@@ -469,12 +464,8 @@ pub fn status(config: &Config) -> (String, bool) {
         let _ = write!(said, " ({}): ap-exporter --diagnose says why", failing.join(", "));
     }
     let restarts = text.lines().find_map(|l| l.strip_prefix("ap_exporter_restarts_total ")?.trim().parse::<u64>().ok());
-    match restarts {
-        Some(0) => said.push_str("; supervised"),
-        Some(n) => {
-            let _ = write!(said, "; supervised, started again {n} time{} after dying", if n == 1 { "" } else { "s" });
-        }
-        None => {}
+    if let Some(n) = restarts {
+        let _ = write!(said, "; supervised, {n} restarts");
     }
     (said, true)
 }

@@ -153,18 +153,20 @@ fn diagnose_and_status_name_the_interface() {
     };
     let cfg = write("nosuch0");
     let (report, code) = run(&cfg, "--diagnose");
-    let line = report.lines().find(|l| l.contains("listen interface")).unwrap_or_default();
     assert!(
-        line.starts_with("FAIL listen interface nosuch0: no such interface (those with an address: ")
-            && line.contains("lo")
-            && line.ends_with("; fix: set listen_interface to one of those (ip link shows them)"),
+        report.contains(
+            "FAIL listen interface nosuch0: no such interface; fix: set listen_interface to one that ip link shows\n"
+        ),
         "{report}"
     );
     assert_eq!(code, Some(1));
 
     let cfg = write(&ns.dev);
     let (report, _) = run(&cfg, "--diagnose");
-    assert!(report.contains(&format!("warn listen interface {}: no IP address yet: ", ns.dev)), "{report}");
+    assert!(
+        report.contains(&format!("warn listen interface {}: no IP address yet; fix: bring it up", ns.dev)),
+        "{report}"
+    );
     let (said, code) = run(&cfg, "--status");
     assert_eq!(said.trim(), format!("not serving: listen_interface {}: no IP address yet", ns.dev));
     assert_eq!(code, Some(1));

@@ -186,7 +186,7 @@ fn fork_exporter(mask: &libc::sigset_t) -> io::Result<Option<libc::pid_t>> {
 fn next_signal(wanted: &libc::sigset_t, until: Option<Instant>) -> libc::c_int {
     let timeout = until.map(|t| {
         let left = t.saturating_duration_since(Instant::now());
-        libc::timespec { tv_sec: left.as_secs() as libc::time_t, tv_nsec: left.subsec_nanos() as _ }
+        libc::timespec { tv_sec: left.as_secs() as _, tv_nsec: left.subsec_nanos() as _ }
     });
     let timeout_ptr = timeout.as_ref().map_or(std::ptr::null(), |t| t as *const libc::timespec);
     // SAFETY: a valid set and, when given, a valid timespec; no siginfo is asked for.
