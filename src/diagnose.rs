@@ -271,28 +271,13 @@ fn config_section(r: &mut Report, source: &ConfigSource, loaded: &Result<Config,
 
 fn listen(r: &mut Report, config: &Config) {
     let (addrs, absent) = listen_addrs(&config.listen.0, config.listen_interface.get());
-    if let Some(name) = config.listen_interface.get() {
-        let topic = format!("listen interface {name}");
-        match absent {
-            Some(why) => {
-                let (level, fix) = match why {
-                    Absence::NoSuchInterface => ("FAIL", "set listen_interface to one that ip link shows"),
-                    _ => {
-                        ("warn", "bring it up (ip addr shows what it has); the exporter listens there once it has one")
-                    }
-                };
-                r.linef(level, &topic, format_args!("{why}; fix: {fix}"))
-            }
-            None => {
-                let own: Vec<String> =
-                    addrs.iter().filter(|a| !config.listen.0.contains(a)).map(|a| a.ip().to_string()).collect();
-                if own.is_empty() {
-                    r.line("info", &topic, "not used: every listen address names a particular address");
-                } else {
-                    r.linef("info", &topic, format_args!("{}", own.join(", ")));
-                }
-            }
-        }
+    // The addresses it gave are the listen lines below; here only why there are none.
+    if let (Some(name), Some(why)) = (config.listen_interface.get(), &absent) {
+        let (level, fix) = match why {
+            Absence::NoSuchInterface => ("FAIL", "set listen_interface to one that ip link shows"),
+            _ => ("warn", "bring it up (ip addr shows what it has); the exporter listens there once it has one"),
+        };
+        r.linef(level, &format!("listen interface {name}"), format_args!("{why}; fix: {fix}"));
     }
     for addr in &addrs {
         let topic = format!("listen {addr}");

@@ -669,16 +669,10 @@ impl fmt::Display for ReadFailure {
             ReadFailure::TooLarge => write!(f, "larger than {MAX_CONFIG_BYTES} bytes"),
             ReadFailure::Io(e) => write!(f, "{e}"),
         }?;
-        f.write_str("; fix: ")?;
-        f.write_str(match self {
-            ReadFailure::Missing => "check the path given to --config",
-            ReadFailure::NotRegular => "give --config the path of the file itself",
-            ReadFailure::TooLarge => "a config is a few KiB: check that --config names the right file",
-            ReadFailure::Io(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
-                "run the exporter as root (the packages install the config readable by root only)"
-            }
-            ReadFailure::Io(_) => "check the file and the storage it is on",
-        })
+        if let ReadFailure::Missing = self {
+            f.write_str("; fix: check the path given to --config")?;
+        }
+        Ok(())
     }
 }
 
