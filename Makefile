@@ -37,8 +37,10 @@ test: deps lint unit-test cross-test package-test
 
 # tests/old_kernel.rs runs the x86_64-musl build under a 2.6.22 seccomp filter;
 # tests/hwsim.rs (the VM matrix) boots each arch's kernel with its Entware package.
+# The suite runs as another machine would (scripts/as-stranger.sh: another host
+# name and kernel release), so a golden holding this machine's fails here too.
 unit-test: packages
-	$(CARGO) test --locked
+	scripts/as-stranger.sh $(CARGO) test --locked
 
 # The unit, property and nl80211 byte-order tests built for 32-bit
 # big-endian MIPS and 32-bit ARMv7, run under qemu-user on FPU-less CPUs.
@@ -99,7 +101,7 @@ lint:
 	$(CARGO) fmt --check
 	$(CARGO) clippy --all-targets --locked -- -D warnings
 
-# Speed, memory and size figures against node_exporter (see the README's Benchmark section); prints a
+# Speed, memory and size figures against node_exporter (see docs/benchmark.md); prints a
 # markdown table. Not part of `make test`: timings are not assertions.
 bench: deps
 	python3 scripts/bench.py

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Where the bytes of the router binary go (`make size`, README "Size").
+"""Where the bytes of the router binary go (`make size`, docs/benchmark.md "Size").
 
     scripts/size-report.py [--target T] [--top N] [UNSTRIPPED_BINARY]
 

@@ -8,9 +8,10 @@ use crate::http::server::{Answer, Handler, Limits, Reply, Server};
 use crate::http::{self, Request, Status};
 use crate::metrics::exposition::{CONTENT_TYPE, Exposition};
 use crate::metrics::registry::Registry;
+use crate::os::interfaces::{Absence, listen_addrs};
 use crate::os::listener::ensure_fd_limit;
 use crate::os::signals::Signals;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::os::fd::RawFd;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -18,8 +19,9 @@ use std::time::{Duration, Instant};
 /// Where the config comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConfigSource {
-    /// `--config PATH`: the file must exist.
-    Explicit(PathBuf),
+    /// `--config PATH`, once or more: each file must exist, and each is
+    /// read over the ones before it.
+    Explicit(Vec<PathBuf>),
     /// No `--config`: the default path if a file is there, else built-in defaults.
     DefaultPath,
 }
@@ -29,7 +31,7 @@ impl ConfigSource {
     /// missing default file.
     pub fn load(&self) -> Result<Config, ConfigError> {
         match self {
-            ConfigSource::Explicit(path) => Config::load(path),
+            ConfigSource::Explicit(paths) => Config::load_all(paths),
             ConfigSource::DefaultPath => {
                 let path = Path::new(DEFAULT_PATH);
                 if path.exists() {
@@ -42,10 +44,20 @@ impl ConfigSource {
         }
     }
 
-    /// The path shown in messages.
+    /// Adds a `--config` file after those given before.
+    pub fn add(&mut self, path: PathBuf) {
+        match self {
+            ConfigSource::Explicit(paths) => paths.push(path),
+            ConfigSource::DefaultPath => *self = ConfigSource::Explicit(vec![path]),
+        }
+    }
+
+    /// The paths, as messages show them: "A" or "A + B".
     pub fn display(&self) -> String {
         match self {
-            ConfigSource::Explicit(p) => p.display().to_string(),
+            ConfigSource::Explicit(paths) => {
+                paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(" + ")
+            }
             ConfigSource::DefaultPath => DEFAULT_PATH.to_string(),
         }
     }
@@ -61,6 +73,44 @@ pub struct App {
     registry: Registry,
     auth: BasicAuth,
     metrics: Exposition,
+    listening: Listening,
+}
+
+/// How often the addresses of `listen_interface` are looked at again, so a
+/// DHCP change or a late ifup is followed without a SIGHUP.
+const LISTEN_RECHECK: Duration = Duration::from_secs(10);
+
+/// The addresses listened on, and, with `listen_interface`, when to look
+/// at the interface again.
+#[derive(Default)]
+struct Listening {
+    addrs: Vec<SocketAddr>,
+    /// Why the interface gave no address, as last logged (logged once).
+    absent: Option<Absence>,
+    /// The last failure to bind its new addresses (logged once).
+    failed: Option<String>,
+    next_check: Option<Instant>,
+}
+
+impl Listening {
+    /// Records what a (re)bind gave; warns once when the interface gave
+    /// nothing, and schedules the next look.
+    fn settle(&mut self, config: &Config, addrs: Vec<SocketAddr>, absent: Option<Absence>) {
+        let interface = config.listen_interface.get();
+        if absent != self.absent {
+            if let (Some(name), Some(why)) = (interface, &absent) {
+                log::warn!(
+                    "listen_interface {name}: {why}: not listening there until it has one (looked at every {} s \
+                     and on SIGHUP)",
+                    LISTEN_RECHECK.as_secs()
+                );
+            }
+        }
+        self.addrs = addrs;
+        self.absent = absent;
+        self.failed = None;
+        self.next_check = interface.map(|_| Instant::now() + LISTEN_RECHECK);
+    }
 }
 
 fn limits(config: &Config) -> Limits {
@@ -75,7 +125,7 @@ impl App {
     pub fn new(config: Config) -> App {
         let registry = Registry::new(&config);
         let auth = BasicAuth::new(config.auth.basic_auth_users.clone());
-        App { config, registry, auth, metrics: Exposition::new() }
+        App { config, registry, auth, metrics: Exposition::new(), listening: Listening::default() }
     }
 
     /// Saves nl80211 replies into `dir` during scrapes.
@@ -105,12 +155,49 @@ impl App {
         self.registry.select(&collect, &exclude).map_err(|e| e.to_string())
     }
 
+    /// Binds what `config` says to listen on now (`listen`, narrowed to
+    /// `listen_interface`'s addresses). On failure nothing changes.
+    fn bind(&mut self, config: &Config, server: &mut Server) -> Result<(), String> {
+        let (addrs, absent) = listen_addrs(&config.listen.0, config.listen_interface.get());
+        server.listen_on(&addrs).map_err(|e| e.to_string())?;
+        self.listening.settle(config, addrs, absent);
+        Ok(())
+    }
+
+    /// With `listen_interface`, when it is time: binds the interface's
+    /// addresses anew if they changed. A failure keeps the old listeners,
+    /// is logged once, and is tried again at the next look.
+    fn follow_interface(&mut self, server: &mut Server, now: Instant) {
+        if self.listening.next_check.is_none_or(|t| t > now) {
+            return;
+        }
+        let (addrs, absent) = listen_addrs(&self.config.listen.0, self.config.listen_interface.get());
+        if addrs == self.listening.addrs {
+            self.listening.next_check = Some(now + LISTEN_RECHECK);
+            return;
+        }
+        match server.listen_on(&addrs) {
+            Ok(()) => {
+                let config = self.config.clone();
+                self.listening.settle(&config, addrs, absent);
+            }
+            Err(e) => {
+                let e = e.to_string();
+                if self.listening.failed.as_ref() != Some(&e) {
+                    log::error!("listen_interface: the new addresses cannot be used, keeping the old: {e}");
+                }
+                self.listening.failed = Some(e);
+                self.listening.next_check = Some(now + LISTEN_RECHECK);
+            }
+        }
+    }
+
     /// Applies a new config: listeners first (the only step that can fail),
     /// then everything else. On failure nothing changes.
     fn apply(&mut self, new: Config, server: &mut Server) -> Result<(), String> {
         let limits = limits(&new);
         ensure_fd_limit(limits.max_open() as u64)?;
-        server.listen_on(&new.listen.0).map_err(|e| e.to_string())?;
+        self.bind(&new, server)?;
         server.set_limits(limits);
         crate::os::logging::apply(&new.log);
         self.registry.apply(&new);
@@ -223,12 +310,12 @@ pub fn serve(source: ConfigSource, config: Config) -> Result<(), String> {
     let signals = Signals::install().map_err(|e| format!("cannot install signal handlers: {e}"))?;
     ensure_fd_limit(limits(&config).max_open() as u64)?;
     let mut server = Server::new(limits(&config));
-    server.listen_on(&config.listen.0).map_err(|e| e.to_string())?;
-    let mut app = App::new(config);
+    let mut app = App::new(config.clone());
+    app.bind(&config, &mut server).map_err(|e| format!("{}: {e}", source.display()))?;
     log::info!("ap-exporter {} ({}) started", crate::VERSION, crate::TARGET);
     loop {
-        let next_sample = app.registry.next_sample();
-        if let Err(e) = server.turn(&mut app, signals.fd(), next_sample) {
+        let wake = [app.registry.next_sample(), app.listening.next_check].into_iter().flatten().min();
+        if let Err(e) = server.turn(&mut app, signals.fd(), wake) {
             // poll itself failing is not something waiting fixes; don't spin.
             log::error!("poll failed: {e}");
             std::thread::sleep(Duration::from_millis(100));
@@ -249,5 +336,6 @@ pub fn serve(source: ConfigSource, config: Config) -> Result<(), String> {
             }
         }
         app.registry.sample_due(Instant::now());
+        app.follow_interface(&mut server, Instant::now());
     }
 }

@@ -29,18 +29,22 @@ pub struct Args {
     pub diagnose: Option<Option<IpAddr>>,
     /// `--status`: scrape the running exporter and say how it does.
     pub status: bool,
+    /// `--supervise`: serve from a child process, started again when it dies.
+    pub supervise: bool,
 }
 
 /// Usage text for `--help` and for argument errors.
 pub const USAGE: &str = "\
-Usage: ap-exporter [--config PATH] [--check-config] [--once [--nl80211-capture DIR]] [--syslog]
-                   [--diagnose[=ADDR]] [--status] [--version] [--help]
+Usage: ap-exporter [--config PATH]... [--check-config] [--once [--nl80211-capture DIR]] [--syslog]
+                   [--diagnose[=ADDR]] [--status] [--supervise] [--version] [--help]
 
 Prometheus exporter for WiFi access points and routers.
 
 Options:
   --config PATH    config file (default /opt/etc/ap-exporter.toml; built-in
-                   defaults apply when no file is at the default path)
+                   defaults apply when no file is at the default path); given
+                   again, each file is read over the ones before (the OpenWrt
+                   init script adds the settings made with uci this way)
   --check-config   validate the config and exit (0 = valid)
   --once           print one scrape to stdout and exit
   --syslog         log to syslog (/dev/log) whatever log.target says;
@@ -54,6 +58,8 @@ Options:
                    all well); ADDR: the Prometheus address, to check allow
   --status         scrape the running exporter on loopback: its version and
                    failing collectors (exit 0 = serving); init scripts use it
+  --supervise      serve from a child process and start it again when it
+                   dies (Entware's init script uses it: rc.func has no respawn)
   --version        print the version and exit
   -h, --help       print this help
 
@@ -72,17 +78,16 @@ pub fn parse_args<I: IntoIterator<Item = String>>(args: I) -> Result<Args, Strin
         nl80211_capture: None,
         diagnose: None,
         status: false,
+        supervise: false,
     };
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--config" | "-c" => {
                 let path = args.next().ok_or("--config needs a path")?;
-                out.config = ConfigSource::Explicit(PathBuf::from(path));
+                out.config.add(PathBuf::from(path));
             }
-            s if s.starts_with("--config=") => {
-                out.config = ConfigSource::Explicit(PathBuf::from(&s["--config=".len()..]))
-            }
+            s if s.starts_with("--config=") => out.config.add(PathBuf::from(&s["--config=".len()..])),
             "--check-config" => out.check_config = true,
             "--once" => out.once = true,
             "--version" | "-V" => out.version = true,
@@ -95,6 +100,7 @@ pub fn parse_args<I: IntoIterator<Item = String>>(args: I) -> Result<Args, Strin
                 out.diagnose = Some(Some(ip));
             }
             "--status" => out.status = true,
+            "--supervise" => out.supervise = true,
             "--nl80211-capture" => {
                 let dir = args.next().ok_or("--nl80211-capture needs a directory")?;
                 out.nl80211_capture = Some(PathBuf::from(dir));
@@ -188,10 +194,28 @@ pub fn main() -> ExitCode {
         };
     }
     crate::os::logging::apply(&config.log);
+    let config = if args.supervise {
+        match crate::os::supervisor::run() {
+            crate::os::supervisor::Role::Finished(code) => return ExitCode::from(code),
+            // Read anew in each child, so a restart after a crash takes up a fixed file.
+            crate::os::supervisor::Role::Exporter => match args.config.load() {
+                Ok(c) => c,
+                Err(e) => {
+                    log::error!("not starting: {e}");
+                    return ExitCode::from(1);
+                }
+            },
+        }
+    } else {
+        config
+    };
     match app::serve(args.config, config) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            log::error!("{e}");
+            // Once on the console, and once in syslog when the log goes there.
+            if crate::os::logging::to_syslog() {
+                log::error!("not starting: {e}");
+            }
             eprintln!("ap-exporter: {e}");
             ExitCode::from(1)
         }
@@ -209,9 +233,13 @@ mod tests {
     #[test]
     fn parses_flags() {
         let a = parse(&["--config", "/x.toml", "--once"]).unwrap();
-        assert_eq!(a.config, ConfigSource::Explicit("/x.toml".into()));
+        assert_eq!(a.config, ConfigSource::Explicit(vec!["/x.toml".into()]));
         assert!(a.once && !a.check_config);
-        assert_eq!(parse(&["--config=/y"]).unwrap().config, ConfigSource::Explicit("/y".into()));
+        assert_eq!(parse(&["--config=/y"]).unwrap().config, ConfigSource::Explicit(vec!["/y".into()]));
+        assert_eq!(
+            parse(&["--config", "/a", "--config=/b"]).unwrap().config,
+            ConfigSource::Explicit(vec!["/a".into(), "/b".into()])
+        );
         assert_eq!(parse(&[]).unwrap().config, ConfigSource::DefaultPath);
         assert!(parse(&["--config"]).is_err());
         assert!(parse(&["--bogus"]).is_err());
@@ -219,5 +247,6 @@ mod tests {
         assert_eq!(parse(&["--diagnose=10.0.0.5"]).unwrap().diagnose, Some(Some("10.0.0.5".parse().unwrap())));
         assert!(parse(&["--diagnose=nope"]).is_err());
         assert!(parse(&["--status"]).unwrap().status);
+        assert!(parse(&["--supervise"]).unwrap().supervise);
     }
 }

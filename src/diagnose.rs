@@ -16,6 +16,8 @@ use crate::collectors::{COLLECTORS, CollectError, Scope};
 use crate::config::{Config, DEFAULT_PATH};
 use crate::metrics::exposition::Exposition;
 use crate::os::command::CommandError;
+use crate::os::interfaces::{Absence, listen_addrs};
+use crate::os::listener::BindProblem;
 use crate::os::source::read_bounded;
 use std::fmt::Write as _;
 use std::io::{Read, Write};
@@ -112,12 +114,19 @@ fn platform(r: &mut Report, config: &Config) -> Option<(u32, u32)> {
     };
     let machine = if have_uts { field(&uts.machine) } else { "unknown".into() };
     r.linef("info", "platform arch", format_args!("{machine} (this build: {})", crate::TARGET));
-    let release = read(&roots.proc_path("sys/kernel/osrelease"))
+    // uname(2) describes this machine, so it stands in only for the live
+    // /proc: a fake root that lacks the file would report the host's kernel.
+    let release_path = roots.proc_path("sys/kernel/osrelease");
+    let live = roots.procfs == Path::new("/proc");
+    let release = read(&release_path)
         .map(|s| s.trim().to_string())
         .filter(|s| !s.is_empty())
-        .or_else(|| have_uts.then(|| field(&uts.release)))
-        .unwrap_or_else(|| "unknown".into());
-    r.line("info", "platform kernel", &release);
+        .or_else(|| (have_uts && live).then(|| field(&uts.release)));
+    match &release {
+        Some(release) => r.line("info", "platform kernel", release),
+        None => r.linef("info", "platform kernel", format_args!("unknown: cannot read {}", release_path.display())),
+    }
+    let release = release.unwrap_or_default();
     let kernel = version_of(&release);
 
     let cpuinfo_path = roots.proc_path("cpuinfo");
@@ -213,16 +222,21 @@ fn package_fields(text: &str) -> Option<(String, String)> {
 }
 
 fn config_section(r: &mut Report, source: &ConfigSource, loaded: &Result<Config, crate::config::ConfigError>) {
-    let path = match source {
+    let paths = match source {
         ConfigSource::DefaultPath if !Path::new(DEFAULT_PATH).exists() => {
             r.linef("info", "config", format_args!("no file at {DEFAULT_PATH}: built-in defaults"));
             return;
         }
-        ConfigSource::DefaultPath => PathBuf::from(DEFAULT_PATH),
-        ConfigSource::Explicit(p) => p.clone(),
+        ConfigSource::DefaultPath => vec![PathBuf::from(DEFAULT_PATH)],
+        ConfigSource::Explicit(paths) => paths.clone(),
     };
-    let config = match loaded {
-        Ok(c) => c,
+    match loaded {
+        Ok(_) => {}
+        // A read error says its own fix.
+        Err(e @ crate::config::ConfigError::Read { .. }) => {
+            r.linef("FAIL", "config", format_args!("{e}"));
+            return;
+        }
         Err(e) => {
             let text = e.to_string();
             let first = text.lines().next().unwrap_or_default();
@@ -234,14 +248,15 @@ fn config_section(r: &mut Report, source: &ConfigSource, loaded: &Result<Config,
             return;
         }
     };
-    r.linef("ok", "config", format_args!("{}: valid", path.display()));
-    if config.auth.basic_auth_users.is_empty() {
-        return;
-    }
     use std::os::unix::fs::PermissionsExt;
-    if let Ok(meta) = std::fs::metadata(&path) {
+    for (i, path) in paths.iter().enumerate() {
+        let over = if i > 0 { " (read over the file above)" } else { "" };
+        r.linef("ok", "config", format_args!("{}: valid{over}", path.display()));
+        // Every file was valid in the load above, so each reads alone too.
+        let holds_hashes = Config::load(path).is_ok_and(|c| !c.auth.basic_auth_users.is_empty());
+        let Ok(meta) = std::fs::metadata(path) else { continue };
         let mode = meta.permissions().mode() & 0o777;
-        if mode & 0o044 != 0 {
+        if holds_hashes && mode & 0o044 != 0 {
             r.linef(
                 "warn",
                 "config",
@@ -256,7 +271,35 @@ fn config_section(r: &mut Report, source: &ConfigSource, loaded: &Result<Config,
 }
 
 fn listen(r: &mut Report, config: &Config) {
-    for addr in &config.listen.0 {
+    let (addrs, absent) = listen_addrs(&config.listen.0, config.listen_interface.get());
+    if let Some(name) = config.listen_interface.get() {
+        let topic = format!("listen interface {name}");
+        match absent {
+            Some(why @ Absence::NoSuchInterface(_)) => r.linef(
+                "FAIL",
+                &topic,
+                format_args!("{why}; fix: set listen_interface to one of those (ip link shows them)"),
+            ),
+            Some(why) => r.linef(
+                "warn",
+                &topic,
+                format_args!(
+                    "{why}: the exporter listens there as soon as it has one; fix: bring {name} up (ip addr \
+                     show {name})"
+                ),
+            ),
+            None => {
+                let own: Vec<String> =
+                    addrs.iter().filter(|a| !config.listen.0.contains(a)).map(|a| a.ip().to_string()).collect();
+                if own.is_empty() {
+                    r.line("info", &topic, "not used: every listen address names a particular address");
+                } else {
+                    r.linef("info", &topic, format_args!("{}", own.join(", ")));
+                }
+            }
+        }
+    }
+    for addr in &addrs {
         let topic = format!("listen {addr}");
         match crate::os::listener::bind_listener(*addr) {
             Ok(listener) => {
@@ -266,63 +309,14 @@ fn listen(r: &mut Report, config: &Config) {
             Err(e) if crate::os::listener::ipv6_unsupported(addr, &e) => {
                 r.linef("warn", &topic, format_args!("{e}: this kernel has no IPv6; the exporter skips it"))
             }
-            Err(e) if e.raw_os_error() == Some(libc::EADDRINUSE) => match holder(addr.port()) {
-                Some((pid, name)) if name == "ap-exporter" => {
+            Err(e) => match BindProblem::explain(*addr, &e) {
+                BindProblem { running: Some(pid), .. } => {
                     r.linef("ok", &topic, format_args!("in use by ap-exporter (pid {pid}): the exporter is running"))
                 }
-                Some((pid, name)) => r.linef(
-                    "FAIL",
-                    &topic,
-                    format_args!(
-                        "in use by pid {pid} ({name}); fix: stop that program, or choose another port in listen"
-                    ),
-                ),
-                None => r.linef(
-                    "FAIL",
-                    &topic,
-                    format_args!("{e}; run as root to see which process holds it; fix: choose another port in listen"),
-                ),
+                problem => r.linef("FAIL", &topic, format_args!("{}; fix: {}", problem.cause, problem.fix)),
             },
-            Err(e) => r.linef("FAIL", &topic, format_args!("{e}; fix: listen on an address of this machine")),
         }
     }
-}
-
-/// The process listening on TCP `port`, from the kernel's socket tables and
-/// the processes' descriptors. The bind just failed on this machine, so this
-/// reads the real `/proc`, not the configured procfs root.
-fn holder(port: u16) -> Option<(u32, String)> {
-    let proc = Path::new("/proc");
-    let mut inodes = Vec::new();
-    for table in ["net/tcp", "net/tcp6"] {
-        let Some(text) = read(&proc.join(table)) else { continue };
-        for line in text.lines().skip(1) {
-            let f: Vec<&str> = line.split_whitespace().collect();
-            let Some(local) = f.get(1) else { continue };
-            let listening = f.get(3) == Some(&"0A");
-            let local_port = local.rsplit_once(':').and_then(|(_, p)| u16::from_str_radix(p, 16).ok());
-            if listening && local_port == Some(port) {
-                if let Some(inode) = f.get(9).filter(|i| **i != "0") {
-                    inodes.push(format!("socket:[{inode}]"));
-                }
-            }
-        }
-    }
-    if inodes.is_empty() {
-        return None;
-    }
-    for entry in std::fs::read_dir(proc).ok()?.flatten() {
-        let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else { continue };
-        let Ok(fds) = std::fs::read_dir(entry.path().join("fd")) else { continue };
-        for fd in fds.flatten() {
-            let Ok(link) = std::fs::read_link(fd.path()) else { continue };
-            if inodes.iter().any(|i| link.as_os_str() == i.as_str()) {
-                let name = read(&entry.path().join("comm")).map(|s| s.trim().to_string()).unwrap_or_default();
-                return Some((pid, name));
-            }
-        }
-    }
-    None
 }
 
 /// A one-line fix for a collector's failure.
@@ -377,12 +371,20 @@ fn collectors(r: &mut Report, config: &Config, kernel: Option<(u32, u32)>) {
             _ => String::new(),
         };
         match result {
-            Ok(()) if series == 0 && entry.name == "wireless" => r.line(
-                "warn",
-                &topic,
-                "no wireless interface found; fix: on Broadcom set [wireless] wl_command to the full path of wl, \
-                 else load the WiFi driver",
-            ),
+            // Wireless on and nothing found is what the exporter is for failing.
+            Ok(()) if series == 0 && entry.name == "wireless" => {
+                let tried: Vec<&str> = sources.iter().filter_map(|(_, s)| Some(s.split_once(':')?.0)).collect();
+                r.linef(
+                    "FAIL",
+                    &topic,
+                    format_args!(
+                        "no WiFi interface found by any backend (tried {}: the lines below say why); fix: on \
+                         Broadcom set [wireless] wl_command to the full path of wl, else load the WiFi driver; \
+                         without WiFi set [collectors] wireless = false",
+                        if tried.is_empty() { "none".to_string() } else { tried.join(", ") }
+                    ),
+                )
+            }
             Ok(()) => r.linef("ok", &topic, format_args!("{first_source}{series} series, {ms:.1} ms")),
             Err(e) => r.linef("FAIL", &topic, format_args!("{e}; fix: {}", fix(entry.name, &e, kernel))),
         }
@@ -418,7 +420,12 @@ fn access(r: &mut Report, config: &Config, client: Option<IpAddr>) {
 /// (a wildcard address is asked on loopback) and says whether it serves,
 /// its version and how many collectors fail. The init scripts print this.
 pub fn status(config: &Config) -> (String, bool) {
-    let Some(first) = config.listen.0.first() else { return ("no listen address".into(), false) };
+    let (addrs, absent) = listen_addrs(&config.listen.0, config.listen_interface.get());
+    let Some(first) = addrs.first() else {
+        let name = config.listen_interface.get().unwrap_or_default();
+        let why = absent.map_or_else(|| "no listen address".to_string(), |a| format!("listen_interface {name}: {a}"));
+        return (format!("not serving: {why}"), false);
+    };
     let ip = match first.ip() {
         IpAddr::V4(v4) if v4.is_unspecified() => IpAddr::from([127, 0, 0, 1]),
         IpAddr::V6(v6) if v6.is_unspecified() => IpAddr::V6(std::net::Ipv6Addr::LOCALHOST),
@@ -460,6 +467,14 @@ pub fn status(config: &Config) -> (String, bool) {
         format!("serving on {addr}: ap-exporter {version}, {} of {} collectors failing", failing.len(), results.len());
     if !failing.is_empty() {
         let _ = write!(said, " ({}): ap-exporter --diagnose says why", failing.join(", "));
+    }
+    let restarts = text.lines().find_map(|l| l.strip_prefix("ap_exporter_restarts_total ")?.trim().parse::<u64>().ok());
+    match restarts {
+        Some(0) => said.push_str("; supervised"),
+        Some(n) => {
+            let _ = write!(said, "; supervised, started again {n} time{} after dying", if n == 1 { "" } else { "s" });
+        }
+        None => {}
     }
     (said, true)
 }

@@ -109,3 +109,43 @@ fn sighup_with_each_bad_config_keeps_the_old_one() {
     assert!(baseline.contains("node_load1 1.52"));
     assert!(exp.alive());
 }
+
+/// `--config A --config B` (the OpenWrt init script's UCI settings over the
+/// TOML file): B's keys win, SIGHUP re-reads both, and a bad B keeps the
+/// config that served before.
+#[test]
+fn a_second_config_file_reads_over_the_first_and_reloads_with_it() {
+    let dir = TempDir::new("layers");
+    let proc_root = fixtures().join("modern_openwrt/proc");
+    let base = write_config(
+        dir.path(),
+        &format!(
+            "listen = [\"127.0.0.1:0\"]\n[collectors]\nwireless = false\nconntrack = false\n[paths]\nprocfs = {:?}\n",
+            proc_root.display().to_string()
+        ),
+    );
+    let over = dir.path().join("uci.toml");
+    std::fs::write(&over, "# generated\n[collectors]\nconntrack = true\n").unwrap();
+    let child = std::process::Command::new(exporter_bin())
+        .args([std::ffi::OsStr::new("--config"), base.as_os_str(), "--config".as_ref(), over.as_os_str()])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut exp = Exporter::adopt(child);
+    let addr = exp.wait_listening();
+    let scrape = get(addr, "/metrics").text();
+    assert!(scrape.contains("node_nf_conntrack_entries "), "the overlay's conntrack = true");
+    assert!(scrape.contains("node_load1 1.52"), "the base file's procfs");
+    std::fs::write(&over, "# generated\n[collectors]\nconntrack = false\nload = false\n").unwrap();
+    exp.signal(libc::SIGHUP);
+    exp.wait_for("reloaded", Duration::from_secs(10));
+    let scrape = get(addr, "/metrics").text();
+    assert!(!scrape.contains("node_nf_conntrack_entries ") && !scrape.contains("node_load1 "), "{scrape}");
+    std::fs::write(&over, "[collectors]\nconntrack = 1\n").unwrap();
+    exp.signal(libc::SIGHUP);
+    let line = exp.wait_for("reload failed", Duration::from_secs(10));
+    assert!(line.contains(&format!("{}:2:13", over.display())), "{line}");
+    assert!(!get(addr, "/metrics").text().contains("node_load1 "), "the old config still serves");
+}

@@ -18,24 +18,6 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::Command;
 
-/// Replaces every "N.N ms" by "<t> ms".
-fn mask_durations(line: &str) -> String {
-    let mut out = String::new();
-    for (i, word) in line.split(' ').enumerate() {
-        if i > 0 {
-            out.push(' ');
-        }
-        let next_is_ms = line.split(' ').nth(i + 1).is_some_and(|w| w.starts_with("ms"));
-        let numeric = !word.is_empty() && word.trim_end_matches(',').chars().all(|c| c.is_ascii_digit() || c == '.');
-        if next_is_ms && numeric {
-            out.push_str("<t>");
-        } else {
-            out.push_str(word);
-        }
-    }
-    out
-}
-
 fn run(dir: &Path, holder: &TcpListener) -> (String, i32) {
     let tmp = common::TempDir::new("diagnose");
     let port = holder.local_addr().unwrap().port().to_string();
@@ -44,27 +26,16 @@ fn run(dir: &Path, holder: &TcpListener) -> (String, i32) {
     std::fs::write(&path, config).unwrap();
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
     let arg = std::fs::read_to_string(dir.join("args")).map_or("--diagnose".to_string(), |a| a.trim().to_string());
-    let out = Command::new(common::exporter_bin())
-        .arg(&arg)
-        .arg("--config")
-        .arg(&path)
-        .current_dir(dir)
-        .env("PATH", "/usr/bin:/bin")
-        .env_remove("TZ")
-        .output()
-        .unwrap();
+    let out = common::run_in_fake_root(dir, &[arg.as_ref(), "--config".as_ref(), path.as_ref()]);
     let me = std::process::id().to_string();
     let my_name = std::fs::read_to_string("/proc/self/comm").unwrap_or_default().trim().to_string();
     let report = String::from_utf8(out.stdout).unwrap();
     let masked: String = report
         .lines()
         .map(|l| {
-            if l.starts_with("info platform arch: ") {
-                return "info platform arch: <host arch> (this build: <target>)\n".to_string();
-            }
             let l = l.replace(&tmp.path().display().to_string(), "<tmp>").replace(&format!(":{port}"), ":<port>");
             let l = l.replace(&format!("pid {me} ({my_name})"), "pid <test> (<test>)");
-            format!("{}\n", mask_durations(&l))
+            format!("{}\n", common::mask_diagnose_line(&l))
         })
         .collect();
     (masked, out.status.code().unwrap_or(-1))
@@ -107,7 +78,7 @@ fn diagnose_reports_over_fake_roots() {
 #[test]
 fn each_case_shows_its_finding() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/diagnose");
-    let cases: [(&str, &[&str], i32); 6] = [
+    let cases: [(&str, &[&str], i32); 7] = [
         (
             "merlin_2.6.22",
             &[
@@ -141,6 +112,14 @@ fn each_case_shows_its_finding() {
             1,
         ),
         ("conntrack_missing", &["FAIL collector conntrack: ", "fix: modprobe nf_conntrack"], 1),
+        (
+            "no_wifi_found",
+            &[
+                "FAIL collector wireless: no WiFi interface found by any backend (tried nl80211, wl, wext: ",
+                "info collector wireless: wl: not available: bin/no-such-wl: command not found",
+            ],
+            1,
+        ),
         ("port_held", &["FAIL listen 127.0.0.1:<port>: in use by pid <test> (<test>); fix: "], 1),
         ("readable_hash", &["warn config: <tmp>/config.toml holds password hashes", "fix: chmod 600"], 0),
     ];

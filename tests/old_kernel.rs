@@ -132,6 +132,57 @@ fn serves_reloads_idles_and_stops_on_a_2_6_22_syscall_surface() {
     assert_eq!(exp.wait_exit(Duration::from_secs(10)), Some(0));
 }
 
+/// Entware's respawn and the LAN-interface listen on the oldest kernels:
+/// `--supervise` forks, restarts a killed exporter, idles, and stops with
+/// it; `listen_interface` lists the interfaces over rtnetlink (musl's
+/// getifaddrs, whose SOCK_CLOEXEC socket the filter refuses first).
+#[test]
+fn supervises_and_listens_by_interface_on_a_2_6_22_syscall_surface() {
+    let dir = TempDir::new("oldk-sup");
+    let helper = seccomp_helper(dir.path());
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let cfg = write_config(
+        dir.path(),
+        &format!(
+            "listen = [\"0.0.0.0:{port}\"]\nlisten_interface = \"lo\"\n[collectors]\nwireless = false\n[paths]\nprocfs = {:?}\n",
+            fixtures().join("merlin_wl/proc").display().to_string()
+        ),
+    );
+    let child = Command::new(&helper)
+        .arg(musl_binary())
+        .arg("--supervise")
+        .arg("--config")
+        .arg(&cfg)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut exp = Exporter::adopt(child);
+    let addr = exp.wait_listening();
+    assert_eq!(addr, format!("127.0.0.1:{port}").parse().unwrap(), "lo's address, from getifaddrs");
+    assert_eq!(get(addr, "/metrics").status, 200);
+    let line = exp.wait_for("supervising the exporter (pid ", Duration::from_secs(5));
+    let first: u32 = line.rsplit("(pid ").next().unwrap().trim_end_matches(')').parse().unwrap();
+    // SAFETY: killing the exporter this test's supervisor started.
+    assert_eq!(unsafe { libc::kill(first as i32, libc::SIGKILL) }, 0);
+    exp.wait_for("was killed by signal 9; starting it again in 1 s", Duration::from_secs(10));
+    exp.wait_for("started the exporter again", Duration::from_secs(10));
+    exp.wait_for("listening on", Duration::from_secs(10));
+    assert!(get(addr, "/metrics").text().contains("ap_exporter_restarts_total 1"));
+    // The supervisor waits on its signal pipe: no CPU while all is well.
+    let supervisor = exp.child.id();
+    let before = cpu_ticks(supervisor);
+    std::thread::sleep(Duration::from_secs(3));
+    let used = cpu_ticks(supervisor) - before;
+    // SAFETY: sysconf only reads a constant.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as u64;
+    assert!(used * 100 < 3 * hz, "the supervisor used {used} ticks in 3 s idle");
+    assert_eq!(std::fs::read_dir(format!("/proc/{supervisor}/task")).unwrap().count(), 1, "one thread");
+    exp.signal(libc::SIGTERM);
+    assert_eq!(exp.wait_exit(Duration::from_secs(15)), Some(0));
+}
+
 /// CPU seconds (user + system) a finished child used, from wait4.
 #[allow(clippy::zombie_processes)] // reaped by wait4 below, which also reports its CPU time
 /// Runs `cmd` to its end: the CPU seconds it used and its stdout.

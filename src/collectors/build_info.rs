@@ -1,5 +1,6 @@
 //! build_info: `ap_exporter_build_info{target,version} 1`, so a fleet
-//! dashboard shows which build each router runs.
+//! dashboard shows which build each router runs; under `--supervise`, also
+//! `ap_exporter_restarts_total`, so a crashing exporter can be alerted on.
 
 use super::{CollectError, Collector};
 use crate::metrics::exposition::{Exposition, MetricType};
@@ -16,6 +17,14 @@ impl Collector for BuildInfoCollector {
             MetricType::Gauge,
         );
         out.sample(&[("target", crate::TARGET), ("version", crate::VERSION)], 1u64);
+        if let Some(restarts) = crate::os::supervisor::restarts() {
+            out.family(
+                "ap_exporter_restarts_total",
+                "Times the supervisor (--supervise) started the exporter again after it died.",
+                MetricType::Counter,
+            );
+            out.sample(&[], u64::from(restarts));
+        }
         Ok(())
     }
 }

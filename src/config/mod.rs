@@ -15,7 +15,9 @@
 use crate::collectors::CollectorSet;
 use crate::config::cidr::Cidr;
 use crate::config::glob::Glob;
-use crate::config::read::{Error as ReadError, FromToml, Value, array, fields, int_in, str, table, unknown, variant};
+use crate::config::read::{
+    Error as ReadError, FromToml, Value, array, fields, int_in, read_table, str, table, unknown, variant,
+};
 use crate::http::auth::BcryptHash;
 use crate::os::source::Roots;
 use crate::parse::wifi::Band;
@@ -31,6 +33,9 @@ pub const DEFAULT_PATH: &str = "/opt/etc/ap-exporter.toml";
 pub struct Config {
     /// Addresses to listen on.
     pub listen: ListenAddrs,
+    /// When set, the unspecified addresses of `listen` stand for this
+    /// interface's addresses, followed as they change.
+    pub listen_interface: InterfaceName,
     /// Client networks allowed to scrape; others get 403.
     pub allow: AllowList,
     /// Most concurrent client connections; more get 503.
@@ -61,6 +66,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             listen: ListenAddrs(vec![SocketAddr::from(([0, 0, 0, 0], 9100))]),
+            listen_interface: InterfaceName::default(),
             allow: AllowList(
                 ["127.0.0.0/8", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "::1/128", "fe80::/10", "fc00::/7"]
                     .iter()
@@ -94,15 +100,64 @@ impl FromToml for ListenAddrs {
         let mut addrs: Vec<SocketAddr> = Vec::with_capacity(items.len());
         for item in items {
             let text = str(item)?;
-            let addr: SocketAddr = text.parse().map_err(|_| {
-                ReadError::at(item, format!("{text:?} is not IP:PORT (examples: \"0.0.0.0:9100\", \"[::]:9100\")"))
+            let parsed = parse_listen(text).ok_or_else(|| {
+                ReadError::at(
+                    item,
+                    format!("{text:?} is not IP:PORT or :PORT (examples: \"0.0.0.0:9100\", \"[::]:9100\", \":9100\")"),
+                )
             })?;
-            if addrs.contains(&addr) {
-                return Err(ReadError::at(item, format!("{text:?} is listed twice")));
+            for addr in parsed.into_iter().flatten() {
+                if addrs.contains(&addr) {
+                    let also = if text.starts_with(':') { format!(", which covers {addr},") } else { String::new() };
+                    return Err(ReadError::at(item, format!("{text:?}{also} is listed twice")));
+                }
+                addrs.push(addr);
             }
-            addrs.push(addr);
         }
         Ok(ListenAddrs(addrs))
+    }
+}
+
+/// One `listen` entry: `IP:PORT`, or `:PORT` for every address of both
+/// families (as node_exporter's `--web.listen-address=:9100`), which is
+/// `0.0.0.0:PORT` and `[::]:PORT`: IPv6 listeners are IPv6-only, and one
+/// on a kernel without IPv6 is skipped.
+fn parse_listen(text: &str) -> Option<[Option<SocketAddr>; 2]> {
+    if let Some(port) = text.strip_prefix(':') {
+        // u16's parser takes a leading '+'; a port is digits only.
+        if port.is_empty() || !port.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let port: u16 = port.parse().ok()?;
+        let v6 = SocketAddr::from((std::net::Ipv6Addr::UNSPECIFIED, port));
+        return Some([Some(SocketAddr::from(([0, 0, 0, 0], port))), Some(v6)]);
+    }
+    Some([Some(text.parse().ok()?), None])
+}
+
+/// A network interface's name as Linux accepts it (1 to 15 bytes, no `/`,
+/// `:` or white space), or empty for none.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct InterfaceName(pub String);
+
+impl FromToml for InterfaceName {
+    fn from_toml(v: &Value) -> Result<Self, ReadError> {
+        let name = str(v)?;
+        let bad = |why: &str| Err(ReadError::at(v, format!("{name:?} is not an interface name: {why}")));
+        if name.len() > 15 {
+            return bad("Linux allows at most 15 bytes");
+        }
+        if name == "." || name == ".." || name.bytes().any(|b| b == b'/' || b == b':' || !b.is_ascii_graphic()) {
+            return bad("letters, digits and punctuation but '/' and ':'; ip link shows the names, such as \"br-lan\"");
+        }
+        Ok(InterfaceName(name.to_string()))
+    }
+}
+
+impl InterfaceName {
+    /// The name, or `None` when empty.
+    pub fn get(&self) -> Option<&str> {
+        if self.0.is_empty() { None } else { Some(&self.0) }
     }
 }
 
@@ -352,9 +407,14 @@ impl PathsConfig {
 
 impl FromToml for Config {
     fn from_toml(v: &Value) -> Result<Self, ReadError> {
-        let mut c = Config::default();
+        read_table(v)
+    }
+
+    fn read_onto(&mut self, v: &Value) -> Result<(), ReadError> {
+        let c = self;
         fields!(v, {
             "listen" => c.listen,
+            "listen_interface" => c.listen_interface,
             "allow" => c.allow,
             "max_connections" => c.max_connections,
             "connection_timeout_seconds" => c.connection_timeout_seconds,
@@ -367,19 +427,23 @@ impl FromToml for Config {
             "textfile" => c.textfile,
             "paths" => c.paths,
         });
-        Ok(c)
+        Ok(())
     }
 }
 
 impl FromToml for LogConfig {
     fn from_toml(v: &Value) -> Result<Self, ReadError> {
-        let mut c = LogConfig::default();
+        read_table(v)
+    }
+
+    fn read_onto(&mut self, v: &Value) -> Result<(), ReadError> {
+        let c = self;
         fields!(v, {
             "level" => c.level,
             "target" => c.target,
             "syslog_socket" => c.syslog_socket,
         });
-        Ok(c)
+        Ok(())
     }
 }
 
@@ -398,11 +462,15 @@ impl FromToml for LogTarget {
 
 impl FromToml for AuthConfig {
     fn from_toml(v: &Value) -> Result<Self, ReadError> {
-        let mut c = AuthConfig::default();
+        read_table(v)
+    }
+
+    fn read_onto(&mut self, v: &Value) -> Result<(), ReadError> {
+        let c = self;
         fields!(v, {
             "basic_auth_users" => c.basic_auth_users,
         });
-        Ok(c)
+        Ok(())
     }
 }
 
@@ -418,6 +486,12 @@ impl FromToml for BcryptHash {
 impl FromToml for CollectorSet {
     fn from_toml(v: &Value) -> Result<Self, ReadError> {
         let mut set = CollectorSet::defaults();
+        set.read_onto(v)?;
+        Ok(set)
+    }
+
+    fn read_onto(&mut self, v: &Value) -> Result<(), ReadError> {
+        let set = self;
         for (key, value) in table(v, "a table of collector = true or false")? {
             let Some(i) = CollectorSet::device_position(&key.name) else {
                 return Err(ReadError {
@@ -431,19 +505,23 @@ impl FromToml for CollectorSet {
                 set.remove(i);
             }
         }
-        Ok(set)
+        Ok(())
     }
 }
 
 impl FromToml for NetdevConfig {
     fn from_toml(v: &Value) -> Result<Self, ReadError> {
-        let mut c = NetdevConfig::default();
+        read_table(v)
+    }
+
+    fn read_onto(&mut self, v: &Value) -> Result<(), ReadError> {
+        let c = self;
         fields!(v, {
             "include" => c.include,
             "exclude" => c.exclude,
             "sample_interval_seconds" => c.sample_interval_seconds,
         });
-        Ok(c)
+        Ok(())
     }
 }
 
@@ -456,7 +534,11 @@ impl FromToml for WirelessBackend {
 
 impl FromToml for WirelessConfig {
     fn from_toml(v: &Value) -> Result<Self, ReadError> {
-        let mut c = WirelessConfig::default();
+        read_table(v)
+    }
+
+    fn read_onto(&mut self, v: &Value) -> Result<(), ReadError> {
+        let c = self;
         fields!(v, {
             "backend" => c.backend,
             "stations" => c.stations,
@@ -467,18 +549,22 @@ impl FromToml for WirelessConfig {
             "max_stations" => c.max_stations,
             "interfaces" => c.interfaces,
         });
-        Ok(c)
+        Ok(())
     }
 }
 
 impl FromToml for WirelessInterface {
     fn from_toml(v: &Value) -> Result<Self, ReadError> {
-        let mut c = WirelessInterface::default();
+        read_table(v)
+    }
+
+    fn read_onto(&mut self, v: &Value) -> Result<(), ReadError> {
+        let c = self;
         fields!(v, {
             "band" => c.band,
             "radio" => c.radio,
         });
-        Ok(c)
+        Ok(())
     }
 }
 
@@ -491,24 +577,32 @@ impl FromToml for Band {
 
 impl FromToml for TextfileConfig {
     fn from_toml(v: &Value) -> Result<Self, ReadError> {
-        let mut c = TextfileConfig::default();
+        read_table(v)
+    }
+
+    fn read_onto(&mut self, v: &Value) -> Result<(), ReadError> {
+        let c = self;
         fields!(v, {
             "directory" => c.directory,
         });
-        Ok(c)
+        Ok(())
     }
 }
 
 impl FromToml for PathsConfig {
     fn from_toml(v: &Value) -> Result<Self, ReadError> {
-        let mut c = PathsConfig::default();
+        read_table(v)
+    }
+
+    fn read_onto(&mut self, v: &Value) -> Result<(), ReadError> {
+        let c = self;
         fields!(v, {
             "procfs" => c.procfs,
             "sysfs" => c.sysfs,
             "etc" => c.etc,
             "nl80211" => c.nl80211,
         });
-        Ok(c)
+        Ok(())
     }
 }
 
@@ -520,7 +614,7 @@ pub enum ConfigError {
         /// The file.
         path: PathBuf,
         /// Why.
-        error: std::io::Error,
+        error: ReadFailure,
     },
     /// The file is not valid TOML or not a valid configuration.
     Invalid {
@@ -555,15 +649,74 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
+/// Why a config file could not be read.
+#[derive(Debug)]
+pub enum ReadFailure {
+    /// Nothing is at the path.
+    Missing,
+    /// A directory, FIFO or device is at the path.
+    NotRegular,
+    /// The file is larger than [`MAX_CONFIG_BYTES`].
+    TooLarge,
+    /// Reading failed (permission, I/O).
+    Io(std::io::Error),
+}
+
+impl fmt::Display for ReadFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ReadFailure::Missing => f.write_str("no such file"),
+            ReadFailure::NotRegular => f.write_str("not a regular file"),
+            ReadFailure::TooLarge => write!(f, "larger than {MAX_CONFIG_BYTES} bytes"),
+            ReadFailure::Io(e) => write!(f, "{e}"),
+        }?;
+        f.write_str("; fix: ")?;
+        f.write_str(match self {
+            ReadFailure::Missing => "check the path given to --config",
+            ReadFailure::NotRegular => "give --config the path of the file itself",
+            ReadFailure::TooLarge => "a config is a few KiB: check that --config names the right file",
+            ReadFailure::Io(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+                "run the exporter as root (the packages install the config readable by root only)"
+            }
+            ReadFailure::Io(_) => "check the file and the storage it is on",
+        })
+    }
+}
+
 impl Config {
     /// Parses config text; `path` is only used in error messages.
     pub fn from_toml(text: &str, path: &Path) -> Result<Config, ConfigError> {
-        let root = doc::parse(text).map_err(|e| invalid(text, path, Some(e.span), &e.message))?;
-        <Config as FromToml>::from_toml(&root).map_err(|e| invalid(text, path, Some(e.span), &e.message))
+        let mut config = Config::default();
+        config.read_text_onto(text, path)?;
+        Ok(config)
     }
 
-    /// Reads and parses a config file. An empty file is all defaults.
+    /// Reads config text over this config: the keys it gives replace the
+    /// ones set before. On error `self` is half-read: use a copy.
+    fn read_text_onto(&mut self, text: &str, path: &Path) -> Result<(), ConfigError> {
+        let root = doc::parse(text).map_err(|e| invalid(text, path, Some(e.span), &e.message))?;
+        self.read_onto(&root).map_err(|e| invalid(text, path, Some(e.span), &e.message))
+    }
+
+    /// Reads and parses a config file.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        Config::load_all(&[path])
+    }
+
+    /// Reads config files in order, each over the ones before (`--config A
+    /// --config B`: B's keys win, a table's other keys stay as A set them).
+    /// The first error, in any file, fails the whole load.
+    pub fn load_all<P: AsRef<Path>>(paths: &[P]) -> Result<Config, ConfigError> {
+        let mut config = Config::default();
+        for path in paths {
+            let text = Config::read_text(path.as_ref())?;
+            config.read_text_onto(&text, path.as_ref())?;
+        }
+        Ok(config)
+    }
+
+    /// A config file's text: UTF-8, not empty.
+    fn read_text(path: &Path) -> Result<String, ConfigError> {
         let bytes = read_config_bytes(path).map_err(|error| ConfigError::Read { path: path.to_path_buf(), error })?;
         let text = String::from_utf8(bytes).map_err(|e| {
             let upto = &e.as_bytes()[..e.utf8_error().valid_up_to()];
@@ -586,7 +739,7 @@ impl Config {
                 excerpt: String::new(),
             });
         }
-        Config::from_toml(&text, path)
+        Ok(text)
     }
 }
 
@@ -609,18 +762,18 @@ const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
 
 /// The config file's bytes. It must be a regular file (a FIFO at the path
 /// would block the reload forever) of at most [`MAX_CONFIG_BYTES`].
-fn read_config_bytes(path: &Path) -> Result<Vec<u8>, std::io::Error> {
+fn read_config_bytes(path: &Path) -> Result<Vec<u8>, ReadFailure> {
     use crate::os::source::{SourceErrorKind, open_regular};
-    use std::io::{Error, ErrorKind, Read};
+    use std::io::Read;
     let file = open_regular(path).map_err(|e| match e.kind {
-        SourceErrorKind::Missing => Error::from(ErrorKind::NotFound),
-        SourceErrorKind::Io(io) => io,
-        _ => Error::new(ErrorKind::InvalidInput, "not a regular file"),
+        SourceErrorKind::Missing => ReadFailure::Missing,
+        SourceErrorKind::Io(io) => ReadFailure::Io(io),
+        _ => ReadFailure::NotRegular,
     })?;
     let mut bytes = Vec::new();
-    file.take(MAX_CONFIG_BYTES + 1).read_to_end(&mut bytes)?;
+    file.take(MAX_CONFIG_BYTES + 1).read_to_end(&mut bytes).map_err(ReadFailure::Io)?;
     if bytes.len() as u64 > MAX_CONFIG_BYTES {
-        return Err(Error::new(ErrorKind::InvalidData, format!("larger than {MAX_CONFIG_BYTES} bytes")));
+        return Err(ReadFailure::TooLarge);
     }
     Ok(bytes)
 }
@@ -707,6 +860,90 @@ procfs = "/tmp/p"
         assert_eq!(c.auth.basic_auth_users.len(), 1);
         assert_eq!(c.wireless.interfaces["eth1"].band, Some(crate::parse::wifi::Band::G2_4));
         assert_eq!(c.textfile.directory, PathBuf::from("/var/lib/ap-exporter"));
+    }
+
+    #[test]
+    fn later_files_read_over_earlier_ones_key_by_key() {
+        let dir = std::env::temp_dir().join(format!("apx-layers-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let base = dir.join("base.toml");
+        let over = dir.join("over.toml");
+        std::fs::write(
+            &base,
+            "listen = [\"127.0.0.1:9100\", \"[::1]:9100\"]\nmax_connections = 4\n[collectors]\nconntrack = false\n\
+             load = false\n[wireless]\nmax_stations = 8\nwl_command = \"/usr/sbin/wl\"\n\
+             [wireless.interfaces.eth1]\nband = \"2.4GHz\"\nradio = \"main\"\n",
+        )
+        .unwrap();
+        std::fs::write(
+            &over,
+            "# from uci\nlisten = [\":9101\"]\n[collectors]\nload = true\nwireless = false\n[wireless]\nmax_stations = 32\n\
+             [wireless.interfaces.eth1]\nband = \"5GHz\"\n[wireless.interfaces.eth2]\nradio = \"guest\"\n",
+        )
+        .unwrap();
+        let c = Config::load_all(&[&base, &over]).unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+        // Arrays are replaced whole; scalars the overlay leaves alone stay.
+        assert_eq!(c.listen.0.len(), 2);
+        assert_eq!(c.listen.0[0], "0.0.0.0:9101".parse().unwrap());
+        assert_eq!(c.max_connections.0, 4);
+        let on = |name| c.collectors.contains(CollectorSet::device_position(name).unwrap());
+        assert!(!on("conntrack") && on("load") && !on("wireless") && on("netdev"));
+        assert_eq!(c.wireless.max_stations.0, 32);
+        assert_eq!(c.wireless.wl_command, "/usr/sbin/wl");
+        let eth1 = &c.wireless.interfaces["eth1"];
+        assert_eq!((eth1.band, eth1.radio.as_deref()), (Some(crate::parse::wifi::Band::G5), Some("main")));
+        assert_eq!(c.wireless.interfaces["eth2"].radio.as_deref(), Some("guest"));
+    }
+
+    #[test]
+    fn an_error_in_any_file_names_that_file_and_fails_the_load() {
+        let dir = std::env::temp_dir().join(format!("apx-layers-bad-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let good = dir.join("good.toml");
+        let bad = dir.join("bad.toml");
+        std::fs::write(&good, "max_connections = 4\n").unwrap();
+        std::fs::write(&bad, "\n[wireless]\nmax_stations = 0\n").unwrap();
+        let e = Config::load_all(&[&good, &bad]).unwrap_err().to_string();
+        assert!(e.starts_with(&format!("{}:3:16: ", bad.display())), "{e}");
+        let e = Config::load_all(&[&bad, &good]).unwrap_err().to_string();
+        assert!(e.starts_with(&format!("{}:3:16: ", bad.display())), "{e}");
+        let e = Config::load_all(&[good.clone(), dir.join("missing.toml")]).unwrap_err().to_string();
+        assert!(e.contains("missing.toml: cannot read config: no such file"), "{e}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn listen_interface_is_a_linux_interface_name() {
+        let c = Config::from_toml("listen_interface = \"br-lan\"\n", Path::new("x")).unwrap();
+        assert_eq!(c.listen_interface.get(), Some("br-lan"));
+        assert_eq!(Config::default().listen_interface.get(), None);
+        assert_eq!(
+            Config::from_toml("listen_interface = \"\"\n", Path::new("x")).unwrap().listen_interface.get(),
+            None
+        );
+        for bad in ["eth0:1", "a/b", "br lan", "..", "sixteen-chars-xx", "x\n", "tab\t", "é"] {
+            let e = err(&format!("listen_interface = {bad:?}"));
+            assert!(e.starts_with("t.toml:1:20: ") && e.contains("is not an interface name"), "{bad}: {e}");
+        }
+        let e = err("listen_interface = 5");
+        assert!(e.contains("expected a string"), "{e}");
+    }
+
+    #[test]
+    fn colon_port_is_every_address_of_both_families() {
+        let c = Config::from_toml("listen = [\":9100\", \"127.0.0.1:9101\"]\n", Path::new("x")).unwrap();
+        let want: Vec<SocketAddr> =
+            ["0.0.0.0:9100", "[::]:9100", "127.0.0.1:9101"].iter().map(|a| a.parse().unwrap()).collect();
+        assert_eq!(c.listen.0, want);
+        let e = err("listen = [\":9100\", \"0.0.0.0:9100\"]");
+        assert!(e.starts_with("t.toml:1:20: \"0.0.0.0:9100\" is listed twice"), "{e}");
+        let e = err("listen = [\"[::]:9100\", \":9100\"]");
+        assert!(e.contains("\":9100\", which covers [::]:9100, is listed twice"), "{e}");
+        for bad in [":", ":+9100", ":65536", ": 9100", ":-1", "::9100x", ":9100:"] {
+            let e = err(&format!("listen = [{bad:?}]"));
+            assert!(e.contains("is not IP:PORT or :PORT"), "{bad}: {e}");
+        }
     }
 
     #[test]

@@ -36,6 +36,21 @@ impl Error {
 pub trait FromToml: Sized {
     /// Reads `v`, or says what is wrong with it.
     fn from_toml(v: &Value) -> Result<Self, Error>;
+
+    /// Reads `v` over the value a file read before set (`--config A
+    /// --config B`): a table keeps the keys `v` does not give, anything else
+    /// is replaced whole.
+    fn read_onto(&mut self, v: &Value) -> Result<(), Error> {
+        *self = Self::from_toml(v)?;
+        Ok(())
+    }
+}
+
+/// A config table read from scratch: its defaults, then the keys `v` gives.
+pub fn read_table<T: FromToml + Default>(v: &Value) -> Result<T, Error> {
+    let mut t = T::default();
+    t.read_onto(v)?;
+    Ok(t)
 }
 
 /// Reads the keys of a config table, one line per key:
@@ -54,7 +69,7 @@ macro_rules! fields {
     ($table:expr, { $($key:literal => $place:expr),* $(,)? }) => {
         $crate::config::read::each_field($table, &[$($key),*], &mut |key, value| {
             match key {
-                $($key => $place = $crate::config::read::FromToml::from_toml(value)?,)*
+                $($key => $crate::config::read::FromToml::read_onto(&mut $place, value)?,)*
                 _ => {}
             }
             Ok(())
@@ -173,9 +188,20 @@ impl<T: FromToml> FromToml for Vec<T> {
 impl<T: FromToml> FromToml for BTreeMap<String, T> {
     fn from_toml(v: &Value) -> Result<BTreeMap<String, T>, Error> {
         let mut map = BTreeMap::new();
-        for (key, value) in table(v, "a table")? {
-            map.insert(key.name.clone(), T::from_toml(value)?);
-        }
+        map.read_onto(v)?;
         Ok(map)
+    }
+
+    /// A later file adds entries and reads over the ones it names.
+    fn read_onto(&mut self, v: &Value) -> Result<(), Error> {
+        for (key, value) in table(v, "a table")? {
+            match self.get_mut(&key.name) {
+                Some(entry) => entry.read_onto(value)?,
+                None => {
+                    self.insert(key.name.clone(), T::from_toml(value)?);
+                }
+            }
+        }
+        Ok(())
     }
 }

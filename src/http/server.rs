@@ -156,7 +156,8 @@ pub struct BindError {
 
 impl std::fmt::Display for BindError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "cannot listen on {}: {}", self.addr, self.error)
+        let problem = crate::os::listener::BindProblem::explain(self.addr, &self.error);
+        write!(f, "cannot listen on {}: {}; fix: {}", self.addr, problem.cause, problem.fix)
     }
 }
 
@@ -176,7 +177,8 @@ impl Server {
     /// Makes the listener set equal to `addrs`, all or nothing: either every
     /// address is listening afterwards (IPv6 ones may be skipped on kernels
     /// without IPv6) or nothing changed and the error is returned. Addresses
-    /// already bound keep their socket.
+    /// already bound keep their socket. An empty `addrs` (an interface with
+    /// no address yet) closes every listener.
     pub fn listen_on(&mut self, addrs: &[SocketAddr]) -> Result<(), BindError> {
         let mut old = std::mem::take(&mut self.listeners);
         let mut reused = Vec::new();
@@ -197,7 +199,7 @@ impl Server {
                 }
             }
         }
-        if reused.is_empty() && fresh.is_empty() {
+        if !addrs.is_empty() && reused.is_empty() && fresh.is_empty() {
             self.listeners = old;
             return Err(BindError {
                 addr: addrs.first().copied().unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0))),

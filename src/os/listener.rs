@@ -5,6 +5,7 @@
 use std::io;
 use std::net::{SocketAddr, TcpListener};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::path::Path;
 
 /// Binds a non-blocking listener. IPv6 listeners are IPv6-only, so that
 /// `0.0.0.0:9100` and `[::]:9100` can both be listed: by default Linux lets
@@ -108,6 +109,98 @@ pub fn connect(addr: SocketAddr, timeout: std::time::Duration) -> io::Result<std
         return Err(io::Error::last_os_error());
     }
     Ok(stream)
+}
+
+/// Why a listener could not be bound, in words a person can act on: what
+/// start-up, a reload and `--diagnose` all say.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BindProblem {
+    /// What went wrong and why, such as "in use by pid 812 (node_exporter)".
+    pub cause: String,
+    /// What to do about it.
+    pub fix: &'static str,
+    /// The pid of an ap-exporter that holds the address already.
+    pub running: Option<u32>,
+}
+
+impl BindProblem {
+    /// Explains the error `e` of binding `addr`. For an address in use, it
+    /// looks in `/proc` for the process that holds the port.
+    pub fn explain(addr: SocketAddr, e: &io::Error) -> BindProblem {
+        let problem = |cause: String, fix| BindProblem { cause, fix, running: None };
+        match e.raw_os_error() {
+            Some(libc::EACCES) if addr.port() < 1024 => problem(
+                format!(
+                    "{e}: ports below 1024 need root or the CAP_NET_BIND_SERVICE capability (port {})",
+                    addr.port()
+                ),
+                "run the exporter as root, or listen on a port from 1024 up (9100 is the usual one)",
+            ),
+            Some(libc::EACCES) => problem(e.to_string(), "run the exporter as root"),
+            Some(libc::EADDRINUSE) => match port_holder(addr.port()) {
+                Some((pid, name)) if name == "ap-exporter" => BindProblem {
+                    cause: format!("in use by ap-exporter (pid {pid}): the exporter is running already"),
+                    fix: "stop that one first (its init script's stop), or choose another port in listen",
+                    running: Some(pid),
+                },
+                Some((pid, name)) => problem(
+                    format!("in use by pid {pid} ({name})"),
+                    "stop that program, or choose another port in listen",
+                ),
+                None => {
+                    problem(format!("{e}; run as root to see which process holds it"), "choose another port in listen")
+                }
+            },
+            Some(libc::EADDRNOTAVAIL) => problem(
+                format!("{e}: {} is not an address of this machine", addr.ip()),
+                "listen on an address this machine has (ip addr shows them), or on \":PORT\" for all of them",
+            ),
+            _ => problem(e.to_string(), "check the address in listen"),
+        }
+    }
+}
+
+/// The process listening on TCP `port`, from the kernel's socket tables and
+/// the processes' descriptors. The bind just failed on this machine, so this
+/// reads the real `/proc`, not the configured procfs root.
+pub fn port_holder(port: u16) -> Option<(u32, String)> {
+    let proc = Path::new("/proc");
+    let mut inodes = Vec::new();
+    for table in ["net/tcp", "net/tcp6"] {
+        let Some(text) = read(&proc.join(table)) else { continue };
+        for line in text.lines().skip(1) {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            let Some(local) = f.get(1) else { continue };
+            let listening = f.get(3) == Some(&"0A");
+            let local_port = local.rsplit_once(':').and_then(|(_, p)| u16::from_str_radix(p, 16).ok());
+            if listening && local_port == Some(port) {
+                if let Some(inode) = f.get(9).filter(|i| **i != "0") {
+                    inodes.push(format!("socket:[{inode}]"));
+                }
+            }
+        }
+    }
+    if inodes.is_empty() {
+        return None;
+    }
+    for entry in std::fs::read_dir(proc).ok()?.flatten() {
+        let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else { continue };
+        let Ok(fds) = std::fs::read_dir(entry.path().join("fd")) else { continue };
+        for fd in fds.flatten() {
+            let Ok(link) = std::fs::read_link(fd.path()) else { continue };
+            if inodes.iter().any(|i| link.as_os_str() == i.as_str()) {
+                let name = read(&entry.path().join("comm")).map(|s| s.trim().to_string()).unwrap_or_default();
+                return Some((pid, name));
+            }
+        }
+    }
+    None
+}
+
+/// A small file of `/proc`, or `None`.
+fn read(path: &Path) -> Option<String> {
+    let mut buf = String::new();
+    crate::os::source::read_bounded(path, &mut buf).ok().map(|()| buf)
 }
 
 /// Whether a bind error means "this kernel has no IPv6", which is not fatal.

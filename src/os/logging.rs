@@ -63,6 +63,12 @@ pub fn force_syslog() {
     TO_SYSLOG.store(true, Ordering::Relaxed);
 }
 
+/// Whether log lines go to syslog (else to stderr, where a message printed
+/// for the console would show twice).
+pub fn to_syslog() -> bool {
+    TO_SYSLOG.load(Ordering::Relaxed)
+}
+
 impl log::Log for Logger {
     fn enabled(&self, metadata: &log::Metadata) -> bool {
         metadata.level() <= log::max_level()

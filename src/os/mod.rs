@@ -5,8 +5,10 @@
 
 pub mod child;
 pub mod command;
+pub mod interfaces;
 pub mod listener;
 pub mod logging;
 pub mod netlink;
 pub mod signals;
 pub mod source;
+pub mod supervisor;

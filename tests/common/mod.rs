@@ -454,3 +454,37 @@ pub fn make_executable(p: &Path) {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o755)).unwrap();
 }
+
+/// Runs the binary with `args` in the fake root `dir` (its relative paths
+/// resolve there), with a PATH that has no `wl` and no TZ, so nothing of
+/// the host's gets in but what the report then masks.
+pub fn run_in_fake_root(dir: &Path, args: &[&std::ffi::OsStr]) -> std::process::Output {
+    Command::new(exporter_bin())
+        .args(args)
+        .current_dir(dir)
+        .env("PATH", "/usr/bin:/bin")
+        .env_remove("TZ")
+        .output()
+        .unwrap()
+}
+
+/// A `--diagnose` line with what differs from host to host and run to run
+/// masked: the host's arch and the build target (a fake root cannot fake
+/// uname(2)'s machine), and every "N.N ms" duration, as "<t> ms".
+pub fn mask_diagnose_line(line: &str) -> String {
+    if line.starts_with("info platform arch: ") {
+        return "info platform arch: <host arch> (this build: <target>)".to_string();
+    }
+    let words: Vec<&str> = line.split(' ').collect();
+    let masked: Vec<&str> = words
+        .iter()
+        .enumerate()
+        .map(|(i, word)| {
+            let next_is_ms = words.get(i + 1).is_some_and(|w| w.starts_with("ms"));
+            let numeric =
+                !word.is_empty() && word.trim_end_matches(',').chars().all(|c| c.is_ascii_digit() || c == '.');
+            if next_is_ms && numeric { "<t>" } else { word }
+        })
+        .collect();
+    masked.join(" ")
+}

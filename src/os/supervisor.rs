@@ -1,0 +1,255 @@
+//! `--supervise`: the exporter as a child of a small parent that starts it
+//! again when it dies. Entware's rc.func has no respawn (procd has, on
+//! OpenWrt), so there a crash would leave nothing serving until a reboot.
+//!
+//! The parent forks (no exec: the child goes on from `cli::main` as a plain
+//! exporter, reading its config anew each time), then waits on its signal
+//! pipe: SIGCHLD says the child died, SIGHUP is passed on (or, while it
+//! waits to restart, restarts at once), SIGTERM and SIGINT are passed on and
+//! end both. A child that exits with status 0 was told to stop (rc.func's
+//! stop signals every process of the name at once), so the parent stops
+//! too; any other death is a crash, restarted after a delay that doubles
+//! from 1 s to 60 s and starts over after a minute of good running. Both
+//! processes keep one thread, and fork is safe for that reason.
+
+use crate::os::signals::Signals;
+use std::io;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+/// The first restart's delay; each quick crash doubles it.
+const FIRST_DELAY: Duration = Duration::from_secs(1);
+/// The longest delay between restarts.
+const MAX_DELAY: Duration = Duration::from_secs(60);
+/// A child that ran this long was healthy: its crash restarts after
+/// [`FIRST_DELAY`] again.
+const HEALTHY: Duration = Duration::from_secs(60);
+/// How long a stopping child may take before it is killed.
+const STOP_GRACE: Duration = Duration::from_secs(10);
+
+/// Restarts so far, as the child knows it (for `ap_exporter_restarts_total`).
+static RESTARTS: AtomicU32 = AtomicU32::new(0);
+/// Whether this process runs under a supervisor.
+static SUPERVISED: AtomicBool = AtomicBool::new(false);
+
+/// In a supervised exporter: how often its supervisor restarted it. `None`
+/// when it is not supervised.
+pub fn restarts() -> Option<u32> {
+    SUPERVISED.load(Ordering::Relaxed).then(|| RESTARTS.load(Ordering::Relaxed))
+}
+
+/// Which side of the fork the caller is on.
+pub enum Role {
+    /// The exporter: go on and serve.
+    Exporter,
+    /// The supervisor, done: exit with this code.
+    Finished(u8),
+}
+
+/// How a child ended, from waitpid's status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Death {
+    /// Exit status 0: it was told to stop.
+    Clean,
+    /// Any other exit status.
+    Status(i32),
+    /// Killed by this signal.
+    Signal(i32),
+}
+
+impl Death {
+    fn of(status: libc::c_int) -> Death {
+        if libc::WIFSIGNALED(status) {
+            // The exporter handles these and exits 0, but a child killed
+            // before its handlers were in place was told to stop too.
+            match libc::WTERMSIG(status) {
+                libc::SIGTERM | libc::SIGINT => Death::Clean,
+                sig => Death::Signal(sig),
+            }
+        } else {
+            match libc::WEXITSTATUS(status) {
+                0 => Death::Clean,
+                code => Death::Status(code),
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for Death {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Death::Clean => f.write_str("stopped"),
+            Death::Status(code) => write!(f, "exited with status {code}"),
+            Death::Signal(sig) => write!(f, "was killed by signal {sig}"),
+        }
+    }
+}
+
+/// The delay before the next restart, after a child that ran `ran` and
+/// the delay used last time.
+fn next_delay(last: Duration, ran: Duration) -> Duration {
+    if ran >= HEALTHY { FIRST_DELAY } else { (last * 2).min(MAX_DELAY) }
+}
+
+/// Becomes the supervisor of a forked exporter. Returns [`Role::Exporter`]
+/// in each child, and [`Role::Finished`] in the parent when it is told to
+/// stop, or cannot start a first child.
+pub fn run() -> Role {
+    let signals = match Signals::install_for_children() {
+        Ok(s) => s,
+        Err(e) => {
+            log::error!("--supervise: cannot install signal handlers: {e}");
+            return Role::Finished(1);
+        }
+    };
+    let mut pid = match fork_exporter(&signals) {
+        Ok(Some(pid)) => pid,
+        // In the child, `signals` is dropped on the way out: its copy of the pipe closes.
+        Ok(None) => return Role::Exporter,
+        Err(e) => {
+            log::error!("--supervise: cannot fork the exporter: {e}");
+            return Role::Finished(1);
+        }
+    };
+    log::info!("supervising the exporter (pid {pid})");
+    let mut started = Instant::now();
+    // Halved, so that the first quick crash waits FIRST_DELAY.
+    let mut delay = FIRST_DELAY / 2;
+    // Set while no child runs: when to start the next.
+    let mut restart_at: Option<Instant> = None;
+    // Set once told to stop: since when.
+    let mut stopping: Option<Instant> = None;
+    loop {
+        let deadline = [restart_at, stopping.map(|t| t + STOP_GRACE)].into_iter().flatten().min();
+        wait(signals.fd(), deadline);
+        let pending = signals.take();
+        if pending.terminate && stopping.is_none() {
+            if restart_at.is_some() {
+                return Role::Finished(0);
+            }
+            stopping = Some(Instant::now());
+            send(pid, libc::SIGTERM);
+        }
+        if stopping.is_some_and(|t| t.elapsed() >= STOP_GRACE) {
+            log::warn!("the exporter (pid {pid}) did not stop within {} s; killing it", STOP_GRACE.as_secs());
+            send(pid, libc::SIGKILL);
+        }
+        if pending.reload {
+            match restart_at {
+                // A SIGHUP while waiting to restart (a fixed config): now.
+                Some(_) => restart_at = Some(Instant::now()),
+                None => send(pid, libc::SIGHUP),
+            }
+        }
+        if restart_at.is_none() {
+            if let Some(death) = reap(pid) {
+                if stopping.is_some() || death == Death::Clean {
+                    return Role::Finished(0);
+                }
+                delay = next_delay(delay, started.elapsed());
+                log::error!("the exporter (pid {pid}) {death}; starting it again in {} s", delay.as_secs());
+                restart_at = Some(Instant::now() + delay);
+            }
+        }
+        if restart_at.is_some_and(|t| t <= Instant::now()) {
+            RESTARTS.fetch_add(1, Ordering::Relaxed);
+            match fork_exporter(&signals) {
+                Ok(Some(p)) => {
+                    pid = p;
+                    started = Instant::now();
+                    restart_at = None;
+                    log::info!("started the exporter again (pid {pid})");
+                }
+                Ok(None) => return Role::Exporter,
+                Err(e) => {
+                    log::error!("cannot fork the exporter: {e}; trying again in {} s", delay.as_secs());
+                    restart_at = Some(Instant::now() + delay);
+                }
+            }
+        }
+    }
+}
+
+/// Forks: `Some(pid)` in the parent, `None` in the child, whose signals
+/// have their default action back (the exporter installs its own).
+fn fork_exporter(signals: &Signals) -> io::Result<Option<libc::pid_t>> {
+    // Signals stay blocked across fork, so none runs the parent's handler
+    // in the child before the child has reset them.
+    // SAFETY: sigset_t is plain old data; sigfillset and sigprocmask fill and
+    // read the locals they are given.
+    let mut all: libc::sigset_t = unsafe { std::mem::zeroed() };
+    // SAFETY: as above.
+    let mut before: libc::sigset_t = unsafe { std::mem::zeroed() };
+    // SAFETY: as above.
+    unsafe {
+        libc::sigfillset(&mut all);
+        libc::sigprocmask(libc::SIG_BLOCK, &all, &mut before);
+    }
+    // SAFETY: the process has one thread, so the child gets a consistent copy.
+    let pid = unsafe { libc::fork() };
+    let forked = io::Error::last_os_error();
+    if pid == 0 {
+        signals.release_handlers();
+        SUPERVISED.store(true, Ordering::Relaxed);
+    }
+    // SAFETY: restoring the mask saved above.
+    unsafe { libc::sigprocmask(libc::SIG_SETMASK, &before, std::ptr::null_mut()) };
+    match pid {
+        0 => Ok(None),
+        p if p < 0 => Err(forked),
+        p => Ok(Some(p)),
+    }
+}
+
+/// Waits for the signal pipe to be readable, up to `until`.
+fn wait(fd: std::os::fd::RawFd, until: Option<Instant>) {
+    let timeout = until.map_or(-1, |t| {
+        let left = t.saturating_duration_since(Instant::now());
+        // Round up, so the wait does not end a little early and spin.
+        left.as_millis().min(i32::MAX as u128) as i32 + 1
+    });
+    let mut p = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
+    // SAFETY: one valid pollfd; EINTR just returns early.
+    unsafe { libc::poll(&mut p, 1, timeout) };
+}
+
+fn send(pid: libc::pid_t, sig: libc::c_int) {
+    // SAFETY: kill with a pid of our own child; ESRCH (already gone) is fine.
+    unsafe { libc::kill(pid, sig) };
+}
+
+/// How the child ended, if it has.
+fn reap(pid: libc::pid_t) -> Option<Death> {
+    let mut status = 0;
+    // SAFETY: waitpid on our own child, writing into a local.
+    let r = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
+    (r == pid).then(|| Death::of(status))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quick_crashes_back_off_and_a_healthy_run_starts_over() {
+        let mut d = FIRST_DELAY / 2;
+        let mut seen = Vec::new();
+        for _ in 0..9 {
+            d = next_delay(d, Duration::from_secs(2));
+            seen.push(d.as_secs());
+        }
+        assert_eq!(seen, [1, 2, 4, 8, 16, 32, 60, 60, 60]);
+        assert_eq!(next_delay(Duration::from_secs(60), HEALTHY), FIRST_DELAY);
+    }
+
+    #[test]
+    fn deaths_from_wait_statuses() {
+        // Linux's encoding: exit code in bits 8-15; a signal in bits 0-6.
+        assert_eq!(Death::of(0), Death::Clean);
+        assert_eq!(Death::of(1 << 8), Death::Status(1));
+        assert_eq!(Death::of(libc::SIGKILL), Death::Signal(libc::SIGKILL));
+        assert_eq!(Death::of(libc::SIGSEGV | 0x80), Death::Signal(libc::SIGSEGV));
+        assert_eq!(Death::of(libc::SIGTERM), Death::Clean);
+        assert_eq!(Death::Signal(9).to_string(), "was killed by signal 9");
+    }
+}
