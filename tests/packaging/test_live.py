@@ -21,6 +21,7 @@ no files but the edited config).
 import os
 import re
 import tempfile
+import time
 import unittest
 
 import bumped
@@ -268,3 +269,51 @@ class ImageBuild(unittest.TestCase):
                 r.sh("/opt/etc/init.d/S99ap-exporter stop")
         finally:
             r.close()
+
+
+class EntwareSupervised(unittest.TestCase):
+    """Entware's rc.func restarts nothing: S99ap-exporter runs the exporter
+    with --supervise. On the opkg and rc.func stand-ins: the exporter
+    killed with SIGKILL is back within seconds under the same supervisor,
+    check shows both, reconfigure still reloads, and stop (rc.func's kill
+    by name) leaves no ap-exporter process."""
+
+    def test_a_killed_exporter_comes_back_and_stop_stops_both(self):
+        r = router.Router("entware")
+        self.addCleanup(r.close)
+        init = "/" + PATHS["entware"]["init"]
+        players.Opkg(r.root, "entware", runner=r.run).install(ipk_path("entware", "x64-3.2"))
+        self.assertIsNotNone(r.wait_scrape(DEFAULT_PORT, "ap_exporter_build_info"))
+        (supervisor,) = r.pids()
+        (child,) = r.children(supervisor)
+        check = r.sh(init + " check")
+        self.assertEqual(check.returncode, 0, check.stdout + check.stderr)
+        self.assertIn("alive.", check.stdout)
+        self.assertIn("supervisor: pid %s; exporter: pid %s\n" % (supervisor, child), check.stdout)
+        self.assertRegex(check.stdout, r"(?m)^serving on 127\.0\.0\.1:%d: .*supervised" % DEFAULT_PORT)
+
+        r.run(["/bin/busybox", "kill", "-9", child], {})
+        end, back = time.time() + 10, []
+        while time.time() < end:
+            back = [p for p in r.children(supervisor) if p != child]
+            if back and r.scrape(DEFAULT_PORT):
+                break
+            time.sleep(0.2)
+        self.assertEqual(len(back), 1, "a new exporter under the same supervisor: " + r.processes())
+        self.assertLess(time.time(), end, "back within 10 s")
+        text = r.wait_scrape(DEFAULT_PORT, "ap_exporter_build_info")
+        self.assertRegex(text, r"(?m)^ap_exporter_restarts_total(\{[^}]*\})? 1$")
+        self.assertEqual(r.pids(), [supervisor])
+        self.assertIn("supervisor: pid %s; exporter: pid %s\n" % (supervisor, back[0]), r.sh(init + " check").stdout)
+
+        # reconfigure (SIGHUP to both, by name) still reloads, in the same processes.
+        conf = os.path.join(r.root, PATHS["entware"]["conf"])
+        with open(conf, "wb") as f:
+            f.write(shipped_config("entware").replace(b'listen = ["0.0.0.0:9100"]', b'listen = ["127.0.0.1:%d"]' % PORT))
+        r.sh(init + " reconfigure")
+        self.assertIsNotNone(r.wait_scrape(PORT, "ap_exporter_build_info"))
+        self.assertEqual((r.pids(), r.children(supervisor)), ([supervisor], back))
+
+        r.sh(init + " stop")
+        self.assertEqual(r.run(["/bin/busybox", "pidof", "ap-exporter"], {}).stdout, "", r.processes())
+        self.assertIsNone(r.scrape(PORT))
