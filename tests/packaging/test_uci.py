@@ -105,6 +105,9 @@ class OpenWrtRoot:
         """The shipped /etc/config/ap-exporter again, nothing waiting in /tmp/.uci."""
         shutil.copy(UCI, os.path.join(self.r.root, "etc/config/ap-exporter"))
         shutil.rmtree(os.path.join(self.r.root, "tmp/.uci"), ignore_errors=True)
+        if os.path.exists(os.path.join(self.r.root, "var/run/netifd-standin")):
+            with open(os.path.join(self.r.root, "var/run/netifd-standin/lan"), "w") as f:
+                f.write("br-lan\n")
         for name in ("tmp/check-refuses",):
             if os.path.exists(os.path.join(self.r.root, name)):
                 os.remove(os.path.join(self.r.root, name))
@@ -251,6 +254,9 @@ class Uci(unittest.TestCase):
             ("uci set ap-exporter.main.max_stations=4097", "is not a number from 1 to 4096"),
             ("uci set ap-exporter.main.max_stations=64k", "is not a number from 1 to 4096"),
             ("uci set ap-exporter.collectors.wifi=0", "no collector wifi"),
+            # A device name netifd gave that is no name (as network_get_device would return it).
+            ("printf 'br\"lan\\n' > /var/run/netifd-standin/lan; uci set ap-exporter.main.listen_interface=lan",
+             "main.listen_interface 'br\"lan' is not a device name (the device of lan)"),
             ("uci set ap-exporter.main.prot=9101", "main has no option prot"),
         ]
         for shell, message in cases:
@@ -292,10 +298,12 @@ class Uci(unittest.TestCase):
             f.write("ap-exporter: /var/etc/ap-exporter.uci.toml.new:4:10: not an address\n")
         mark = len(box.r.messages())
         out = box.sh("uci set ap-exporter.main.port=9101; uci commit; reload_config")
-        logged = box.logged(mark, "refused by ap-exporter --check-config; nothing changed")
+        refused = ("ap-exporter --check-config refuses /etc/ap-exporter.toml with the UCI settings over it "
+                   "(the line before says why); nothing changed")
+        logged = box.logged(mark, refused)
         self.assertIn("ap-exporter.uci.toml.new:4:10: not an address", logged)
-        self.assertIn("refused by ap-exporter --check-config; nothing changed", logged)
-        self.assertIn("refused by ap-exporter --check-config", out.stderr)
+        self.assertIn(refused, logged)
+        self.assertIn(refused, out.stderr)
         self.assertEqual((box.overlay(), box.wait_log(lambda log: False, 0.3)), (good, log))
 
     def test_a_uci_change_is_applied_by_sighup_to_the_same_process(self):
@@ -382,6 +390,11 @@ class Uci(unittest.TestCase):
                 status, out, err = self.overlay_of(shell)
                 self.assertEqual((status, toml_lines(out)), (0, []), err)
                 self.assertTrue(out.startswith("# Written by /etc/init.d/ap-exporter"))
+
+    def test_enabled_0_makes_no_overlay(self):
+        status, out, err = self.overlay_of("uci set ap-exporter.main.enabled=0; uci set ap-exporter.main.port=bad")
+        self.assertEqual((status, out), (0, ""), "with enabled 0 nothing else is judged")
+        self.assertIn("enabled is '0'", err)
 
     def test_listen_address_set_as_an_option_counts(self):
         """uci set of one address makes an option, not a list; it still counts."""
