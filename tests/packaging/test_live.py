@@ -457,6 +457,13 @@ class EntwareSupervised(unittest.TestCase):
         self.assertIsNotNone(r.wait_scrape(PORT, "ap_exporter_build_info"))
         self.assertEqual((r.pids(), r.children(supervisor)), ([supervisor], back))
 
+        # The supervisor killed: check tells the exporter left on its own.
+        r.run(["/bin/busybox", "kill", "-9", supervisor], {})
+        end = time.time() + 5
+        while r.pids() != back and time.time() < end:
+            time.sleep(0.1)
+        self.assertIn("exporter: pid %s, its supervisor is gone" % back[0], r.sh(init + " check").stdout)
+
         r.sh(init + " stop")
         self.assertEqual(r.run(["/bin/busybox", "pidof", "ap-exporter"], {}).stdout, "", r.processes())
         self.assertIsNone(r.scrape(PORT))
