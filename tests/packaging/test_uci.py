@@ -329,7 +329,9 @@ class Uci(unittest.TestCase):
         self.assertEqual(box.r.pids(), [])
         self.assertIn("term %s" % pid, box.wait_log(lambda log: "term %s" % pid in log))
         self.assertIn("enabled is '0'", out.stderr)
-        self.assertEqual(box.sh("/etc/init.d/ap-exporter status").stdout.strip(), "inactive")
+        status = box.sh("/etc/init.d/ap-exporter status")
+        self.assertEqual(status.returncode, 3)
+        self.assertTrue(status.stdout.startswith("active with no instances: not running (enabled '0'"), status.stdout)
         # Not started by hand either, while it says 0.
         box.sh("/etc/init.d/ap-exporter start")
         self.assertEqual(box.r.pids(), [])
