@@ -93,6 +93,39 @@ struct Listening {
 }
 
 impl Listening {
+    /// Binds what `config` says to listen on now (`listen`, narrowed to
+    /// `listen_interface`'s addresses). On failure nothing changes.
+    fn bind(&mut self, config: &Config, server: &mut Server) -> Result<(), String> {
+        let (addrs, absent) = listen_addrs(&config.listen.0, config.listen_interface.get());
+        server.listen_on(&addrs).map_err(|e| e.to_string())?;
+        self.settle(config, addrs, absent);
+        Ok(())
+    }
+
+    /// With `listen_interface`, when it is time: binds the interface's
+    /// addresses anew if they changed. A failure keeps the old listeners,
+    /// is logged once, and is tried again at the next look.
+    fn follow(&mut self, config: &Config, server: &mut Server, now: Instant) {
+        if self.next_check.is_none_or(|t| t > now) {
+            return;
+        }
+        self.next_check = Some(now + LISTEN_RECHECK);
+        let (addrs, absent) = listen_addrs(&config.listen.0, config.listen_interface.get());
+        if addrs == self.addrs {
+            return;
+        }
+        match server.listen_on(&addrs) {
+            Ok(()) => self.settle(config, addrs, absent),
+            Err(e) => {
+                let e = e.to_string();
+                if self.failed.as_ref() != Some(&e) {
+                    log::error!("listen_interface: the new addresses cannot be used, keeping the old: {e}");
+                }
+                self.failed = Some(e);
+            }
+        }
+    }
+
     /// Records what a (re)bind gave; warns once when the interface gave
     /// nothing, and schedules the next look.
     fn settle(&mut self, config: &Config, addrs: Vec<SocketAddr>, absent: Option<Absence>) {
@@ -155,49 +188,12 @@ impl App {
         self.registry.select(&collect, &exclude).map_err(|e| e.to_string())
     }
 
-    /// Binds what `config` says to listen on now (`listen`, narrowed to
-    /// `listen_interface`'s addresses). On failure nothing changes.
-    fn bind(&mut self, config: &Config, server: &mut Server) -> Result<(), String> {
-        let (addrs, absent) = listen_addrs(&config.listen.0, config.listen_interface.get());
-        server.listen_on(&addrs).map_err(|e| e.to_string())?;
-        self.listening.settle(config, addrs, absent);
-        Ok(())
-    }
-
-    /// With `listen_interface`, when it is time: binds the interface's
-    /// addresses anew if they changed. A failure keeps the old listeners,
-    /// is logged once, and is tried again at the next look.
-    fn follow_interface(&mut self, server: &mut Server, now: Instant) {
-        if self.listening.next_check.is_none_or(|t| t > now) {
-            return;
-        }
-        let (addrs, absent) = listen_addrs(&self.config.listen.0, self.config.listen_interface.get());
-        if addrs == self.listening.addrs {
-            self.listening.next_check = Some(now + LISTEN_RECHECK);
-            return;
-        }
-        match server.listen_on(&addrs) {
-            Ok(()) => {
-                let config = self.config.clone();
-                self.listening.settle(&config, addrs, absent);
-            }
-            Err(e) => {
-                let e = e.to_string();
-                if self.listening.failed.as_ref() != Some(&e) {
-                    log::error!("listen_interface: the new addresses cannot be used, keeping the old: {e}");
-                }
-                self.listening.failed = Some(e);
-                self.listening.next_check = Some(now + LISTEN_RECHECK);
-            }
-        }
-    }
-
     /// Applies a new config: listeners first (the only step that can fail),
     /// then everything else. On failure nothing changes.
     fn apply(&mut self, new: Config, server: &mut Server) -> Result<(), String> {
         let limits = limits(&new);
         ensure_fd_limit(limits.max_open() as u64)?;
-        self.bind(&new, server)?;
+        self.listening.bind(&new, server)?;
         server.set_limits(limits);
         crate::os::logging::apply(&new.log);
         self.registry.apply(&new);
@@ -310,8 +306,8 @@ pub fn serve(source: ConfigSource, config: Config) -> Result<(), String> {
     let signals = Signals::install().map_err(|e| format!("cannot install signal handlers: {e}"))?;
     ensure_fd_limit(limits(&config).max_open() as u64)?;
     let mut server = Server::new(limits(&config));
-    let mut app = App::new(config.clone());
-    app.bind(&config, &mut server).map_err(|e| format!("{}: {e}", source.display()))?;
+    let mut app = App::new(config);
+    app.listening.bind(&app.config, &mut server).map_err(|e| format!("{}: {e}", source.display()))?;
     log::info!("ap-exporter {} ({}) started", crate::VERSION, crate::TARGET);
     loop {
         let wake = [app.registry.next_sample(), app.listening.next_check].into_iter().flatten().min();
@@ -336,6 +332,6 @@ pub fn serve(source: ConfigSource, config: Config) -> Result<(), String> {
             }
         }
         app.registry.sample_due(Instant::now());
-        app.follow_interface(&mut server, Instant::now());
+        app.listening.follow(&app.config, &mut server, Instant::now());
     }
 }

@@ -40,6 +40,8 @@ pub trait FromToml: Sized {
     /// Reads `v` over the value a file read before set (`--config A
     /// --config B`): a table keeps the keys `v` does not give, anything else
     /// is replaced whole.
+    // Inline: for a plain value this is the assignment `fields!` made before.
+    #[inline]
     fn read_onto(&mut self, v: &Value) -> Result<(), Error> {
         *self = Self::from_toml(v)?;
         Ok(())

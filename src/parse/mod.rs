@@ -12,6 +12,7 @@ pub mod arp;
 pub mod conntrack;
 pub mod float;
 pub mod hwmon;
+pub mod if_inet6;
 pub mod leases;
 pub mod loadavg;
 pub mod meminfo;
