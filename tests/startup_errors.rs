@@ -67,8 +67,8 @@ fn a_privileged_port_names_root_and_the_capability() {
         line,
         format!(
             "ap-exporter: {}: cannot listen on 127.0.0.1:80: Permission denied (os error 13): ports below 1024 \
-             need root or the CAP_NET_BIND_SERVICE capability (port 80); fix: run the exporter as root, or listen \
-             on a port from 1024 up (9100 is the usual one)",
+             need root or the CAP_NET_BIND_SERVICE capability; fix: run the exporter as root, or listen on a port \
+             from 1024 up (9100 is the usual one)",
             cfg.display()
         )
     );
@@ -104,7 +104,7 @@ fn a_second_exporter_is_told_the_first_is_running() {
     let line = the_line(&run(&second), "cannot listen");
     assert!(
         line.contains(&format!(
-            "cannot listen on {addr}: in use by ap-exporter (pid {}): the exporter is running already; fix: stop \
+            "cannot listen on {addr}: in use by pid {} (ap-exporter): the exporter is running already; fix: stop \
              that one first",
             first.pid()
         )),

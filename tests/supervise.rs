@@ -99,7 +99,6 @@ fn a_killed_exporter_is_back_within_seconds_and_status_says_so() {
     let line = s.exp.wait_for("was killed by signal 9", Duration::from_secs(10));
     assert!(line.contains(&format!("the exporter (pid {first}) was killed by signal 9; starting it again in 1 s")));
     let second = the_child(parent, Some(first), Duration::from_secs(10));
-    s.exp.wait_for("started the exporter again", Duration::from_secs(10));
     s.exp.wait_for("listening on", Duration::from_secs(10));
     assert_eq!(
         get(s.addr, "/metrics").text().lines().find(|l| l.starts_with("ap_exporter_restarts_total ")),

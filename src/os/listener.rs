@@ -127,36 +127,38 @@ impl BindProblem {
     /// Explains the error `e` of binding `addr`. For an address in use, it
     /// looks in `/proc` for the process that holds the port.
     pub fn explain(addr: SocketAddr, e: &io::Error) -> BindProblem {
-        let problem = |cause: String, fix| BindProblem { cause, fix, running: None };
-        match e.raw_os_error() {
-            Some(libc::EACCES) if addr.port() < 1024 => problem(
-                format!(
-                    "{e}: ports below 1024 need root or the CAP_NET_BIND_SERVICE capability (port {})",
-                    addr.port()
-                ),
+        // The OS's words, then ours: one format for all of them keeps this small.
+        let mut cause = e.to_string();
+        let mut running = None;
+        let (tail, fix) = match e.raw_os_error() {
+            Some(libc::EACCES) if addr.port() < 1024 => (
+                ": ports below 1024 need root or the CAP_NET_BIND_SERVICE capability",
                 "run the exporter as root, or listen on a port from 1024 up (9100 is the usual one)",
             ),
-            Some(libc::EACCES) => problem(e.to_string(), "run the exporter as root"),
+            Some(libc::EACCES) => ("", "run the exporter as root"),
             Some(libc::EADDRINUSE) => match port_holder(addr.port()) {
-                Some((pid, name)) if name == "ap-exporter" => BindProblem {
-                    cause: format!("in use by ap-exporter (pid {pid}): the exporter is running already"),
-                    fix: "stop that one first (its init script's stop), or choose another port in listen",
-                    running: Some(pid),
-                },
-                Some((pid, name)) => problem(
-                    format!("in use by pid {pid} ({name})"),
-                    "stop that program, or choose another port in listen",
-                ),
-                None => {
-                    problem(format!("{e}; run as root to see which process holds it"), "choose another port in listen")
+                Some((pid, name)) => {
+                    cause = format!("in use by pid {pid} ({name})");
+                    if name == "ap-exporter" {
+                        running = Some(pid);
+                        (
+                            ": the exporter is running already",
+                            "stop that one first (its init script's stop), or choose another port in listen",
+                        )
+                    } else {
+                        ("", "stop that program, or choose another port in listen")
+                    }
                 }
+                None => ("; run as root to see which process holds it", "choose another port in listen"),
             },
-            Some(libc::EADDRNOTAVAIL) => problem(
-                format!("{e}: {} is not an address of this machine", addr.ip()),
+            Some(libc::EADDRNOTAVAIL) => (
+                ": not an address of this machine",
                 "listen on an address this machine has (ip addr shows them), or on \":PORT\" for all of them",
             ),
-            _ => problem(e.to_string(), "check the address in listen"),
-        }
+            _ => ("", "check the address in listen"),
+        };
+        cause.push_str(tail);
+        BindProblem { cause, fix, running }
     }
 }
 

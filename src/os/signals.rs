@@ -8,7 +8,6 @@ use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 static WRITE_FD: AtomicI32 = AtomicI32::new(-1);
 static HUP: AtomicBool = AtomicBool::new(false);
 static TERM: AtomicBool = AtomicBool::new(false);
-static CHLD: AtomicBool = AtomicBool::new(false);
 
 /// Signals seen since the last [`Signals::take`].
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -17,8 +16,6 @@ pub struct Pending {
     pub reload: bool,
     /// SIGTERM or SIGINT: exit.
     pub terminate: bool,
-    /// SIGCHLD, handled only for the supervisor ([`Signals::install_for_children`]).
-    pub child: bool,
 }
 
 /// The installed handlers and the pipe's read end.
@@ -32,10 +29,10 @@ extern "C" fn on_signal(sig: libc::c_int) {
     // because write may change it under the interrupted code.
     // SAFETY: __errno_location returns this thread's errno slot.
     let errno = unsafe { *libc::__errno_location() };
-    match sig {
-        libc::SIGHUP => HUP.store(true, Ordering::SeqCst),
-        libc::SIGCHLD => CHLD.store(true, Ordering::SeqCst),
-        _ => TERM.store(true, Ordering::SeqCst),
+    if sig == libc::SIGHUP {
+        HUP.store(true, Ordering::SeqCst);
+    } else {
+        TERM.store(true, Ordering::SeqCst);
     }
     let fd = WRITE_FD.load(Ordering::SeqCst);
     if fd >= 0 {
@@ -66,30 +63,6 @@ fn cloexec_nonblock(fd: RawFd) -> io::Result<()> {
 impl Signals {
     /// Creates the pipe and installs the handlers.
     pub fn install() -> io::Result<Signals> {
-        Signals::install_for(&[libc::SIGHUP, libc::SIGTERM, libc::SIGINT])
-    }
-
-    /// [`Signals::install`], and SIGCHLD too: for the supervisor, which
-    /// wakes when its child dies.
-    pub fn install_for_children() -> io::Result<Signals> {
-        Signals::install_for(&[libc::SIGHUP, libc::SIGTERM, libc::SIGINT, libc::SIGCHLD])
-    }
-
-    /// Gives the handled signals back their default action, and forgets
-    /// the pipe (dropping this value closes it): in a forked child, before
-    /// it installs handlers of its own.
-    pub fn release_handlers(&self) {
-        WRITE_FD.store(-1, Ordering::SeqCst);
-        for sig in [libc::SIGHUP, libc::SIGTERM, libc::SIGINT, libc::SIGCHLD] {
-            // SAFETY: signal(2) with SIG_DFL takes plain values.
-            unsafe { libc::signal(sig, libc::SIG_DFL) };
-        }
-        for flag in [&HUP, &TERM, &CHLD] {
-            flag.store(false, Ordering::SeqCst);
-        }
-    }
-
-    fn install_for(signals: &[libc::c_int]) -> io::Result<Signals> {
         let mut fds = [0 as libc::c_int; 2];
         // SAFETY: fds has room for the two descriptors pipe writes.
         if unsafe { libc::pipe(fds.as_mut_ptr()) } < 0 {
@@ -100,7 +73,7 @@ impl Signals {
         cloexec_nonblock(read.as_raw_fd())?;
         cloexec_nonblock(write.as_raw_fd())?;
         WRITE_FD.store(write.as_raw_fd(), Ordering::SeqCst);
-        for &sig in signals {
+        for sig in [libc::SIGHUP, libc::SIGTERM, libc::SIGINT] {
             // SAFETY: a zeroed sigaction with a valid handler and an empty mask
             // is a well-formed argument; SA_RESTART keeps other syscalls simple.
             unsafe {
@@ -127,10 +100,6 @@ impl Signals {
         // SAFETY: reading into a local buffer of the given length from a
         // non-blocking pipe we own; stops at EAGAIN.
         while unsafe { libc::read(self.read.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) } > 0 {}
-        Pending {
-            reload: HUP.swap(false, Ordering::SeqCst),
-            terminate: TERM.swap(false, Ordering::SeqCst),
-            child: CHLD.swap(false, Ordering::SeqCst),
-        }
+        Pending { reload: HUP.swap(false, Ordering::SeqCst), terminate: TERM.swap(false, Ordering::SeqCst) }
     }
 }

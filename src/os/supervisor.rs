@@ -3,16 +3,15 @@
 //! OpenWrt), so there a crash would leave nothing serving until a reboot.
 //!
 //! The parent forks (no exec: the child goes on from `cli::main` as a plain
-//! exporter, reading its config anew each time), then waits on its signal
-//! pipe: SIGCHLD says the child died, SIGHUP is passed on (or, while it
-//! waits to restart, restarts at once), SIGTERM and SIGINT are passed on and
-//! end both. A child that exits with status 0 was told to stop (rc.func's
+//! exporter, reading its config anew each time), then waits for signals:
+//! SIGCHLD says the child died, SIGHUP is passed on (or, while it waits to
+//! restart, restarts at once), SIGTERM and SIGINT are passed on and end
+//! both. A child that exits with status 0 was told to stop (rc.func's
 //! stop signals every process of the name at once), so the parent stops
 //! too; any other death is a crash, restarted after a delay that doubles
 //! from 1 s to 60 s and starts over after a minute of good running. Both
 //! processes keep one thread, and fork is safe for that reason.
 
-use crate::os::signals::Signals;
 use std::io;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::{Duration, Instant};
@@ -94,17 +93,23 @@ fn next_delay(last: Duration, ran: Duration) -> Duration {
 /// Becomes the supervisor of a forked exporter. Returns [`Role::Exporter`]
 /// in each child, and [`Role::Finished`] in the parent when it is told to
 /// stop, or cannot start a first child.
+///
+/// The parent needs no handlers: it blocks the signals it cares about and
+/// takes them one at a time with sigtimedwait(2) (in Linux since 2.2). A
+/// blocked SIGCHLD stays pending, though its default action is to ignore.
 pub fn run() -> Role {
-    let signals = match Signals::install_for_children() {
-        Ok(s) => s,
-        Err(e) => {
-            log::error!("--supervise: cannot install signal handlers: {e}");
-            return Role::Finished(1);
+    // SAFETY: sigset_t is plain old data; the calls below fill the locals given.
+    let (mut wanted, mut before): (libc::sigset_t, libc::sigset_t) = unsafe { std::mem::zeroed() };
+    // SAFETY: as above.
+    unsafe {
+        libc::sigemptyset(&mut wanted);
+        for sig in [libc::SIGHUP, libc::SIGTERM, libc::SIGINT, libc::SIGCHLD] {
+            libc::sigaddset(&mut wanted, sig);
         }
-    };
-    let mut pid = match fork_exporter(&signals) {
+        libc::sigprocmask(libc::SIG_BLOCK, &wanted, &mut before);
+    }
+    let mut pid = match fork_exporter(&before) {
         Ok(Some(pid)) => pid,
-        // In the child, `signals` is dropped on the way out: its copy of the pipe closes.
         Ok(None) => return Role::Exporter,
         Err(e) => {
             log::error!("--supervise: cannot fork the exporter: {e}");
@@ -117,33 +122,26 @@ pub fn run() -> Role {
     let mut delay = FIRST_DELAY / 2;
     // Set while no child runs: when to start the next.
     let mut restart_at: Option<Instant> = None;
-    // Set once told to stop: since when.
-    let mut stopping: Option<Instant> = None;
+    // Set once told to stop: when the child is killed if still there.
+    let mut kill_at: Option<Instant> = None;
     loop {
-        let deadline = [restart_at, stopping.map(|t| t + STOP_GRACE)].into_iter().flatten().min();
-        wait(signals.fd(), deadline);
-        let pending = signals.take();
-        if pending.terminate && stopping.is_none() {
-            if restart_at.is_some() {
-                return Role::Finished(0);
+        match next_signal(&wanted, [restart_at, kill_at].into_iter().flatten().min()) {
+            libc::SIGTERM | libc::SIGINT if restart_at.is_some() => return Role::Finished(0),
+            libc::SIGTERM | libc::SIGINT if kill_at.is_none() => {
+                kill_at = Some(Instant::now() + STOP_GRACE);
+                send(pid, libc::SIGTERM);
             }
-            stopping = Some(Instant::now());
-            send(pid, libc::SIGTERM);
+            // While waiting to restart (a config fixed after a crash): now.
+            libc::SIGHUP if restart_at.is_some() => restart_at = Some(Instant::now()),
+            libc::SIGHUP => send(pid, libc::SIGHUP),
+            _ => {}
         }
-        if stopping.is_some_and(|t| t.elapsed() >= STOP_GRACE) {
-            log::warn!("the exporter (pid {pid}) did not stop within {} s; killing it", STOP_GRACE.as_secs());
+        if kill_at.is_some_and(|t| t <= Instant::now()) {
             send(pid, libc::SIGKILL);
-        }
-        if pending.reload {
-            match restart_at {
-                // A SIGHUP while waiting to restart (a fixed config): now.
-                Some(_) => restart_at = Some(Instant::now()),
-                None => send(pid, libc::SIGHUP),
-            }
         }
         if restart_at.is_none() {
             if let Some(death) = reap(pid) {
-                if stopping.is_some() || death == Death::Clean {
+                if kill_at.is_some() || death == Death::Clean {
                     return Role::Finished(0);
                 }
                 delay = next_delay(delay, started.elapsed());
@@ -153,16 +151,12 @@ pub fn run() -> Role {
         }
         if restart_at.is_some_and(|t| t <= Instant::now()) {
             RESTARTS.fetch_add(1, Ordering::Relaxed);
-            match fork_exporter(&signals) {
-                Ok(Some(p)) => {
-                    pid = p;
-                    started = Instant::now();
-                    restart_at = None;
-                    log::info!("started the exporter again (pid {pid})");
-                }
+            match fork_exporter(&before) {
+                Ok(Some(p)) => (pid, started, restart_at) = (p, Instant::now(), None),
                 Ok(None) => return Role::Exporter,
+                // Out of memory or processes: try again after the same delay.
                 Err(e) => {
-                    log::error!("cannot fork the exporter: {e}; trying again in {} s", delay.as_secs());
+                    log::error!("cannot fork the exporter: {e}");
                     restart_at = Some(Instant::now() + delay);
                 }
             }
@@ -170,47 +164,33 @@ pub fn run() -> Role {
     }
 }
 
-/// Forks: `Some(pid)` in the parent, `None` in the child, whose signals
-/// have their default action back (the exporter installs its own).
-fn fork_exporter(signals: &Signals) -> io::Result<Option<libc::pid_t>> {
-    // Signals stay blocked across fork, so none runs the parent's handler
-    // in the child before the child has reset them.
-    // SAFETY: sigset_t is plain old data; sigfillset and sigprocmask fill and
-    // read the locals they are given.
-    let mut all: libc::sigset_t = unsafe { std::mem::zeroed() };
-    // SAFETY: as above.
-    let mut before: libc::sigset_t = unsafe { std::mem::zeroed() };
-    // SAFETY: as above.
-    unsafe {
-        libc::sigfillset(&mut all);
-        libc::sigprocmask(libc::SIG_BLOCK, &all, &mut before);
-    }
+/// Forks: `Some(pid)` in the parent, `None` in the child, which gets back
+/// the signal mask from before the supervisor (the exporter then installs
+/// its own handlers).
+fn fork_exporter(mask: &libc::sigset_t) -> io::Result<Option<libc::pid_t>> {
     // SAFETY: the process has one thread, so the child gets a consistent copy.
-    let pid = unsafe { libc::fork() };
-    let forked = io::Error::last_os_error();
-    if pid == 0 {
-        signals.release_handlers();
-        SUPERVISED.store(true, Ordering::Relaxed);
-    }
-    // SAFETY: restoring the mask saved above.
-    unsafe { libc::sigprocmask(libc::SIG_SETMASK, &before, std::ptr::null_mut()) };
-    match pid {
-        0 => Ok(None),
-        p if p < 0 => Err(forked),
+    match unsafe { libc::fork() } {
+        0 => {
+            SUPERVISED.store(true, Ordering::Relaxed);
+            // SAFETY: restoring a mask that sigprocmask gave.
+            unsafe { libc::sigprocmask(libc::SIG_SETMASK, mask, std::ptr::null_mut()) };
+            Ok(None)
+        }
+        p if p < 0 => Err(io::Error::last_os_error()),
         p => Ok(Some(p)),
     }
 }
 
-/// Waits for the signal pipe to be readable, up to `until`.
-fn wait(fd: std::os::fd::RawFd, until: Option<Instant>) {
-    let timeout = until.map_or(-1, |t| {
+/// The next of the `wanted` (blocked) signals, waiting at most until
+/// `until`; 0 when the time is up first or the wait was interrupted.
+fn next_signal(wanted: &libc::sigset_t, until: Option<Instant>) -> libc::c_int {
+    let timeout = until.map(|t| {
         let left = t.saturating_duration_since(Instant::now());
-        // Round up, so the wait does not end a little early and spin.
-        left.as_millis().min(i32::MAX as u128) as i32 + 1
+        libc::timespec { tv_sec: left.as_secs() as libc::time_t, tv_nsec: left.subsec_nanos() as _ }
     });
-    let mut p = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
-    // SAFETY: one valid pollfd; EINTR just returns early.
-    unsafe { libc::poll(&mut p, 1, timeout) };
+    let timeout_ptr = timeout.as_ref().map_or(std::ptr::null(), |t| t as *const libc::timespec);
+    // SAFETY: a valid set and, when given, a valid timespec; no siginfo is asked for.
+    unsafe { libc::sigtimedwait(wanted, std::ptr::null_mut(), timeout_ptr) }.max(0)
 }
 
 fn send(pid: libc::pid_t, sig: libc::c_int) {
