@@ -10,6 +10,7 @@
 #   make openwrt-apk ARCH=mips_24kc   OpenWrt 25.12 (apk) package in dist/openwrt/
 #   make openwrt-packages             every OpenWrt package, both formats
 #   make feeds                        signed feeds for opkg and apk in dist/feeds/
+#   make sdk-makefile REV=v0.2.0      pin package/ap-exporter/Makefile (OpenWrt SDK) to a commit or tag
 #   make size                         stripped size of every cross binary, and mipsel's bytes per crate and module
 
 CARGO ?= cargo
@@ -25,7 +26,7 @@ arches = $(shell awk -F'\t' '$$1=="$(1)" {print $$2}' $(ARCHES_TSV))
 target_of = $(shell awk -F'\t' '$$1=="$(1)" && $$2=="$(2)" {print $$3}' $(ARCHES_TSV))
 TARGETS := $(shell awk -F'\t' '!/^\#/ && NF>2 {print $$3}' $(ARCHES_TSV) | sort -u)
 
-.PHONY: run test lint unit-test cross-test package-test deps fuzz bench cross ipk openwrt-ipk openwrt-apk packages openwrt-packages feeds size
+.PHONY: run test lint unit-test cross-test package-test deps fuzz bench cross ipk openwrt-ipk openwrt-apk packages openwrt-packages feeds size sdk-makefile
 
 run:
 	$(CARGO) run --release -- --config $(CONFIG)
@@ -88,6 +89,11 @@ openwrt-packages:
 # without them scripts/mkfeed.py makes throwaway ones and says so.
 feeds: packages openwrt-packages
 	python3 scripts/mkfeed.py
+
+# The OpenWrt SDK / packages-feed Makefile pinned to REV (default HEAD), with
+# the PKG_MIRROR_HASH of the tarball the SDK makes of it (docs/openwrt.md).
+sdk-makefile:
+	python3 scripts/mk-sdk-makefile.py --rev $(or $(REV),HEAD)
 
 # Stripped size of every cross binary, then where mipsel's bytes go: per section, dependency crate, module and
 # collector (scripts/size-report.py; SIZE_TOP=N also lists the N largest symbols).

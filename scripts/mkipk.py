@@ -8,7 +8,8 @@ integer mtimes from SOURCE_DATE_EPOCH, and gzip headers without names or
 times, so the same inputs give byte-identical packages.
 
 The config may hold password hashes: it is installed 0600, as OpenWrt's
-INSTALL_CONF does.
+INSTALL_CONF does (and so is the OpenWrt packages' UCI file, as INSTALL_CONF
+installs it in an SDK build).
 
   mkipk.py --flavor entware --arch mipsel --binary PATH --out dist/
 """
@@ -32,6 +33,9 @@ LAYOUTS = {
     "openwrt": [
         ("usr/bin/ap-exporter", None, 0o755, False),
         ("etc/ap-exporter.toml", "files/ap-exporter.toml", 0o600, True),
+        # UCI: the common settings, which the init script turns into a TOML
+        # overlay (docs/openwrt.md).
+        ("etc/config/ap-exporter", "files/ap-exporter.uci", 0o600, True),
         ("etc/init.d/ap-exporter", "init.d/ap-exporter.procd", 0o755, False),
     ],
 }

@@ -1,6 +1,12 @@
 #!/usr/bin/env python3
 """The packaging tests, after `make feeds` (which builds every package):
 
+  test_sdk.py           the OpenWrt SDK Makefile: fields, lints, and its
+                        PKG_MIRROR_HASH against the tarball of its pinned
+                        commit made the SDK's way (offline; no SDK here)
+  test_uci.py           UCI on OpenWrt: the overlay TOML the init script
+                        makes for every example in docs/openwrt.md, bad and
+                        hostile values refused, the uci stand-in's format
   test_formats.py       .ipk and .apk formats, fields, scripts, modes,
                         reproducibility; mkapk.py against files the real
                         apk-tools 3.0.2 wrote (golden/)
@@ -21,7 +27,7 @@ import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-MODULES = ["test_formats", "test_binaries", "test_feeds", "test_scratch_root", "test_live"]
+MODULES = ["test_sdk", "test_uci", "test_formats", "test_binaries", "test_feeds", "test_scratch_root", "test_live"]
 
 if __name__ == "__main__":
     names = sys.argv[1:] or MODULES

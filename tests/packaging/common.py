@@ -21,11 +21,24 @@ def shipped_config(flavor):
     return mkipk.config(flavor)
 
 
-# Where each flavor installs the config, the binary and the init script.
+# Where each flavor installs the config, the binary and the init script
+# (and OpenWrt its UCI file).
 PATHS = {
     "entware": {"conf": "opt/etc/ap-exporter.toml", "bin": "opt/bin/ap-exporter", "init": "opt/etc/init.d/S99ap-exporter"},
-    "openwrt": {"conf": "etc/ap-exporter.toml", "bin": "usr/bin/ap-exporter", "init": "etc/init.d/ap-exporter"},
+    "openwrt": {"conf": "etc/ap-exporter.toml", "bin": "usr/bin/ap-exporter", "init": "etc/init.d/ap-exporter",
+                "uci": "etc/config/ap-exporter"},
 }
+UCI = os.path.join(ROOT, "files/ap-exporter.uci")
+
+
+def conffiles(flavor):
+    """The conffiles a flavor's packages list, in order."""
+    return ["/" + PATHS[flavor][k] for k in ("conf", "uci") if k in PATHS[flavor]]
+
+
+def shipped_uci():
+    """The /etc/config/ap-exporter the OpenWrt packages install."""
+    return read(UCI)
 
 
 def ipk_path(flavor, arch):

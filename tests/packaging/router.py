@@ -5,8 +5,12 @@ a router and touch nothing of this machine.
   Entware   a scratch directory is bind-mounted over /opt, and /bin/sh is
             busybox, as on a router (Debian's dash would print rc.func's
             "echo -e -n" literally).
-  OpenWrt   a scratch root holding busybox and the rc.common stand-in,
-            entered with chroot.
+  OpenWrt   a scratch root holding busybox and the stand-ins for procd's
+            rc.common, /lib/functions.sh's config functions, network.sh,
+            uci, ubus, reload_config and ifup (standins/: each says what it
+            reproduces), entered with chroot. With syslog=True a busybox
+            syslogd writes /var/log/messages (read it with messages()), as
+            logd does on OpenWrt for logger and the exporter's --syslog.
 
 The network namespace has loopback alone: the exporter's default
 0.0.0.0:9100 reaches no other host, and the tests scrape 127.0.0.1 inside
@@ -33,7 +37,7 @@ def busybox():
 
 
 class Router:
-    def __init__(self, flavor):
+    def __init__(self, flavor, syslog=False):
         if os.geteuid() != 0:
             raise RuntimeError("the live tests need root (namespaces, mounts, chroot)")
         self.flavor = flavor
@@ -47,8 +51,9 @@ class Router:
                 self.root, busybox(), HOLDER)
         else:
             self._openwrt_root()
-            setup = "mount -t proc proc %s/proc && exec chroot %s /bin/sh -c '/bin/ip link set lo up && %s'" % (
-                self.root, self.root, HOLDER)
+            logd = "/bin/syslogd -O /var/log/messages && " if syslog else ""
+            setup = "mount -t proc proc %s/proc && exec chroot %s /bin/sh -c '/bin/ip link set lo up && %s%s'" % (
+                self.root, self.root, logd, HOLDER)
         self.unshare = subprocess.Popen(
             ["unshare", "--mount", "--pid", "--net", "--fork", "--mount-proc", "--propagation", "private",
              busybox(), "sh", "-c", setup],
@@ -59,8 +64,15 @@ class Router:
         with open("/proc/%d/task/%d/children" % (self.unshare.pid, self.unshare.pid)) as f:
             self.pid1 = int(f.read().split()[0])
 
+    # Stand-ins and where they go in an OpenWrt root.
+    OPENWRT_STANDINS = {"rc.common": "etc/rc.common", "functions.sh": "lib/functions.sh",
+                        "network.sh": "lib/functions/network.sh", "uci": "sbin/uci", "ubus": "bin/ubus",
+                        "reload_config": "sbin/reload_config", "ifup": "sbin/ifup",
+                        "procd-event": "usr/libexec/procd-event"}
+
     def _openwrt_root(self):
-        for d in ("bin", "etc/init.d", "etc/rc.d", "usr/bin", "var/run", "proc", "dev", "lib"):
+        for d in ("bin", "sbin", "etc/init.d", "etc/rc.d", "etc/config", "usr/bin", "usr/libexec", "var/run",
+                  "var/etc", "var/lock", "var/log", "proc", "dev", "lib/functions"):
             os.makedirs(os.path.join(self.root, d))
         os.makedirs(os.path.join(self.root, "tmp"), mode=0o1777)
         shutil.copy(busybox(), os.path.join(self.root, "bin/busybox"))
@@ -68,7 +80,8 @@ class Router:
         for applet in applets:
             if applet != "busybox":
                 os.symlink("busybox", os.path.join(self.root, "bin", applet))
-        shutil.copy(os.path.join(HERE, "standins/rc.common"), os.path.join(self.root, "etc/rc.common"))
+        for name, path in self.OPENWRT_STANDINS.items():
+            shutil.copy(os.path.join(HERE, "standins", name), os.path.join(self.root, path))
         for name, minor in (("null", 3), ("zero", 5), ("random", 8), ("urandom", 9)):
             os.mknod(os.path.join(self.root, "dev", name), stat.S_IFCHR | 0o666, os.makedev(1, minor))
 
@@ -92,22 +105,42 @@ class Router:
                   '[ "$1" = Z ] || [ "$(/bin/busybox cat /proc/$2/comm 2>/dev/null)" = %s ] || echo $p; done')
         return self.run(["/bin/busybox", "sh", "-c", script % (name, name)], {}).stdout.split()
 
+    def children(self, pid, name="ap-exporter"):
+        """The running processes of that name whose parent is pid."""
+        script = ('for p in $(/bin/busybox pidof %s); do read -r s < /proc/$p/stat || continue; set -- ${s##*) }; '
+                  '[ "$1" != Z ] && [ "$2" = %d ] && echo $p; done')
+        return self.run(["/bin/busybox", "sh", "-c", script % (name, int(pid))], {}).stdout.split()
+
+    def net(self, argv):
+        """Runs a command of this machine (such as iproute2's ip) in the
+        router's network namespace alone; raises when it fails."""
+        return subprocess.run(["nsenter", "-t", str(self.pid1), "-n", "--"] + argv, capture_output=True, text=True,
+                              check=True)
+
+    def messages(self):
+        """The system log so far (syslog=True)."""
+        path = os.path.join(self.root, "var/log/messages")
+        if not os.path.exists(path):
+            return ""
+        with open(path, errors="replace") as f:
+            return f.read()
+
     def processes(self):
         """The process list, for failure messages."""
         return self.run(["/bin/busybox", "ps", "-o", "pid,ppid,stat,comm,args"], {}).stdout
 
-    def scrape(self, port):
-        """The /metrics text, or None when nothing answers on 127.0.0.1:port."""
+    def scrape(self, port, host="127.0.0.1"):
+        """The /metrics text, or None when nothing answers on host:port."""
         # busybox 1.35's static wget crashes on its own -T: bound it with timeout.
         r = self.run(["/bin/busybox", "timeout", "5", "/bin/busybox", "wget", "-q", "-O", "-",
-                      "http://127.0.0.1:%d/metrics" % port], {})
+                      "http://%s:%d/metrics" % (host, port)], {})
         return r.stdout if r.returncode == 0 else None
 
-    def wait_scrape(self, port, want="", seconds=15):
+    def wait_scrape(self, port, want="", seconds=15, host="127.0.0.1"):
         """Scrapes until the text holds want; returns it, or None."""
         end = time.time() + seconds
         while True:
-            text = self.scrape(port)
+            text = self.scrape(port, host)
             if text is not None and want in text:
                 return text
             if time.time() > end:

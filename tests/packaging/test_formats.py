@@ -23,8 +23,8 @@ import tempfile
 import unittest
 
 import adb
-from common import (APK_VERSION, IPK_VERSION, PATHS, ROWS, apk_path, build_epoch, ipk_path, mkapk, mkipk, read,
-                    shell_syntax_errors, shipped_config)
+from common import (APK_VERSION, IPK_VERSION, PATHS, ROWS, apk_path, build_epoch, conffiles, ipk_path, mkapk, mkipk,
+                    read, shell_syntax_errors, shipped_config, shipped_uci)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 GOLDEN = os.path.join(HERE, "golden")
@@ -102,7 +102,7 @@ class IpkFormat(unittest.TestCase):
                 self.assertFalse(re.search(r",\s*$", text, re.M), "trailing comma")
                 size = sum(len(d) for d, m in files.values() if d is not None)
                 self.assertEqual(int(fields["Installed-Size"]), size)
-                self.assertEqual(control["./conffiles"][0].decode(), "/%s\n" % PATHS[flavor]["conf"])
+                self.assertEqual(control["./conffiles"][0].decode(), "".join(c + "\n" for c in conffiles(flavor)))
                 for script in ("postinst", "prerm"):
                     body, member = control["./" + script]
                     self.assertEqual(body, mkipk.script(flavor, script))
@@ -116,12 +116,16 @@ class IpkFormat(unittest.TestCase):
                 _, _, _, files, _ = unpack_ipk(ipk_path(flavor, arch))
                 p = PATHS[flavor]
                 regular = sorted(n for n, (d, m) in files.items() if m.isfile())
-                self.assertEqual(regular, sorted("./" + p[k] for k in ("init", "bin", "conf")))
+                self.assertEqual(regular, sorted("./" + path for path in p.values()))
                 modes = {k: files["./" + p[k]][1].mode & 0o7777 for k in p}
-                # The config may hold password hashes: 0600, like OpenWrt's INSTALL_CONF.
-                self.assertEqual(modes, {"bin": 0o755, "init": 0o755, "conf": 0o600})
+                # The config may hold password hashes: 0600, like OpenWrt's
+                # INSTALL_CONF, which installs the UCI file so too.
+                self.assertEqual(modes, dict({"bin": 0o755, "init": 0o755, "conf": 0o600},
+                                             **({"uci": 0o600} if flavor == "openwrt" else {})))
                 self.assertEqual(shell_syntax_errors(files["./" + p["init"]][0]), "")
                 self.assertEqual(files["./" + p["conf"]][0], shipped_config(flavor))
+                if flavor == "openwrt":
+                    self.assertEqual(files["./" + p["uci"]][0], shipped_uci())
                 # Every parent directory is in the archive too ("./opt/" reads back as "./opt").
                 dirs = {n.rstrip("/") for n, (d, m) in files.items() if m.isdir()}
                 for n in regular:
@@ -183,13 +187,16 @@ class ApkFormat(unittest.TestCase):
                 for path, f in pkg.files.items():
                     self.assertEqual((f["user"], f["group"], f["mtime"]), (b"root", b"root", build_epoch()))
                 self.assertEqual({d: (a["mode"], a["user"], a["group"]) for d, a in pkg.dirs.items()},
-                                 {d: (0o755, b"root", b"root") for d in ["", "etc", "etc/init.d", "lib", "lib/apk",
-                                                                          "lib/apk/packages", "usr", "usr/bin"]})
-                conf = PATHS["openwrt"]["conf"]
+                                 {d: (0o755, b"root", b"root") for d in ["", "etc", "etc/config", "etc/init.d", "lib",
+                                                                          "lib/apk", "lib/apk/packages", "usr", "usr/bin"]})
                 self.assertEqual(pkg.files[meta + "list"]["data"].decode(), "".join("/%s\n" % p for p in sorted(ipk)))
-                self.assertEqual(pkg.files[meta + "conffiles"]["data"].decode(), "/%s\n" % conf)
+                self.assertEqual(pkg.files[meta + "conffiles"]["data"].decode(),
+                                 "".join(c + "\n" for c in conffiles("openwrt")))
+                shipped = {"/" + PATHS["openwrt"]["conf"]: shipped_config("openwrt"),
+                           "/" + PATHS["openwrt"]["uci"]: shipped_uci()}
                 self.assertEqual(pkg.files[meta + "conffiles_static"]["data"].decode(),
-                                 "/%s %s\n" % (conf, hashlib.sha256(shipped_config("openwrt")).hexdigest()))
+                                 "".join("%s %s\n" % (c, hashlib.sha256(shipped[c]).hexdigest())
+                                         for c in conffiles("openwrt")))
 
     def test_reproducible(self):
         arch = next(a for f, a, _, _ in ROWS if f == "openwrt")

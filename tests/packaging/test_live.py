@@ -21,12 +21,13 @@ no files but the edited config).
 import os
 import re
 import tempfile
+import time
 import unittest
 
 import bumped
 import players
 import router
-from common import PATHS, apk_path, build_epoch, ipk_path, mkapk, mkipk, read, shipped_config
+from common import PATHS, apk_path, build_epoch, ipk_path, mkapk, mkipk, read, shipped_config, shipped_uci
 
 # Any port is free in the namespace's own network; the shipped config says 9100.
 PORT = 19100
@@ -244,6 +245,9 @@ class ImageBuild(unittest.TestCase):
                     self.assertEqual(os.readlink(os.path.join(image, "etc/rc.d", link)), "../init.d/ap-exporter")
                 self.assertEqual(os.listdir(os.path.join(r.root, "etc/rc.d")), [], "the live system is not enabled")
                 self.assertEqual(r.pids(), [], "nothing started")
+                self.assertTrue(os.path.exists(os.path.join(image, "etc/config/ap-exporter")), "UCI file in the image")
+                for live in ("var/etc/ap-exporter.uci.toml", "var/run/config.md5", "var/run/procd-standin/ap-exporter.triggers"):
+                    self.assertFalse(os.path.exists(os.path.join(r.root, live)), "nothing live: " + live)
                 out = r.run(["/bin/sh", scripts + "/prerm", "remove"], env)
                 self.assertEqual((out.returncode, out.stdout, out.stderr), (0, "", ""))
                 self.assertEqual(os.listdir(os.path.join(image, "etc/rc.d")), [])
@@ -268,3 +272,198 @@ class ImageBuild(unittest.TestCase):
                 r.sh("/opt/etc/init.d/S99ap-exporter stop")
         finally:
             r.close()
+
+
+# The packages before UCI (0.1.0-1): no /etc/config/ap-exporter, and the
+# init script they shipped (kept in previous/), which passed one --config.
+PREVIOUS_INIT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "previous/ap-exporter.procd")
+
+
+def previous_package(kind, out):
+    """The current binary packaged as the 0.1.0-1 packages were: the same
+    files but the UCI one, and the init script of then."""
+    layout = mkipk.LAYOUTS["openwrt"]
+    mkipk.LAYOUTS["openwrt"] = [(path, PREVIOUS_INIT if path == "etc/init.d/ap-exporter" else source, mode, conf)
+                                for path, source, mode, conf in layout if path != "etc/config/ap-exporter"]
+    try:
+        _, _, _, data = players.read_ipk(ipk_path("openwrt", "x86_64"))
+        binary = os.path.join(out, "ap-exporter")
+        with open(binary, "wb") as f:
+            f.write(next(d for n, d, _ in data if n == "./" + PATHS["openwrt"]["bin"]))
+        if kind == "ipk":
+            return mkipk.build("openwrt", "x86_64", binary, out, build_epoch(), release="0")
+        return mkapk.build("x86_64", binary, out, build_epoch(), release="0")
+    finally:
+        mkipk.LAYOUTS["openwrt"] = layout
+
+
+class OpenWrtUci(unittest.TestCase):
+    """UCI with the real exporter, on the opkg, procd, uci and netifd
+    stand-ins (router.py; standins/ says what each reproduces): the README's
+    uci set + uci commit + reload_config applied by SIGHUP to the same
+    process, a bad value refused while the exporter keeps serving, the
+    interface trigger re-binding as the network's address changes, enabled
+    0 and 1, stop; and the upgrade from the packages without UCI."""
+
+    def router(self):
+        r = router.Router("openwrt", syslog=True)
+        self.addCleanup(r.close)
+        with open(os.path.join(r.root, "etc/config/network"), "w") as f:
+            f.write("\nconfig interface 'lan'\n\toption device 'br-lan'\n\n")
+        r.net(["ip", "link", "add", "br-lan", "type", "bridge"])
+        r.net(["ip", "link", "set", "br-lan", "up"])
+        # /etc/init.d/boot runs reload_config once: its record of the configs.
+        r.sh("reload_config")
+        return r
+
+    def logged(self, r, mark, want, seconds=5):
+        end = time.time() + seconds
+        while want not in r.messages()[mark:] and time.time() < end:
+            time.sleep(0.1)
+        return r.messages()[mark:]
+
+    def test_uci_reload_without_restart_and_the_interface_trigger(self):
+        r = self.router()
+        players.Opkg(r.root, "openwrt", runner=r.run).install(ipk_path("openwrt", "x86_64"))
+        self.assertIsNotNone(r.wait_scrape(DEFAULT_PORT, "ap_exporter_build_info"))
+        (pid,) = r.pids()
+
+        # The README's line.
+        r.sh("uci set ap-exporter.main.port=9101; uci commit; reload_config")
+        self.assertIsNotNone(r.wait_scrape(9101, "ap_exporter_build_info"), r.messages())
+        self.assertEqual(r.pids(), [pid], "applied by SIGHUP: the same process")
+        self.assertIsNone(r.scrape(DEFAULT_PORT), "no longer on 9100")
+        status = r.sh("/etc/init.d/ap-exporter status")
+        self.assertEqual(status.returncode, 0, status.stdout + status.stderr)
+        self.assertIn("serving on 127.0.0.1:9101", status.stdout)
+
+        # A bad value: refused and logged; the exporter keeps its config.
+        overlay = read(os.path.join(r.root, "var/etc/ap-exporter.uci.toml"))
+        mark = len(r.messages())
+        r.sh("uci set ap-exporter.main.port=99999; uci commit; reload_config")
+        self.assertIn("main.port '99999' is not a port (1-65535); nothing changed",
+                      self.logged(r, mark, "nothing changed"))
+        self.assertEqual(read(os.path.join(r.root, "var/etc/ap-exporter.uci.toml")), overlay)
+        self.assertIsNotNone(r.scrape(9101))
+        self.assertEqual(r.pids(), [pid])
+
+        # listen_interface lan while lan is down: no address to serve yet.
+        r.sh("uci set ap-exporter.main.port=9101; uci set ap-exporter.main.listen_interface=lan; uci commit; "
+             "reload_config")
+        end = time.time() + 10
+        while r.scrape(9101) is not None and time.time() < end:
+            time.sleep(0.2)
+        self.assertIsNone(r.scrape(9101), "only the interface's addresses, and it has none")
+        self.assertEqual(r.pids(), [pid], "an interface with no address yet: still running")
+        # lan comes up with an address: its ifup runs the trigger, and the exporter binds.
+        r.net(["ip", "addr", "add", "10.9.8.7/24", "dev", "br-lan"])
+        r.sh("/sbin/ifup lan")
+        self.assertIn('listen_interface = "br-lan"', read(os.path.join(r.root, "var/etc/ap-exporter.uci.toml")).decode())
+        self.assertIsNotNone(r.wait_scrape(9101, "ap_exporter_build_info", seconds=5, host="10.9.8.7"), r.messages())
+        # A new address (a new lease): re-bound on ifup, the old one let go.
+        r.net(["ip", "addr", "del", "10.9.8.7/24", "dev", "br-lan"])
+        r.net(["ip", "addr", "add", "10.9.8.8/24", "dev", "br-lan"])
+        r.sh("/sbin/ifup lan")
+        self.assertIsNotNone(r.wait_scrape(9101, "ap_exporter_build_info", seconds=5, host="10.9.8.8"), r.messages())
+        self.assertIsNone(r.scrape(9101, host="10.9.8.7"))
+        self.assertIsNone(r.scrape(9101))
+        self.assertEqual(r.pids(), [pid], "every change by SIGHUP, never a restart")
+
+        # enabled 0 stops it; 1 starts it again; stop leaves nothing.
+        r.sh("uci set ap-exporter.main.enabled=0; uci commit; reload_config")
+        self.assertEqual(r.pids(), [], r.processes())
+        r.sh("uci set ap-exporter.main.enabled=1; uci commit; reload_config")
+        self.assertIsNotNone(r.wait_scrape(9101, "ap_exporter_build_info", host="10.9.8.8"))
+        self.assertEqual(len(r.pids()), 1)
+        r.sh("/etc/init.d/ap-exporter stop")
+        self.assertEqual(r.pids(), [], r.processes())
+        self.assertEqual(r.run(["/bin/busybox", "pidof", "ap-exporter"], {}).stdout, "", "no process at all")
+        self.assertFalse(os.path.exists(os.path.join(r.root, "var/etc/ap-exporter.uci.toml")))
+
+    def test_upgrade_from_the_packages_without_uci_keeps_the_edited_toml(self):
+        for kind in ("ipk", "apk"):
+            with self.subTest(kind=kind), tempfile.TemporaryDirectory() as tmp:
+                r = self.router()
+                if kind == "apk":
+                    pm = players.Apk(r.root, runner=r.run)
+                    install, new = pm.add, apk_path("x86_64")
+                else:
+                    pm = players.Opkg(r.root, "openwrt", runner=r.run)
+                    install, new = pm.install, ipk_path("openwrt", "x86_64")
+                install(previous_package(kind, tmp))
+                self.assertFalse(os.path.exists(os.path.join(r.root, "etc/config/ap-exporter")))
+                conf = os.path.join(r.root, PATHS["openwrt"]["conf"])
+                with open(conf, "wb") as f:
+                    f.write(shipped_config("openwrt").replace(b'listen = ["0.0.0.0:9100"]',
+                                                              b'listen = ["127.0.0.1:%d"]' % PORT))
+                r.sh("/etc/init.d/ap-exporter reload")
+                self.assertIsNotNone(r.wait_scrape(PORT, "ap_exporter_build_info"))
+
+                out = "".join(o.stdout + o.stderr for o in install(new))
+                self.assertIn("upgraded and restarted", out)
+                self.assertEqual(read(os.path.join(r.root, "etc/config/ap-exporter")), shipped_uci(),
+                                 "the UCI file is new: installed as shipped")
+                self.assertIsNotNone(r.wait_scrape(PORT, "ap_exporter_build_info"), "the edited TOML still decides")
+                self.assertIsNone(r.scrape(DEFAULT_PORT))
+                (pid,) = r.pids()
+                # And the first UCI change after the upgrade is noticed.
+                r.sh("uci set ap-exporter.main.port=9101; uci commit; reload_config")
+                self.assertIsNotNone(r.wait_scrape(9101, "ap_exporter_build_info"), r.messages())
+                self.assertEqual(r.pids(), [pid])
+                r.sh("/etc/init.d/ap-exporter stop")
+                self.assertEqual(r.pids(), [])
+
+
+class EntwareSupervised(unittest.TestCase):
+    """Entware's rc.func restarts nothing: S99ap-exporter runs the exporter
+    with --supervise. On the opkg and rc.func stand-ins: the exporter
+    killed with SIGKILL is back within seconds under the same supervisor,
+    check shows both, reconfigure still reloads, and stop (rc.func's kill
+    by name) leaves no ap-exporter process."""
+
+    def test_a_killed_exporter_comes_back_and_stop_stops_both(self):
+        r = router.Router("entware")
+        self.addCleanup(r.close)
+        init = "/" + PATHS["entware"]["init"]
+        players.Opkg(r.root, "entware", runner=r.run).install(ipk_path("entware", "x64-3.2"))
+        self.assertIsNotNone(r.wait_scrape(DEFAULT_PORT, "ap_exporter_build_info"))
+        (supervisor,) = r.pids()
+        (child,) = r.children(supervisor)
+        check = r.sh(init + " check")
+        self.assertEqual(check.returncode, 0, check.stdout + check.stderr)
+        self.assertIn("alive.", check.stdout)
+        self.assertIn("supervisor: pid %s; exporter: pid %s\n" % (supervisor, child), check.stdout)
+        self.assertRegex(check.stdout, r"(?m)^serving on 127\.0\.0\.1:%d: .*supervised" % DEFAULT_PORT)
+
+        r.run(["/bin/busybox", "kill", "-9", child], {})
+        end, back = time.time() + 10, []
+        while time.time() < end:
+            back = [p for p in r.children(supervisor) if p != child]
+            if back and r.scrape(DEFAULT_PORT):
+                break
+            time.sleep(0.2)
+        self.assertEqual(len(back), 1, "a new exporter under the same supervisor: " + r.processes())
+        self.assertLess(time.time(), end, "back within 10 s")
+        text = r.wait_scrape(DEFAULT_PORT, "ap_exporter_build_info")
+        self.assertRegex(text, r"(?m)^ap_exporter_restarts_total(\{[^}]*\})? 1$")
+        self.assertEqual(r.pids(), [supervisor])
+        self.assertIn("supervisor: pid %s; exporter: pid %s\n" % (supervisor, back[0]), r.sh(init + " check").stdout)
+
+        # reconfigure (SIGHUP to both, by name) still reloads, in the same processes.
+        conf = os.path.join(r.root, PATHS["entware"]["conf"])
+        with open(conf, "wb") as f:
+            f.write(shipped_config("entware").replace(b'listen = ["0.0.0.0:9100"]', b'listen = ["127.0.0.1:%d"]' % PORT))
+        r.sh(init + " reconfigure")
+        self.assertIsNotNone(r.wait_scrape(PORT, "ap_exporter_build_info"))
+        self.assertEqual((r.pids(), r.children(supervisor)), ([supervisor], back))
+
+        # The supervisor killed: check tells the exporter left on its own.
+        r.run(["/bin/busybox", "kill", "-9", supervisor], {})
+        end = time.time() + 5
+        while r.pids() != back and time.time() < end:
+            time.sleep(0.1)
+        self.assertIn("exporter: pid %s, its supervisor is gone" % back[0], r.sh(init + " check").stdout)
+
+        r.sh(init + " stop")
+        self.assertEqual(r.run(["/bin/busybox", "pidof", "ap-exporter"], {}).stdout, "", r.processes())
+        self.assertIsNone(r.scrape(PORT))

@@ -17,10 +17,12 @@ import unittest
 import adb
 import bumped
 import players
-from common import PATHS, all_packages, build_epoch, mkapk, mkipk, read, shipped_config
+from common import PATHS, all_packages, build_epoch, conffiles, mkapk, mkipk, read, shipped_config, shipped_uci
 
 BUMPED = bumped.bumped_version()
 EDIT = b"# edited by the router's owner\nlisten = [\"127.0.0.1:9100\"]\n"
+# The UCI file as "uci set ap-exporter.main.port=9101; uci commit" leaves it.
+UCI_EDIT = b"\nconfig ap-exporter 'main'\n\toption enabled '1'\n\toption port '9101'\n\nconfig collectors 'collectors'\n\n"
 
 
 def regular_files(root):
@@ -66,11 +68,13 @@ class ScratchRoot(unittest.TestCase):
     def installed_files(self, fmt, flavor, root):
         p = PATHS[flavor]
         files = regular_files(root)
-        expected = {p["bin"]: 0o755, p["init"]: 0o755, p["conf"]: 0o600}
+        expected = {path: 0o755 if k in ("bin", "init") else 0o600 for k, path in p.items()}
         if fmt == "apk":
             expected.update({"lib/apk/packages/ap-exporter." + s: 0o644 for s in ("list", "conffiles", "conffiles_static")})
         self.assertEqual(files, expected)
         self.assertEqual(read(os.path.join(root, p["conf"])), shipped_config(flavor))
+        if "uci" in p:
+            self.assertEqual(read(os.path.join(root, p["uci"])), shipped_uci())
 
     def test_opkg_and_apk_standins_install_and_remove_every_package(self):
         for fmt, flavor, arch, path in all_packages():
@@ -78,13 +82,14 @@ class ScratchRoot(unittest.TestCase):
                 m = manager(fmt, flavor, root)
                 self.assertEqual(install(m, path), [], "offline: no script runs")
                 self.installed_files(fmt, flavor, root)
-                conf = "/" + PATHS[flavor]["conf"]
                 if fmt == "ipk":
-                    self.assertEqual(list(m.installed[2]), [conf], "the config is a conffile")
+                    self.assertEqual(list(m.installed[2]), conffiles(flavor), "the configs are conffiles")
                 else:
                     listed = read(os.path.join(root, "lib/apk/packages/ap-exporter.conffiles")).decode()
-                    self.assertEqual(listed, conf + "\n", "OpenWrt's conffiles list names it")
-                    self.assertTrue(conf.startswith("/etc/"), "apk protects everything under /etc")
+                    self.assertEqual(listed, "".join(c + "\n" for c in conffiles(flavor)),
+                                     "OpenWrt's conffiles list names them")
+                    for conf in conffiles(flavor):
+                        self.assertTrue(conf.startswith("/etc/"), "apk protects everything under /etc")
                 remove(m)
                 self.assertEqual(regular_files(root), {}, "an unedited config goes too")
 
@@ -98,17 +103,26 @@ class ScratchRoot(unittest.TestCase):
                 conf = os.path.join(root, PATHS[flavor]["conf"])
                 with open(conf, "wb") as f:
                     f.write(EDIT)
+                edited = {conf: (EDIT, shipped_config(flavor))}
+                if "uci" in PATHS[flavor]:
+                    uci = os.path.join(root, PATHS[flavor]["uci"])
+                    with open(uci, "wb") as f:
+                        f.write(UCI_EDIT)
+                    edited[uci] = (UCI_EDIT, shipped_uci())
                 newer = bumped_package(fmt, flavor, arch, path, tmp)
                 self.assertEqual(install(m, newer), [])
-                new_default = conf + ("-opkg" if fmt == "ipk" else ".apk-new")
-                self.assertEqual(read(conf), EDIT, "the edit is kept")
-                self.assertEqual(read(new_default), shipped_config(flavor), "the new default lands beside it")
-                self.assertEqual(os.stat(new_default).st_mode & 0o777, 0o600)
+                for path_, (edit, default) in edited.items():
+                    new_default = path_ + ("-opkg" if fmt == "ipk" else ".apk-new")
+                    self.assertEqual(read(path_), edit, "the edit is kept")
+                    self.assertEqual(read(new_default), default, "the new default lands beside it")
+                    self.assertEqual(os.stat(new_default).st_mode & 0o777, 0o600)
                 version = m.installed[0] if fmt == "ipk" else m.installed.info["version"]
                 self.assertTrue(version.startswith(BUMPED + "-"), version)
                 remove(m)
                 left = set(regular_files(root))
                 # opkg does not record FILE-opkg, so it stays with the edit; apk removes its .apk-new.
-                expected = {PATHS[flavor]["conf"]} | ({PATHS[flavor]["conf"] + "-opkg"} if fmt == "ipk" else set())
-                self.assertEqual(left, expected, "only the edited config (and opkg's copy of the default) may stay")
-                self.assertEqual(read(conf), EDIT)
+                kept = [os.path.relpath(p_, root) for p_ in edited]
+                expected = set(kept) | ({k + "-opkg" for k in kept} if fmt == "ipk" else set())
+                self.assertEqual(left, expected, "only the edited configs (and opkg's copies of the defaults) may stay")
+                for path_, (edit, _) in edited.items():
+                    self.assertEqual(read(path_), edit)
