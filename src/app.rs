@@ -16,32 +16,50 @@ use std::os::fd::RawFd;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+/// Where OpenWrt's packages keep the config, and the file of settings their
+/// init script writes from UCI, read over it.
+pub const OPENWRT_PATHS: [&str; 2] = ["/etc/ap-exporter.toml", "/var/etc/ap-exporter.uci.toml"];
+
+/// What is said when no package's config file is there (one string, no formatting).
+pub const NO_CONFIG_FILE: &str = "no file at /opt/etc/ap-exporter.toml or /etc/ap-exporter.toml: built-in defaults";
+
 /// Where the config comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConfigSource {
     /// `--config PATH`, once or more: each file must exist, and each is
     /// read over the ones before it.
     Explicit(Vec<PathBuf>),
-    /// No `--config`: the default path if a file is there, else built-in defaults.
+    /// No `--config`: the files a package installed (see [`ConfigSource::files`]),
+    /// else built-in defaults.
     DefaultPath,
 }
 
 impl ConfigSource {
-    /// Loads the config, logging when built-in defaults stand in for a
-    /// missing default file.
-    pub fn load(&self) -> Result<Config, ConfigError> {
+    /// The files to read. With no `--config`: Entware's, else OpenWrt's
+    /// (with the UCI settings over it once the init script wrote them), so
+    /// `ap-exporter --diagnose` reads what the running exporter reads on
+    /// both; none when neither is there.
+    pub fn files(&self) -> Vec<PathBuf> {
+        let exists = |p: &str| Path::new(p).exists();
         match self {
-            ConfigSource::Explicit(paths) => Config::load_all(paths),
-            ConfigSource::DefaultPath => {
-                let path = Path::new(DEFAULT_PATH);
-                if path.exists() {
-                    Config::load(path)
-                } else {
-                    log::info!("no config file at {DEFAULT_PATH}; using built-in defaults");
-                    Ok(Config::default())
-                }
+            ConfigSource::Explicit(paths) => paths.clone(),
+            ConfigSource::DefaultPath if exists(DEFAULT_PATH) => vec![PathBuf::from(DEFAULT_PATH)],
+            ConfigSource::DefaultPath if exists(OPENWRT_PATHS[0]) => {
+                OPENWRT_PATHS.iter().filter(|p| exists(p)).map(PathBuf::from).collect()
             }
+            ConfigSource::DefaultPath => Vec::new(),
         }
+    }
+
+    /// Loads the config, logging when built-in defaults stand in for
+    /// missing default files.
+    pub fn load(&self) -> Result<Config, ConfigError> {
+        let files = self.files();
+        if files.is_empty() {
+            log::info!("{NO_CONFIG_FILE}");
+            return Ok(Config::default());
+        }
+        Config::load_all(&files)
     }
 
     /// Adds a `--config` file after those given before.
@@ -52,21 +70,19 @@ impl ConfigSource {
         }
     }
 
-    /// The paths, as messages show them: "A" or "A + B".
+    /// The files, as messages show them: "A" or "A + B".
     pub fn display(&self) -> String {
-        match self {
-            ConfigSource::Explicit(paths) => {
-                let mut shown = String::new();
-                for p in paths {
-                    if !shown.is_empty() {
-                        shown.push_str(" + ");
-                    }
-                    shown.push_str(&p.to_string_lossy());
-                }
-                shown
+        let mut shown = String::new();
+        for p in self.files() {
+            if !shown.is_empty() {
+                shown.push_str(" + ");
             }
-            ConfigSource::DefaultPath => DEFAULT_PATH.to_string(),
+            shown.push_str(&p.to_string_lossy());
         }
+        if shown.is_empty() {
+            shown.push_str("the built-in defaults");
+        }
+        shown
     }
 }
 

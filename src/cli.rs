@@ -1,7 +1,7 @@
 //! Command-line parsing and the top-level flow behind `main`.
 
 use crate::app::{self, App, ConfigSource};
-use crate::config::{Config, DEFAULT_PATH};
+use crate::config::Config;
 use std::io::Write;
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -41,8 +41,9 @@ Usage: ap-exporter [--config PATH]... [--check-config] [--once [--nl80211-captur
 Prometheus exporter for WiFi access points and routers.
 
 Options:
-  --config PATH    config file (default /opt/etc/ap-exporter.toml; built-in
-                   defaults apply when no file is at the default path); given
+  --config PATH    config file (default /opt/etc/ap-exporter.toml, else
+                   OpenWrt's /etc/ap-exporter.toml with its UCI settings,
+                   else built-in defaults); given
                    again, each file is read over the ones before (the OpenWrt
                    init script adds the settings made with uci this way)
   --check-config   validate the config and exit (0 = valid)
@@ -163,8 +164,8 @@ pub fn main() -> ExitCode {
     }
     if args.check_config {
         match &args.config {
-            ConfigSource::DefaultPath if !std::path::Path::new(DEFAULT_PATH).exists() => {
-                println!("no file at {DEFAULT_PATH}: built-in defaults are valid")
+            source if source.files().is_empty() => {
+                println!("{}: valid", crate::app::NO_CONFIG_FILE)
             }
             source => println!("{}: valid", source.display()),
         }

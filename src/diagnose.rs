@@ -13,7 +13,7 @@
 use crate::app::ConfigSource;
 use crate::collectors::firmware::FirmwareCollector;
 use crate::collectors::{COLLECTORS, CollectError, Scope};
-use crate::config::{Config, DEFAULT_PATH};
+use crate::config::Config;
 use crate::metrics::exposition::Exposition;
 use crate::os::command::CommandError;
 use crate::os::interfaces::{Absence, listen_addrs};
@@ -22,7 +22,7 @@ use crate::os::source::read_bounded;
 use std::fmt::Write as _;
 use std::io::{Read, Write};
 use std::net::{IpAddr, SocketAddr};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 /// The report being written, and whether it found a failure.
@@ -222,14 +222,11 @@ fn package_fields(text: &str) -> Option<(String, String)> {
 }
 
 fn config_section(r: &mut Report, source: &ConfigSource, loaded: &Result<Config, crate::config::ConfigError>) {
-    let paths = match source {
-        ConfigSource::DefaultPath if !Path::new(DEFAULT_PATH).exists() => {
-            r.linef("info", "config", format_args!("no file at {DEFAULT_PATH}: built-in defaults"));
-            return;
-        }
-        ConfigSource::DefaultPath => vec![PathBuf::from(DEFAULT_PATH)],
-        ConfigSource::Explicit(paths) => paths.clone(),
-    };
+    let paths = source.files();
+    if paths.is_empty() {
+        r.line("info", "config", crate::app::NO_CONFIG_FILE);
+        return;
+    }
     match loaded {
         Ok(_) => {}
         // A read error says its own fix.

@@ -666,7 +666,7 @@ impl fmt::Display for ReadFailure {
         match self {
             ReadFailure::Missing => f.write_str("no such file"),
             ReadFailure::NotRegular => f.write_str("not a regular file"),
-            ReadFailure::TooLarge => write!(f, "larger than {MAX_CONFIG_BYTES} bytes"),
+            ReadFailure::TooLarge => f.write_str("larger than 1 MiB"),
             ReadFailure::Io(e) => write!(f, "{e}"),
         }?;
         if let ReadFailure::Missing = self {

@@ -30,8 +30,8 @@ pub enum Absence {
     NoSuchInterface,
     /// It exists with no IP address (yet: DHCP, or not up).
     NoAddress,
-    /// The kernel could not be asked.
-    Unreadable(String),
+    /// The kernel could not be asked (the ioctl failed otherwise).
+    Unreadable,
 }
 
 impl std::fmt::Display for Absence {
@@ -39,7 +39,7 @@ impl std::fmt::Display for Absence {
         match self {
             Absence::NoSuchInterface => f.write_str("no such interface"),
             Absence::NoAddress => f.write_str("no IP address yet"),
-            Absence::Unreadable(e) => write!(f, "cannot ask for its addresses: {e}"),
+            Absence::Unreadable => f.write_str("the kernel did not tell its addresses"),
         }
     }
 }
@@ -54,7 +54,7 @@ pub fn addresses(name: &str) -> Result<Vec<InterfaceAddr>, Absence> {
         }
         Ok(None) => true,
         Err(e) if e.raw_os_error() == Some(libc::ENODEV) => false,
-        Err(e) => return Err(Absence::Unreadable(e.to_string())),
+        Err(_) => return Err(Absence::Unreadable),
     };
     // A kernel without IPv6 has no if_inet6.
     let mut text = String::new();

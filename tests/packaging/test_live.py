@@ -336,6 +336,13 @@ class OpenWrtUci(unittest.TestCase):
         status = r.sh("/etc/init.d/ap-exporter status")
         self.assertEqual(status.returncode, 0, status.stdout + status.stderr)
         self.assertIn("serving on 127.0.0.1:9101", status.stdout)
+        # With no --config, the binary reads OpenWrt's files as the service
+        # does (the TOML, then the UCI overlay over it): a person's plain
+        # `ap-exporter --status` or `--diagnose` sees port 9101 too.
+        plain = r.sh("ap-exporter --status")
+        self.assertIn("serving on 127.0.0.1:9101", plain.stdout, plain.stdout + plain.stderr)
+        plain = r.sh("ap-exporter --diagnose")
+        self.assertIn("ok   config: /etc/ap-exporter.toml + /var/etc/ap-exporter.uci.toml: valid", plain.stdout)
 
         # A bad value: refused and logged; the exporter keeps its config.
         overlay = read(os.path.join(r.root, "var/etc/ap-exporter.uci.toml"))
