@@ -17,8 +17,11 @@ set -euo pipefail
 
 [ "$#" -gt 0 ] || { echo "usage: $0 COMMAND [ARG...]" >&2; exit 2; }
 
-AP_EXPORTER_REAL_HOSTNAME=$(cat /proc/sys/kernel/hostname)
-AP_EXPORTER_REAL_RELEASE=$(cat /proc/sys/kernel/osrelease)
+# Already a stranger (make test run by a stranger): nothing more to fake.
+[ "${AP_EXPORTER_STRANGER:-}" = done ] && exec "$@"
+
+: "${AP_EXPORTER_REAL_HOSTNAME:=$(cat /proc/sys/kernel/hostname)}"
+: "${AP_EXPORTER_REAL_RELEASE:=$(cat /proc/sys/kernel/osrelease)}"
 export AP_EXPORTER_REAL_HOSTNAME AP_EXPORTER_REAL_RELEASE
 
 if [ "${AP_EXPORTER_STRANGER:-}" = 1 ]; then
@@ -31,7 +34,7 @@ if [ "${AP_EXPORTER_STRANGER:-}" = 1 ]; then
   echo "stranger-$$" > /proc/sys/kernel/hostname
   echo "stranger.invalid" > /proc/sys/kernel/domainname
   echo "as-stranger: host name $(cat /proc/sys/kernel/hostname), kernel $(cat /proc/sys/kernel/osrelease) in /proc, $(setarch "$(uname -m)" --uname-2.6 uname -r) from uname(2)" >&2
-  exec setarch "$(uname -m)" --uname-2.6 "$@"
+  AP_EXPORTER_STRANGER=done exec setarch "$(uname -m)" --uname-2.6 "$@"
 fi
 
 if [ "$(id -u)" -ne 0 ] || ! unshare --uts --mount true 2>/dev/null; then
