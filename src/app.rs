@@ -326,7 +326,11 @@ pub fn serve(source: ConfigSource, config: Config) -> Result<(), String> {
     // An exporter its supervisor started again reads the config anew, so a
     // file fixed after a crash applies.
     let config = match crate::os::supervisor::restarts() {
-        Some(1..) => source.load().map_err(|e| e.to_string())?,
+        Some(1..) => {
+            let fresh = source.load().map_err(|e| e.to_string())?;
+            crate::os::logging::apply(&fresh.log);
+            fresh
+        }
         _ => config,
     };
     let signals = Signals::install().map_err(|e| format!("cannot install signal handlers: {e}"))?;

@@ -133,9 +133,9 @@ fn serves_reloads_idles_and_stops_on_a_2_6_22_syscall_surface() {
 }
 
 /// Entware's respawn and the LAN-interface listen on the oldest kernels:
-/// `--supervise` forks, restarts a killed exporter, idles, and stops with
-/// it; `listen_interface` lists the interfaces over rtnetlink (musl's
-/// getifaddrs, whose SOCK_CLOEXEC socket the filter refuses first).
+/// `--supervise` forks, restarts a killed exporter, idles in sigtimedwait,
+/// and stops with it; `listen_interface` asks lo's address with the
+/// SIOCGIFADDR ioctl.
 #[test]
 fn supervises_and_listens_by_interface_on_a_2_6_22_syscall_surface() {
     let dir = TempDir::new("oldk-sup");
@@ -162,14 +162,20 @@ fn supervises_and_listens_by_interface_on_a_2_6_22_syscall_surface() {
     let addr = exp.wait_listening();
     assert_eq!(addr, format!("127.0.0.1:{port}").parse().unwrap(), "lo's address, from getifaddrs");
     assert_eq!(get(addr, "/metrics").status, 200);
-    let line = exp.wait_for("supervising the exporter (pid ", Duration::from_secs(5));
-    let first: u32 = line.rsplit("(pid ").next().unwrap().trim_end_matches(')').parse().unwrap();
+    // Its line came before the exporter's "listening on": the pid is read from the log kept so far.
+    let log = exp.drain_log();
+    let first: u32 = log
+        .lines()
+        .find_map(|l| l.split("supervising the exporter (pid ").nth(1))
+        .and_then(|rest| rest.split(')').next())
+        .and_then(|pid| pid.parse().ok())
+        .unwrap_or_else(|| panic!("no supervising line in:\n{log}"));
     // SAFETY: killing the exporter this test's supervisor started.
     assert_eq!(unsafe { libc::kill(first as i32, libc::SIGKILL) }, 0);
     exp.wait_for("was killed by signal 9; starting it again in 1 s", Duration::from_secs(10));
     exp.wait_for("listening on", Duration::from_secs(10));
     assert!(get(addr, "/metrics").text().contains("ap_exporter_restarts_total 1"));
-    // The supervisor waits on its signal pipe: no CPU while all is well.
+    // The supervisor waits in sigtimedwait: no CPU while all is well.
     let supervisor = exp.child.id();
     let before = cpu_ticks(supervisor);
     std::thread::sleep(Duration::from_secs(3));

@@ -163,3 +163,63 @@ fn sighup_reaches_the_exporter_and_a_crash_loop_backs_off() {
     kill(parent, libc::SIGTERM);
     assert_eq!(s.exp.wait_exit(Duration::from_secs(15)), Some(0));
 }
+
+/// The first exporter cannot start (its port is taken): the supervisor
+/// does not restart it forever, but exits with its status, the exporter's
+/// error said once.
+#[test]
+fn a_first_start_that_fails_is_not_restarted() {
+    let dir = TempDir::new("sup-first");
+    let holder = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let cfg = write_config(
+        dir.path(),
+        &format!("listen = [\"{}\"]\n[collectors]\nwireless = false\n", holder.local_addr().unwrap()),
+    );
+    let out = Command::new(exporter_bin()).arg("--supervise").arg("--config").arg(&cfg).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(stderr.matches("cannot listen on").count(), 1, "{stderr}");
+    assert!(!stderr.contains("starting it again"), "{stderr}");
+}
+
+/// Started by a parent that ignores SIGCHLD (an ignored signal is inherited
+/// across exec, and would reap the child unseen), the supervisor still sees
+/// its child die and starts it again.
+#[test]
+fn an_inherited_ignored_sigchld_does_not_blind_the_supervisor() {
+    use std::os::unix::process::CommandExt;
+    let dir = TempDir::new("sup-ign");
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let cfg = write_config(dir.path(), &format!("listen = [\"127.0.0.1:{port}\"]\n[collectors]\nwireless = false\n"));
+    let mut cmd = Command::new(exporter_bin());
+    cmd.arg("--supervise").arg("--config").arg(&cfg).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped());
+    // SAFETY: signal(2) is async-signal-safe, as pre_exec requires.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::signal(libc::SIGCHLD, libc::SIG_IGN);
+            Ok(())
+        });
+    }
+    let mut exp = Exporter::adopt(cmd.spawn().unwrap());
+    exp.wait_listening();
+    let first = the_child(exp.pid(), None, Duration::from_secs(10));
+    kill(first, libc::SIGKILL);
+    exp.wait_for("starting it again in 1 s", Duration::from_secs(10));
+    the_child(exp.pid(), Some(first), Duration::from_secs(10));
+}
+
+/// A supervisor killed outright takes its exporter with it: no exporter
+/// runs on unsupervised, holding the port a restarted service needs.
+#[test]
+fn the_exporter_dies_with_its_supervisor() {
+    let mut s = start("sup-die");
+    let parent = s.exp.pid();
+    let child = the_child(parent, None, Duration::from_secs(10));
+    kill(parent, libc::SIGKILL);
+    assert_eq!(s.exp.wait_exit(Duration::from_secs(10)), None, "killed, no exit status");
+    let end = Instant::now() + Duration::from_secs(10);
+    while !gone(child) {
+        assert!(Instant::now() < end, "the exporter {child} outlived its supervisor");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}

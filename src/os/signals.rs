@@ -86,6 +86,16 @@ impl Signals {
                 }
             }
         }
+        // Blocked by a supervisor until now (see os::supervisor); harmless otherwise.
+        // SAFETY: sigset_t is plain old data; the calls fill and read the local.
+        unsafe {
+            let mut handled: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut handled);
+            for sig in [libc::SIGHUP, libc::SIGTERM, libc::SIGINT] {
+                libc::sigaddset(&mut handled, sig);
+            }
+            libc::sigprocmask(libc::SIG_UNBLOCK, &handled, std::ptr::null_mut());
+        }
         Ok(Signals { read, _write: write })
     }
 

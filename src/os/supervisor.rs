@@ -79,6 +79,7 @@ impl std::fmt::Display for Death {
         match self {
             Death::Clean => f.write_str("stopped"),
             Death::Status(code) => write!(f, "exited with status {code}"),
+            Death::Signal(0) => f.write_str("is gone"),
             Death::Signal(sig) => write!(f, "was killed by signal {sig}"),
         }
     }
@@ -92,7 +93,8 @@ fn next_delay(last: Duration, ran: Duration) -> Duration {
 
 /// Becomes the supervisor of a forked exporter. Returns [`Role::Exporter`]
 /// in each child, and [`Role::Finished`] in the parent when it is told to
-/// stop, or cannot start a first child.
+/// stop, or when the first child could not start (a start-up error, such as
+/// a port in use, is the exporter's to report once, not to repeat forever).
 ///
 /// The parent needs no handlers: it blocks the signals it cares about and
 /// takes them one at a time with sigtimedwait(2) (in Linux since 2.2). A
@@ -100,15 +102,19 @@ fn next_delay(last: Duration, ran: Duration) -> Duration {
 pub fn run() -> Role {
     // SAFETY: sigset_t is plain old data; the calls below fill the locals given.
     let (mut wanted, mut before): (libc::sigset_t, libc::sigset_t) = unsafe { std::mem::zeroed() };
-    // SAFETY: as above.
+    // SAFETY: as above; SIGCHLD set to its default, since an ignored one
+    // (inherited from whoever started us) would reap the child unseen.
     unsafe {
+        libc::signal(libc::SIGCHLD, libc::SIG_DFL);
         libc::sigemptyset(&mut wanted);
         for sig in [libc::SIGHUP, libc::SIGTERM, libc::SIGINT, libc::SIGCHLD] {
             libc::sigaddset(&mut wanted, sig);
         }
         libc::sigprocmask(libc::SIG_BLOCK, &wanted, &mut before);
     }
-    let mut pid = match fork_exporter(&before) {
+    // SAFETY: getpid has no preconditions.
+    let supervisor = unsafe { libc::getpid() };
+    let mut pid = match fork_exporter(supervisor, &before) {
         Ok(Some(pid)) => pid,
         Ok(None) => return Role::Exporter,
         Err(e) => {
@@ -122,12 +128,14 @@ pub fn run() -> Role {
     let mut delay = FIRST_DELAY / 2;
     // Set while no child runs: when to start the next.
     let mut restart_at: Option<Instant> = None;
-    // Set once told to stop: when the child is killed if still there.
+    // Once told to stop: whether, and when the child is killed if still there.
+    let mut stopping = false;
     let mut kill_at: Option<Instant> = None;
     loop {
         match next_signal(&wanted, [restart_at, kill_at].into_iter().flatten().min()) {
             libc::SIGTERM | libc::SIGINT if restart_at.is_some() => return Role::Finished(0),
-            libc::SIGTERM | libc::SIGINT if kill_at.is_none() => {
+            libc::SIGTERM | libc::SIGINT if !stopping => {
+                stopping = true;
                 kill_at = Some(Instant::now() + STOP_GRACE);
                 send(pid, libc::SIGTERM);
             }
@@ -137,12 +145,20 @@ pub fn run() -> Role {
             _ => {}
         }
         if kill_at.is_some_and(|t| t <= Instant::now()) {
+            // Once: then wait for its death without a deadline.
+            kill_at = None;
             send(pid, libc::SIGKILL);
         }
         if restart_at.is_none() {
             if let Some(death) = reap(pid) {
-                if kill_at.is_some() || death == Death::Clean {
-                    return Role::Finished(0);
+                match death {
+                    _ if stopping => return Role::Finished(0),
+                    Death::Clean => return Role::Finished(0),
+                    // The first one never served: the exporter said why.
+                    Death::Status(code) if RESTARTS.load(Ordering::Relaxed) == 0 => {
+                        return Role::Finished(code.clamp(1, 255) as u8);
+                    }
+                    _ => {}
                 }
                 delay = next_delay(delay, started.elapsed());
                 log::error!("the exporter (pid {pid}) {death}; starting it again in {} s", delay.as_secs());
@@ -150,12 +166,14 @@ pub fn run() -> Role {
             }
         }
         if restart_at.is_some_and(|t| t <= Instant::now()) {
+            // Counted before the fork, so the child knows its number.
             RESTARTS.fetch_add(1, Ordering::Relaxed);
-            match fork_exporter(&before) {
+            match fork_exporter(supervisor, &before) {
                 Ok(Some(p)) => (pid, started, restart_at) = (p, Instant::now(), None),
                 Ok(None) => return Role::Exporter,
                 // Out of memory or processes: try again after the same delay.
                 Err(e) => {
+                    RESTARTS.fetch_sub(1, Ordering::Relaxed);
                     log::error!("cannot fork the exporter: {e}");
                     restart_at = Some(Instant::now() + delay);
                 }
@@ -164,16 +182,30 @@ pub fn run() -> Role {
     }
 }
 
-/// Forks: `Some(pid)` in the parent, `None` in the child, which gets back
-/// the signal mask from before the supervisor (the exporter then installs
-/// its own handlers).
-fn fork_exporter(mask: &libc::sigset_t) -> io::Result<Option<libc::pid_t>> {
+/// Forks: `Some(pid)` in the parent, `None` in the child. The child gets
+/// back the signal mask from before the supervisor, but SIGHUP, SIGTERM and
+/// SIGINT stay blocked until the exporter has its handlers
+/// ([`crate::os::signals::Signals::install`] unblocks them): one arriving
+/// while it reads its config would otherwise kill it. It dies with the
+/// supervisor, so a killed supervisor leaves no unsupervised exporter.
+fn fork_exporter(supervisor: libc::pid_t, mask: &libc::sigset_t) -> io::Result<Option<libc::pid_t>> {
     // SAFETY: the process has one thread, so the child gets a consistent copy.
     match unsafe { libc::fork() } {
         0 => {
             SUPERVISED.store(true, Ordering::Relaxed);
-            // SAFETY: restoring a mask that sigprocmask gave.
-            unsafe { libc::sigprocmask(libc::SIG_SETMASK, mask, std::ptr::null_mut()) };
+            // SAFETY: plain values; the mask is a copy sigprocmask gave,
+            // with three signals added.
+            unsafe {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM as libc::c_ulong, 0, 0, 0);
+                if libc::getppid() != supervisor {
+                    libc::_exit(0);
+                }
+                let mut child_mask = *mask;
+                for sig in [libc::SIGHUP, libc::SIGTERM, libc::SIGINT] {
+                    libc::sigaddset(&mut child_mask, sig);
+                }
+                libc::sigprocmask(libc::SIG_SETMASK, &child_mask, std::ptr::null_mut());
+            }
             Ok(None)
         }
         p if p < 0 => Err(io::Error::last_os_error()),
@@ -203,7 +235,12 @@ fn reap(pid: libc::pid_t) -> Option<Death> {
     let mut status = 0;
     // SAFETY: waitpid on our own child, writing into a local.
     let r = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
-    (r == pid).then(|| Death::of(status))
+    match r {
+        r if r == pid => Some(Death::of(status)),
+        // No such child any more (reaped by someone else): gone, cause unknown.
+        r if r < 0 && io::Error::last_os_error().raw_os_error() == Some(libc::ECHILD) => Some(Death::Signal(0)),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
