@@ -403,12 +403,13 @@ pub fn status(config: &Config) -> (String, bool) {
         let why = absent.map_or_else(|| "no listen address".to_string(), |a| format!("listen_interface {name}: {a}"));
         return (format!("not serving: {why}"), false);
     };
-    let ip = match first.ip() {
-        IpAddr::V4(v4) if v4.is_unspecified() => IpAddr::from([127, 0, 0, 1]),
-        IpAddr::V6(v6) if v6.is_unspecified() => IpAddr::V6(std::net::Ipv6Addr::LOCALHOST),
-        other => other,
+    // A wildcard is asked on loopback; any other address as it is, with the
+    // scope a link-local one needs.
+    let addr = match first.ip() {
+        IpAddr::V4(v4) if v4.is_unspecified() => SocketAddr::from(([127, 0, 0, 1], first.port())),
+        IpAddr::V6(v6) if v6.is_unspecified() => SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, first.port())),
+        _ => *first,
     };
-    let addr = SocketAddr::new(ip, first.port());
     let budget = Duration::from_secs(config.collector_timeout_seconds.0 + 5);
     let mut body = Vec::new();
     let fetched = crate::os::listener::connect(addr, budget).and_then(|mut s| {
@@ -422,7 +423,7 @@ pub fn status(config: &Config) -> (String, bool) {
     let status_line = text.lines().next().unwrap_or_default();
     if !status_line.contains(" 200 ") {
         let why = match status_line.split_whitespace().nth(1) {
-            Some("403") => "; 127.0.0.1 is not in allow",
+            Some("403") => "; this address is not in allow",
             Some("401") => "; auth is on, so the local check cannot scrape",
             _ => "",
         };

@@ -1,8 +1,8 @@
 //! `listen_interface`: the exporter listens on an interface's addresses and
 //! follows them as they come, change and go, as on a router whose LAN
 //! address comes from DHCP or whose bridge is made after the exporter
-//! starts. The test makes its own network namespace and veth pair (link-local
-//! 169.254.212.0/29, never routed anywhere); the exporter runs inside the
+//! starts. Each test makes its own network namespace and veth pair (a /29 of
+//! link-local 169.254.212.0/24 each, never routed anywhere); the exporter runs inside the
 //! namespace, the test scrapes from this side. Needs root and iproute2.
 
 mod common;
@@ -11,10 +11,6 @@ use common::*;
 use std::net::SocketAddr;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-const HOST_IP: &str = "169.254.212.1";
-const FIRST_IP: &str = "169.254.212.2";
-const SECOND_IP: &str = "169.254.212.3";
 
 fn ip(args: &[&str]) {
     let out = Command::new("ip").args(args).output().expect("iproute2 (ip) is needed");
@@ -27,6 +23,9 @@ struct Namespace {
     host_dev: String,
     /// The end inside the namespace: what listen_interface names.
     dev: String,
+    /// The first address of its own /29: tests running at once must not
+    /// share a subnet, or a connection leaves by the other test's veth.
+    base: u32,
 }
 
 impl Namespace {
@@ -35,17 +34,27 @@ impl Namespace {
         // SAFETY: geteuid has no preconditions.
         assert_eq!(unsafe { libc::geteuid() }, 0, "this test makes a network namespace and needs root");
         let id = std::process::id() % 10_000 * 10 + tag;
-        let ns = Namespace { name: format!("apx-li-{id}"), host_dev: format!("apxl{id}a"), dev: format!("apxl{id}b") };
+        let ns = Namespace {
+            name: format!("apx-li-{id}"),
+            host_dev: format!("apxl{id}a"),
+            dev: format!("apxl{id}b"),
+            base: 8 * tag,
+        };
         let _ = Command::new("ip").args(["netns", "del", &ns.name]).output();
         ip(&["netns", "add", &ns.name]);
         ip(&["link", "add", &ns.host_dev, "type", "veth", "peer", "name", &ns.dev, "netns", &ns.name]);
         let _ = std::fs::write(format!("/proc/sys/net/ipv6/conf/{}/disable_ipv6", ns.host_dev), "1");
         ns.exec(&["sysctl", "-qw", &format!("net.ipv6.conf.{}.disable_ipv6=1", ns.dev)]);
-        ip(&["addr", "add", &format!("{HOST_IP}/29"), "dev", &ns.host_dev]);
+        ip(&["addr", "add", &format!("{}/29", ns.addr(1)), "dev", &ns.host_dev]);
         ip(&["link", "set", &ns.host_dev, "up"]);
         ns.exec(&["ip", "link", "set", "lo", "up"]);
         ns.exec(&["ip", "link", "set", &ns.dev, "up"]);
         ns
+    }
+
+    /// Address `n` of its /29: 1 is this side's, 2 and 3 are for the namespace's end.
+    fn addr(&self, n: u32) -> String {
+        format!("169.254.212.{}", self.base + n)
     }
 
     fn exec(&self, args: &[&str]) {
@@ -96,7 +105,7 @@ fn follows_the_interfaces_address_as_it_comes_and_changes() {
     let cfg = write_config(
         dir.path(),
         &format!(
-            "listen = [\":{port}\"]\nlisten_interface = \"{}\"\nallow = [\"169.254.212.0/29\"]\n[collectors]\nwireless = false\n[paths]\nprocfs = {:?}\n",
+            "listen = [\":{port}\"]\nlisten_interface = \"{}\"\nallow = [\"169.254.212.0/24\"]\n[collectors]\nwireless = false\n[paths]\nprocfs = {:?}\n",
             ns.dev,
             proc_root.display().to_string()
         ),
@@ -113,19 +122,19 @@ fn follows_the_interfaces_address_as_it_comes_and_changes() {
     let line = exp.wait_for("listen_interface", Duration::from_secs(10));
     assert!(line.contains(&format!("listen_interface {}: no IP address yet: not listening there", ns.dev)), "{line}");
     exp.wait_for("started", Duration::from_secs(10));
-    let first: SocketAddr = format!("{FIRST_IP}:{port}").parse().unwrap();
-    let second: SocketAddr = format!("{SECOND_IP}:{port}").parse().unwrap();
+    let first: SocketAddr = format!("{}:{port}", ns.addr(2)).parse().unwrap();
+    let second: SocketAddr = format!("{}:{port}", ns.addr(3)).parse().unwrap();
     assert!(!serves(first));
 
     // The address arrives (DHCP); a SIGHUP (procd's interface trigger) binds it at once.
-    ns.exec(&["ip", "addr", "add", &format!("{FIRST_IP}/29"), "dev", &ns.dev]);
+    ns.exec(&["ip", "addr", "add", &format!("{}/29", ns.addr(2)), "dev", &ns.dev]);
     exp.signal(libc::SIGHUP);
     exp.wait_for(&format!("listening on {first}"), Duration::from_secs(10));
     assert!(serves(first));
 
     // It changes with no signal at all: the periodic look follows it.
-    ns.exec(&["ip", "addr", "del", &format!("{FIRST_IP}/29"), "dev", &ns.dev]);
-    ns.exec(&["ip", "addr", "add", &format!("{SECOND_IP}/29"), "dev", &ns.dev]);
+    ns.exec(&["ip", "addr", "del", &format!("{}/29", ns.addr(2)), "dev", &ns.dev]);
+    ns.exec(&["ip", "addr", "add", &format!("{}/29", ns.addr(3)), "dev", &ns.dev]);
     exp.wait_for(&format!("listening on {second}"), Duration::from_secs(30));
     wait_until("the new address serves", Duration::from_secs(5), || serves(second));
     assert!(!serves(first), "the old address no longer serves");
@@ -171,8 +180,51 @@ fn diagnose_and_status_name_the_interface() {
     assert_eq!(said.trim(), format!("not serving: listen_interface {}: no IP address yet", ns.dev));
     assert_eq!(code, Some(1));
 
-    ns.exec(&["ip", "addr", "add", &format!("{FIRST_IP}/29"), "dev", &ns.dev]);
+    ns.exec(&["ip", "addr", "add", &format!("{}/29", ns.addr(2)), "dev", &ns.dev]);
     let (report, _) = run(&cfg, "--diagnose");
     assert!(!report.contains("listen interface"), "no line when the interface gave its addresses:\n{report}");
-    assert!(report.contains(&format!("ok   listen {FIRST_IP}:9178: can bind")), "{report}");
+    assert!(report.contains(&format!("ok   listen {}:9178: can bind", ns.addr(2))), "{report}");
+}
+
+/// An IPv6 address still in duplicate address detection (as a ULA is for a
+/// second after ifup, when netifd's trigger fires) cannot be bound: it is
+/// left out, and bound at a later look once it is ready, link-local one
+/// too; `--status` then asks the first, a link-local address, with its scope.
+#[test]
+fn a_tentative_ipv6_address_is_bound_once_it_is_ready() {
+    let ns = Namespace::new(3);
+    if !std::path::Path::new("/proc/net/if_inet6").exists() {
+        panic!("this test needs a kernel with IPv6");
+    }
+    // No carrier on the namespace's end while the host's end is down: its address stays tentative.
+    ip(&["link", "set", &ns.host_dev, "down"]);
+    ns.exec(&["sysctl", "-qw", &format!("net.ipv6.conf.{}.disable_ipv6=0", ns.dev)]);
+    ns.exec(&["ip", "-6", "addr", "add", "fd00:212::2/64", "dev", &ns.dev]);
+    let dir = TempDir::new("listen-if-v6");
+    let port = 9179;
+    let cfg = write_config(
+        dir.path(),
+        &format!(
+            "listen = [\"[::]:{port}\"]\nlisten_interface = \"{}\"\nallow = [\"::/0\"]\n[collectors]\nwireless = false\n",
+            ns.dev
+        ),
+    );
+    let child = ns
+        .exporter(&["--config".as_ref(), cfg.as_os_str()])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut exp = Exporter::adopt(child);
+    exp.wait_for("no IP address yet", Duration::from_secs(10));
+    ip(&["link", "set", &ns.host_dev, "up"]);
+    exp.wait_for(&format!("listening on [fd00:212::2]:{port}"), Duration::from_secs(40));
+    let (said, code) = {
+        let out = ns.exporter(&["--status".as_ref(), "--config".as_ref(), cfg.as_os_str()]).output().unwrap();
+        (String::from_utf8_lossy(&out.stdout).into_owned(), out.status.code())
+    };
+    assert_eq!(code, Some(0), "{said}");
+    assert!(said.starts_with("serving on [") && said.contains(&format!("]:{port}: ap-exporter ")), "{said}");
+    assert!(exp.alive());
 }

@@ -577,3 +577,16 @@ fn go_float_never_panics() {
         let _ = parse::float::go_float(s);
     });
 }
+
+#[test]
+fn if_inet6_never_panics_and_keeps_only_whole_lines() {
+    let seed = "00000000000000000000000000000001 01 80 10 80       lo\n\
+                fd12345678900000000000000000000a 0b 40 00 80   br-lan\n\
+                fe80000000000000021122fffe334455 0b 40 20 c0   br-lan\n";
+    property(&[seed], 20_000, |s| {
+        let got = ap_exporter::parse::if_inet6::parse(s);
+        // Never more addresses than lines, and each one's name a word of its line.
+        assert!(got.len() <= s.lines().count(), "{s:?}");
+        assert!(got.iter().all(|a| !a.name.is_empty() && !a.name.contains(char::is_whitespace)), "{s:?}");
+    });
+}

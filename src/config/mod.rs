@@ -681,7 +681,35 @@ impl Config {
     pub fn from_toml(text: &str, path: &Path) -> Result<Config, ConfigError> {
         let mut config = Config::default();
         config.read_text_onto(text, path)?;
-        Ok(config)
+        config.check(path)
+    }
+
+    /// What no single key can say is wrong, checked once every file is
+    /// read: a wildcard `listen` address and a particular one of its family
+    /// on the same port, which Linux will not both bind (unless
+    /// `listen_interface` narrows the wildcard to that interface's addresses).
+    fn check(self, path: &Path) -> Result<Config, ConfigError> {
+        if self.listen_interface.get().is_none() {
+            for wild in self.listen.0.iter().filter(|a| a.ip().is_unspecified()) {
+                let clash = self
+                    .listen
+                    .0
+                    .iter()
+                    .find(|a| !a.ip().is_unspecified() && a.port() == wild.port() && a.is_ipv4() == wild.is_ipv4());
+                if let Some(clash) = clash {
+                    return Err(ConfigError::Invalid {
+                        path: path.to_path_buf(),
+                        position: None,
+                        message: format!(
+                            "listen: {wild} covers {clash} already, and Linux binds only one of them; keep one, \
+                             or set listen_interface so that {wild} stands for one interface's addresses"
+                        ),
+                        excerpt: String::new(),
+                    });
+                }
+            }
+        }
+        Ok(self)
     }
 
     /// Reads config text over this config: the keys it gives replace the
@@ -701,11 +729,13 @@ impl Config {
     /// The first error, in any file, fails the whole load.
     pub fn load_all<P: AsRef<Path>>(paths: &[P]) -> Result<Config, ConfigError> {
         let mut config = Config::default();
+        let mut last = Path::new("");
         for path in paths {
             let text = Config::read_text(path.as_ref())?;
             config.read_text_onto(&text, path.as_ref())?;
+            last = path.as_ref();
         }
-        Ok(config)
+        config.check(last)
     }
 
     /// A config file's text: UTF-8, not empty.
@@ -921,6 +951,22 @@ procfs = "/tmp/p"
         }
         let e = err("listen_interface = 5");
         assert!(e.contains("expected a string"), "{e}");
+    }
+
+    #[test]
+    fn a_wildcard_and_an_address_it_covers_are_refused_without_listen_interface() {
+        for listen in [r#"[":9100", "127.0.0.1:9100"]"#, r#"["[::]:9100", "[::1]:9100"]"#] {
+            let e = err(&format!("listen = {listen}\n"));
+            assert!(e.starts_with("t.toml: listen: ") && e.contains("Linux binds only one of them"), "{e}");
+        }
+        // Other ports, the other family, or narrowed to an interface: fine.
+        for ok in [
+            "listen = [\"0.0.0.0:9100\", \"127.0.0.1:9101\"]\n",
+            "listen = [\"0.0.0.0:9100\", \"[::1]:9100\"]\n",
+            "listen = [\":9100\", \"127.0.0.1:9100\"]\nlisten_interface = \"br-lan\"\n",
+        ] {
+            assert!(Config::from_toml(ok, Path::new("t.toml")).is_ok(), "{ok}");
+        }
     }
 
     #[test]

@@ -59,8 +59,8 @@ pub fn addresses(name: &str) -> Result<Vec<InterfaceAddr>, Absence> {
     // A kernel without IPv6 has no if_inet6.
     let mut text = String::new();
     if crate::os::source::read_bounded(std::path::Path::new("/proc/net/if_inet6"), &mut text).is_ok() {
-        for a in crate::parse::if_inet6::parse(&text).unwrap_or_default() {
-            if a.name == name {
+        for a in crate::parse::if_inet6::parse(&text) {
+            if a.name == name && bindable(a.flags) {
                 out.push(InterfaceAddr { ip: IpAddr::V6(a.ip), index: a.index });
             }
         }
@@ -70,6 +70,16 @@ pub fn addresses(name: &str) -> Result<Vec<InterfaceAddr>, Absence> {
         (true, true) => Err(Absence::NoAddress),
         (true, false) => Err(Absence::NoSuchInterface),
     }
+}
+
+/// Whether an IPv6 address with these `IFA_F_*` flags can be bound: not
+/// while duplicate address detection runs (tentative, for a second or so
+/// after ifup, when netifd's trigger fires) nor after it failed. Left out
+/// then, it is bound at the next look, once it differs from what was bound.
+fn bindable(flags: u32) -> bool {
+    const TENTATIVE: u32 = 0x40;
+    const DAD_FAILED: u32 = 0x08;
+    flags & (TENTATIVE | DAD_FAILED) == 0
 }
 
 /// The primary IPv4 address of interface `name`: `None` when it has none,
@@ -173,6 +183,12 @@ mod tests {
     fn an_interface_without_addresses_gives_only_the_specific_ones() {
         assert_eq!(narrow(&addrs(&["0.0.0.0:9100", "[::]:9100"]), &[]), vec![]);
         assert_eq!(narrow(&addrs(&["[::]:9100", "[::1]:9100"]), &own()[..1]), addrs(&["[::1]:9100"]));
+    }
+
+    #[test]
+    fn tentative_and_failed_addresses_wait() {
+        assert!(bindable(0x80) && bindable(0x00) && bindable(0x20));
+        assert!(!bindable(0x40) && !bindable(0xc0) && !bindable(0x08));
     }
 
     #[test]

@@ -149,7 +149,12 @@ impl BindProblem {
                         ("", "stop that program, or choose another port in listen")
                     }
                 }
-                None => ("; run as root to see which process holds it", "choose another port in listen"),
+                // Other users' descriptors are hidden from a non-root user.
+                // SAFETY: geteuid has no preconditions.
+                None if unsafe { libc::geteuid() } != 0 => {
+                    ("; run as root to see which process holds it", "choose another port in listen")
+                }
+                None => ("; no process listening on it was found", "choose another port in listen"),
             },
             Some(libc::EADDRNOTAVAIL) => (
                 ": not an address of this machine",
@@ -207,11 +212,14 @@ fn read(path: &Path) -> Option<String> {
 
 /// Whether a bind error means "this kernel has no IPv6", which is not fatal.
 pub fn ipv6_unsupported(addr: &SocketAddr, e: &io::Error) -> bool {
+    // EADDRNOTAVAIL says "no IPv6" only for "[::]": for a particular address
+    // it says that address is not (or not yet) this machine's.
     addr.is_ipv6()
-        && matches!(
-            e.raw_os_error(),
-            Some(libc::EAFNOSUPPORT) | Some(libc::EADDRNOTAVAIL) | Some(libc::EPROTONOSUPPORT)
-        )
+        && match e.raw_os_error() {
+            Some(libc::EAFNOSUPPORT) | Some(libc::EPROTONOSUPPORT) => true,
+            Some(libc::EADDRNOTAVAIL) => addr.ip().is_unspecified(),
+            _ => false,
+        }
 }
 
 /// File descriptors the exporter needs beside its connections: standard

@@ -258,6 +258,13 @@ class Uci(unittest.TestCase):
             ("printf 'br\"lan\\n' > /var/run/netifd-standin/lan; uci set ap-exporter.main.listen_interface=lan",
              "main.listen_interface 'br\"lan' is not a device name (the device of lan)"),
             ("uci set ap-exporter.main.prot=9101", "main has no option prot"),
+            # Sections nothing reads: misspelt, anonymous (uci add, LuCI), of another type.
+            ("printf \"\\nconfig ap-exporter 'mian'\\n\\toption enabled '0'\\n\" >> /etc/config/ap-exporter",
+             "section ap-exporter 'mian' is not one this script reads"),
+            ("printf \"\\nconfig ap-exporter\\n\\toption port '9101'\\n\" >> /etc/config/ap-exporter",
+             "is not one this script reads"),
+            ("printf \"\\nconfig collector 'wireless'\\n\\toption enabled '0'\\n\" >> /etc/config/ap-exporter",
+             "section collector 'wireless' is not one this script reads"),
         ]
         for shell, message in cases:
             with self.subTest(shell=shell):
@@ -323,10 +330,13 @@ class Uci(unittest.TestCase):
 
     def test_enabled_0_stops_it_and_1_starts_it_again(self):
         box = self.box
+        box.sh("uci set ap-exporter.main.port=9101; uci commit")
         box.sh("/etc/init.d/ap-exporter start")
         pid = box.started()
+        self.assertIsNotNone(box.overlay())
         out = box.sh("uci set ap-exporter.main.enabled=0; uci commit; reload_config")
         self.assertEqual(box.r.pids(), [])
+        self.assertIsNone(box.overlay(), "no stale settings for a plain ap-exporter --status to read")
         self.assertIn("term %s" % pid, box.wait_log(lambda log: "term %s" % pid in log))
         self.assertIn("enabled is '0'", out.stderr)
         status = box.sh("/etc/init.d/ap-exporter status")
