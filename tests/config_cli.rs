@@ -126,14 +126,12 @@ fn a_second_config_file_reads_over_the_first_and_reloads_with_it() {
     );
     let over = dir.path().join("uci.toml");
     std::fs::write(&over, "# generated\n[collectors]\nconntrack = true\n").unwrap();
-    let child = std::process::Command::new(exporter_bin())
-        .args([std::ffi::OsStr::new("--config"), base.as_os_str(), "--config".as_ref(), over.as_os_str()])
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut exp = Exporter::adopt(child);
+    let mut exp = Exporter::spawn(std::process::Command::new(exporter_bin()).args([
+        std::ffi::OsStr::new("--config"),
+        base.as_os_str(),
+        "--config".as_ref(),
+        over.as_os_str(),
+    ]));
     let addr = exp.wait_listening();
     let scrape = get(addr, "/metrics").text();
     assert!(scrape.contains("node_nf_conntrack_entries "), "the overlay's conntrack = true");

@@ -9,7 +9,7 @@ mod common;
 
 use common::*;
 use std::net::SocketAddr;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 fn ip(args: &[&str]) {
@@ -110,14 +110,7 @@ fn follows_the_interfaces_address_as_it_comes_and_changes() {
             proc_root.display().to_string()
         ),
     );
-    let child = ns
-        .exporter(&["--config".as_ref(), cfg.as_os_str()])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut exp = Exporter::adopt(child);
+    let mut exp = Exporter::spawn(&mut ns.exporter(&["--config".as_ref(), cfg.as_os_str()]));
     // Started with no address there: it runs, says so once, and waits.
     let line = exp.wait_for("listen_interface", Duration::from_secs(10));
     assert!(line.contains(&format!("listen_interface {}: no IP address yet: not listening there", ns.dev)), "{line}");
@@ -209,14 +202,7 @@ fn a_tentative_ipv6_address_is_bound_once_it_is_ready() {
             ns.dev
         ),
     );
-    let child = ns
-        .exporter(&["--config".as_ref(), cfg.as_os_str()])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut exp = Exporter::adopt(child);
+    let mut exp = Exporter::spawn(&mut ns.exporter(&["--config".as_ref(), cfg.as_os_str()]));
     exp.wait_for("no IP address yet", Duration::from_secs(10));
     ip(&["link", "set", &ns.host_dev, "up"]);
     exp.wait_for(&format!("listening on [fd00:212::2]:{port}"), Duration::from_secs(40));

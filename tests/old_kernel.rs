@@ -62,16 +62,7 @@ fn serves_reloads_idles_and_stops_on_a_2_6_22_syscall_surface() {
         merlin.join("proc").display().to_string()
     );
     let cfg = write_config(dir.path(), &base);
-    let child = Command::new(&helper)
-        .arg(musl_binary())
-        .arg("--config")
-        .arg(&cfg)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut exp = Exporter::adopt(child);
+    let mut exp = Exporter::spawn(Command::new(&helper).arg(musl_binary()).arg("--config").arg(&cfg));
     let addr = exp.wait_listening();
 
     for i in 0..20 {
@@ -148,17 +139,8 @@ fn supervises_and_listens_by_interface_on_a_2_6_22_syscall_surface() {
             fixtures().join("merlin_wl/proc").display().to_string()
         ),
     );
-    let child = Command::new(&helper)
-        .arg(musl_binary())
-        .arg("--supervise")
-        .arg("--config")
-        .arg(&cfg)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut exp = Exporter::adopt(child);
+    let mut exp =
+        Exporter::spawn(Command::new(&helper).arg(musl_binary()).arg("--supervise").arg("--config").arg(&cfg));
     let addr = exp.wait_listening();
     assert_eq!(addr, format!("127.0.0.1:{port}").parse().unwrap(), "lo's address, from getifaddrs");
     assert_eq!(get(addr, "/metrics").status, 200);

@@ -7,7 +7,7 @@
 mod common;
 
 use common::*;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 /// The pids whose parent is `parent`, from /proc.
@@ -70,16 +70,7 @@ fn start(tag: &str) -> Supervised {
             proc_root.display().to_string()
         ),
     );
-    let child = Command::new(exporter_bin())
-        .arg("--supervise")
-        .arg("--config")
-        .arg(&cfg)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut exp = Exporter::adopt(child);
+    let mut exp = Exporter::spawn(Command::new(exporter_bin()).arg("--supervise").arg("--config").arg(&cfg));
     let addr = exp.wait_listening();
     Supervised { exp, addr, cfg, _dir: dir }
 }
@@ -192,7 +183,7 @@ fn an_inherited_ignored_sigchld_does_not_blind_the_supervisor() {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let cfg = write_config(dir.path(), &format!("listen = [\"127.0.0.1:{port}\"]\n[collectors]\nwireless = false\n"));
     let mut cmd = Command::new(exporter_bin());
-    cmd.arg("--supervise").arg("--config").arg(&cfg).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped());
+    cmd.arg("--supervise").arg("--config").arg(&cfg);
     // SAFETY: signal(2) is async-signal-safe, as pre_exec requires.
     unsafe {
         cmd.pre_exec(|| {
@@ -200,7 +191,7 @@ fn an_inherited_ignored_sigchld_does_not_blind_the_supervisor() {
             Ok(())
         });
     }
-    let mut exp = Exporter::adopt(cmd.spawn().unwrap());
+    let mut exp = Exporter::spawn(&mut cmd);
     exp.wait_listening();
     let first = the_child(exp.pid(), None, Duration::from_secs(10));
     kill(first, libc::SIGKILL);

@@ -61,6 +61,15 @@ impl Exporter {
         Exporter::adopt(child)
     }
 
+    /// Starts `cmd` (the exporter, perhaps behind a wrapper such as `ip
+    /// netns exec` or the seccomp helper) with no stdin or stdout and its
+    /// stderr collected.
+    pub fn spawn(cmd: &mut Command) -> Exporter {
+        Exporter::adopt(
+            cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().expect("start exporter"),
+        )
+    }
+
     /// Wraps a child started elsewhere with a piped stderr.
     pub fn adopt(mut child: Child) -> Exporter {
         let stderr = child.stderr.take().unwrap();
