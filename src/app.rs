@@ -242,6 +242,7 @@ impl Handler for App {
 
     fn handle(&mut self, request: &Request, peer: IpAddr, body: &mut Vec<u8>) -> Answer {
         match self.route(request, peer, body) {
+            Route::NextTurn => Answer::NextTurn,
             Route::Reply(reply) => Answer::Now(reply),
             Route::Scrape(selection) => {
                 let ticket = self.registry.begin(selection);
@@ -271,6 +272,7 @@ impl Handler for App {
     }
 
     fn advance(&mut self, now: Instant) {
+        self.auth.new_turn();
         self.registry.advance(now);
     }
 }
@@ -281,6 +283,8 @@ enum Route {
     Reply(Reply),
     /// A scrape of these collectors.
     Scrape(CollectorSet),
+    /// Asked again in the next turn (see `Verdict::NextTurn`).
+    NextTurn,
 }
 
 impl App {
@@ -293,6 +297,7 @@ impl App {
                 r.headers.push(("WWW-Authenticate", "Basic realm=\"ap-exporter\", charset=\"UTF-8\"".into()));
                 return done(r);
             }
+            Verdict::NextTurn => return Route::NextTurn,
             Verdict::Throttled => {
                 let mut r =
                     text_reply(Status::TooManyRequests, body, "429 Too Many Requests: too many new credentials\n");

@@ -104,3 +104,63 @@ fn rss_stays_bounded_over_ten_thousand_requests() {
     assert!(after <= before + 1024, "RSS grew from {before} KiB to {after} KiB");
     assert!(exp.alive());
 }
+
+/// The statuses of every response in `bytes`, in order, and whether the
+/// last said `Connection: close`.
+fn statuses(bytes: &[u8]) -> (Vec<u16>, bool) {
+    let text = String::from_utf8_lossy(bytes);
+    let mut codes = Vec::new();
+    let mut last_closes = false;
+    let mut rest: &str = &text;
+    while let Some(at) = rest.find("HTTP/1.1 ") {
+        rest = &rest[at + 9..];
+        codes.push(rest.get(..3).and_then(|c| c.parse().ok()).unwrap_or(0));
+        let head = rest.split("\r\n\r\n").next().unwrap_or("");
+        last_closes = head.to_ascii_lowercase().contains("connection: close");
+    }
+    (codes, last_closes)
+}
+
+#[test]
+fn a_client_that_pipelines_gets_a_few_answers_then_the_connection_closes() {
+    use std::io::Read;
+    let (_dir, mut exp, addr) = start("");
+    let mut s = connect(addr);
+    s.write_all(&b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n".repeat(50)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut got = Vec::new();
+    let _ = s.read_to_end(&mut got);
+    let (codes, closes) = statuses(&got);
+    assert_eq!(codes, vec![200; 4], "answers to 50 pipelined requests");
+    assert!(closes, "the last answer says the connection closes");
+    assert!(exp.alive());
+}
+
+#[test]
+fn a_client_that_waits_for_each_answer_keeps_its_connection() {
+    use std::io::Read;
+    let (_dir, mut exp, addr) = start("");
+    let mut s = connect(addr);
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    for i in 0..12 {
+        s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+        // Read exactly one answer: its head, then Content-Length bytes.
+        let mut got = Vec::new();
+        let mut byte = [0u8; 1];
+        while !got.ends_with(b"\r\n\r\n") {
+            assert_eq!(s.read(&mut byte).unwrap(), 1, "answer {i} ended early");
+            got.push(byte[0]);
+        }
+        let head = String::from_utf8_lossy(&got).to_string();
+        assert!(head.starts_with("HTTP/1.1 200"), "answer {i}: {head}");
+        assert!(!head.to_ascii_lowercase().contains("connection: close"), "answer {i}: {head}");
+        let length: usize = head
+            .lines()
+            .find_map(|l| l.strip_prefix("Content-Length: "))
+            .and_then(|v| v.trim().parse().ok())
+            .expect("a Content-Length");
+        let mut body = vec![0u8; length];
+        s.read_exact(&mut body).unwrap();
+    }
+    assert!(exp.alive());
+}

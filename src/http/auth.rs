@@ -84,6 +84,11 @@ pub struct BasicAuth {
     refused: Vec<Vec<u8>>,
     budget: HashBudget,
     per_client: Vec<(IpAddr, HashBudget)>,
+    /// A check ran in this turn of the server loop: the next one waits for
+    /// the next turn, so the requests that need no hashing (a verified
+    /// scraper, anything without auth) wait for one check at most, not for
+    /// a burst of them queued by many clients.
+    hashed_this_turn: bool,
 }
 
 /// A token bucket of hashing time: it fills at `share` seconds per second
@@ -123,6 +128,9 @@ pub enum Verdict {
     /// Credentials not checked, because hashing used up its share of time:
     /// answer 429 and let the client come back.
     Throttled,
+    /// Not checked yet: a check ran in this turn already. Ask again in the
+    /// next turn.
+    NextTurn,
 }
 
 /// A well-formed salt and a digest that no password gives, for the decoy.
@@ -140,7 +148,15 @@ impl BasicAuth {
         let cost = users.values().map(BcryptHash::cost).max().unwrap_or(4);
         let decoy = BcryptHash(format!("$2y${cost:02}${DECOY_TAIL}"));
         let budget = HashBudget::full(GLOBAL_SHARE, Instant::now());
-        BasicAuth { users, decoy, verified: Vec::new(), refused: Vec::new(), budget, per_client: Vec::new() }
+        BasicAuth {
+            users,
+            decoy,
+            verified: Vec::new(),
+            refused: Vec::new(),
+            budget,
+            per_client: Vec::new(),
+            hashed_this_turn: false,
+        }
     }
 
     /// Takes the users of a reloaded config. Credentials that verified stay
@@ -176,6 +192,11 @@ impl BasicAuth {
         &mut self.per_client[at].1
     }
 
+    /// A new turn of the server loop: one check may run again.
+    pub fn new_turn(&mut self) {
+        self.hashed_this_turn = false;
+    }
+
     /// Whether authentication is on.
     pub fn enabled(&self) -> bool {
         !self.users.is_empty()
@@ -196,6 +217,9 @@ impl BasicAuth {
             return Verdict::Denied;
         }
         let Some((user, password)) = decode_basic(value) else { return Verdict::Denied };
+        if self.hashed_this_turn {
+            return Verdict::NextTurn;
+        }
         let now = Instant::now();
         self.budget.refill(now);
         let client = self.client_budget(peer, now);
@@ -203,6 +227,7 @@ impl BasicAuth {
         if client.seconds <= 0.0 || self.budget.seconds <= 0.0 {
             return Verdict::Throttled;
         }
+        self.hashed_this_turn = true;
         let hash = self.users.get(&user).unwrap_or(&self.decoy);
         let ok = bcrypt::verify(password.as_bytes(), &hash.0).unwrap_or(false) && self.users.contains_key(&user);
         let took = now.elapsed();
@@ -259,6 +284,26 @@ mod tests {
         BasicAuth::new(users(HASH))
     }
 
+    /// A check in a turn of its own.
+    fn checked(a: &mut BasicAuth, authorization: Option<&[u8]>, peer: IpAddr) -> Verdict {
+        a.new_turn();
+        a.check(authorization, peer)
+    }
+
+    #[test]
+    fn one_check_per_turn_and_the_next_in_the_next_turn() {
+        let mut a = auth();
+        let (first, second) = (header("prometheus", "guess"), header("prometheus", "secret"));
+        assert_eq!(a.check(Some(&first), ME), Verdict::Denied);
+        assert_eq!(a.check(Some(&second), OTHER), Verdict::NextTurn);
+        // What needs no hashing is answered in the same turn.
+        assert_eq!(a.check(Some(&first), ME), Verdict::Denied);
+        assert_eq!(a.check(None, ME), Verdict::Denied);
+        a.new_turn();
+        assert_eq!(a.check(Some(&second), OTHER), Verdict::Allowed);
+        assert_eq!(a.check(Some(&second), ME), Verdict::Allowed);
+    }
+
     fn header(user: &str, pass: &str) -> Vec<u8> {
         format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"))).into_bytes()
     }
@@ -266,14 +311,14 @@ mod tests {
     #[test]
     fn right_and_wrong_credentials() {
         let mut a = auth();
-        assert_eq!(a.check(None, ME), Verdict::Denied);
-        assert_eq!(a.check(Some(&header("prometheus", "wrong")), ME), Verdict::Denied);
-        assert_eq!(a.check(Some(&header("nobody", "secret")), OTHER), Verdict::Denied);
-        assert_eq!(a.check(Some(b"Bearer abc"), ME), Verdict::Denied);
-        assert_eq!(a.check(Some(b"Basic !!!"), ME), Verdict::Denied);
-        assert_eq!(a.check(Some(&header("prometheus", "secret")), OTHER), Verdict::Allowed);
+        assert_eq!(checked(&mut a, None, ME), Verdict::Denied);
+        assert_eq!(checked(&mut a, Some(&header("prometheus", "wrong")), ME), Verdict::Denied);
+        assert_eq!(checked(&mut a, Some(&header("nobody", "secret")), OTHER), Verdict::Denied);
+        assert_eq!(checked(&mut a, Some(b"Bearer abc"), ME), Verdict::Denied);
+        assert_eq!(checked(&mut a, Some(b"Basic !!!"), ME), Verdict::Denied);
+        assert_eq!(checked(&mut a, Some(&header("prometheus", "secret")), OTHER), Verdict::Allowed);
         assert_eq!(a.verified.len(), 1, "a success is cached");
-        assert_eq!(a.check(Some(&header("prometheus", "secret")), ME), Verdict::Allowed);
+        assert_eq!(checked(&mut a, Some(&header("prometheus", "secret")), ME), Verdict::Allowed);
         assert_eq!(a.verified.len(), 1);
     }
 
@@ -297,23 +342,23 @@ mod tests {
     fn refused_values_are_remembered_and_cost_no_hashing() {
         let mut a = auth();
         let wrong = header("prometheus", "wrong");
-        assert_eq!(a.check(Some(&wrong), ME), Verdict::Denied);
+        assert_eq!(checked(&mut a, Some(&wrong), ME), Verdict::Denied);
         assert_eq!(a.refused.len(), 1);
         // With the budget spent, a known refusal is still answered 401 and a
         // new guess is throttled, while a cached success still passes.
-        assert_eq!(a.check(Some(&header("prometheus", "secret")), ME), Verdict::Allowed);
+        assert_eq!(checked(&mut a, Some(&header("prometheus", "secret")), ME), Verdict::Allowed);
         a.budget.seconds = -10.0;
-        assert_eq!(a.check(Some(&wrong), ME), Verdict::Denied);
-        assert_eq!(a.check(Some(&header("prometheus", "guess")), ME), Verdict::Throttled);
-        assert_eq!(a.check(Some(&header("prometheus", "secret")), ME), Verdict::Allowed);
+        assert_eq!(checked(&mut a, Some(&wrong), ME), Verdict::Denied);
+        assert_eq!(checked(&mut a, Some(&header("prometheus", "guess")), ME), Verdict::Throttled);
+        assert_eq!(checked(&mut a, Some(&header("prometheus", "secret")), ME), Verdict::Allowed);
     }
 
     #[test]
     fn one_guessing_client_does_not_spend_another_clients_budget() {
         let mut a = auth();
         a.client_budget(ME, Instant::now()).seconds = -10.0;
-        assert_eq!(a.check(Some(&header("prometheus", "guess")), ME), Verdict::Throttled);
-        assert_eq!(a.check(Some(&header("prometheus", "secret")), OTHER), Verdict::Allowed);
+        assert_eq!(checked(&mut a, Some(&header("prometheus", "guess")), ME), Verdict::Throttled);
+        assert_eq!(checked(&mut a, Some(&header("prometheus", "secret")), OTHER), Verdict::Allowed);
         // Only so many addresses are remembered.
         for i in 0..(CLIENTS_TRACKED as u32 + 10) {
             a.client_budget(IpAddr::V4(i.into()), Instant::now());
@@ -328,14 +373,14 @@ mod tests {
         // The decoy really is checked (an unparsable one would fail at once).
         assert_eq!(bcrypt::verify("secret", &a.decoy.0).ok(), Some(false));
         let mut a = auth();
-        assert_eq!(a.check(Some(&header("nobody", "secret")), ME), Verdict::Denied);
+        assert_eq!(checked(&mut a, Some(&header("nobody", "secret")), ME), Verdict::Denied);
         assert_eq!(a.refused.len(), 1, "an unknown user costs a (decoy) check like a known one");
     }
 
     #[test]
     fn a_reload_keeps_verified_credentials_while_their_hash_stays() {
         let mut a = auth();
-        assert_eq!(a.check(Some(&header("prometheus", "secret")), ME), Verdict::Allowed);
+        assert_eq!(checked(&mut a, Some(&header("prometheus", "secret")), ME), Verdict::Allowed);
         a.reconfigure(users(HASH));
         assert_eq!(a.verified.len(), 1);
         a.reconfigure(users(&HASH.replace("$04$4S", "$04$5S")));

@@ -23,6 +23,13 @@ const KEEP_BUFFER_BYTES: usize = 64 * 1024;
 const REQUESTS_PER_TURN: usize = 1;
 /// See [`REQUESTS_PER_TURN`].
 const BYTES_PER_TURN: usize = 64 * 1024;
+/// Requests answered on one connection in a row, each sent before the
+/// answer to the one before was complete (pipelined), after which the
+/// server closes it: no Prometheus pipelines, and a client that pipelines
+/// without end (reading or not) costs this many scrapes, not one per
+/// request it sent. A client that waits for each answer is never closed
+/// for this.
+pub const MAX_PIPELINED: usize = 4;
 /// How long accepting pauses after the kernel refuses a descriptor (EMFILE
 /// and friends), so a full fd table does not spin the loop.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(250);
@@ -64,6 +71,9 @@ pub enum Answer {
         /// When the answer will be ready at the latest.
         ready_by: Instant,
     },
+    /// Not answered: the server asks again with the same request in its
+    /// next turn, after the other connections had theirs.
+    NextTurn,
 }
 
 /// A handler's answer, apart from its body.
@@ -128,6 +138,9 @@ struct Connection {
     yielded: bool,
     /// Has completed at least one request.
     answered: bool,
+    /// Requests answered in a row that the client sent before the answer
+    /// to the one before was complete: see [`MAX_PIPELINED`].
+    back_to_back: usize,
     /// Accepted over the cap or from a forbidden address: answered at once
     /// and never counted against the cap.
     rejected: bool,
@@ -355,6 +368,7 @@ impl Server {
             let Some(reply) = handler.finish(ticket, &mut self.body) else { continue };
             let c = &mut self.connections[i];
             c.close_after_write = !write_reply(&mut c.out, &reply, &self.body, head_only, keep_alive);
+            give_back(&mut self.body);
             c.start_writing(now, self.limits.timeout);
             // Written on the next turn, when the socket is known writable.
             c.yielded = true;
@@ -396,6 +410,7 @@ impl Server {
                 blocked_since: None,
                 yielded: false,
                 answered: false,
+                back_to_back: 0,
                 rejected: reject.is_some(),
             };
             if let Some(status) = reject {
@@ -436,30 +451,43 @@ impl Server {
     /// At the cap, makes room for a newcomer from `newcomer`, by closing:
     /// 1. a connection that was answered and only lingers for its client to
     ///    close;
-    /// 2. else, whatever its age, one that waits for a complete request (a
-    ///    slowloris, an idle keep-alive) or for its client to read (a client
-    ///    that pipelines and never reads): first those that never completed
+    /// 2. else, one whose client does not take what it was sent (the send
+    ///    buffer is full: a client that pipelines and never reads), or that
+    ///    has more requests pipelined behind the scrape it waits for (no
+    ///    Prometheus pipelines; a flood does), the one stalled longest first;
+    /// 3. else, whatever its age, one that waits for a complete request (a
+    ///    slowloris, an idle keep-alive): first those that never completed
     ///    a request, then the one waiting longest;
-    /// 3. else, one of the address holding the most slots, if it holds more
+    /// 4. else, one of the address holding the most slots, if it holds more
     ///    than the newcomer's address: one client that keeps every slot busy
     ///    (pipelined scrapes waiting on a slow collector) cannot shut out
     ///    another.
     fn evict_for_newcomer(&mut self, newcomer: IpAddr, handler: &mut dyn Handler) -> bool {
         let served = || self.connections.iter().enumerate().filter(|(_, c)| !c.rejected);
         let lingering = served().filter(|(_, c)| c.phase == Phase::Draining).min_by_key(|(_, c)| c.waiting_since);
-        let idle_since = |c: &Connection| match c.phase {
-            Phase::Reading => Some(c.waiting_since),
+        let stalled_since = |c: &Connection| match c.phase {
             Phase::Writing => c.blocked_since,
+            Phase::Waiting { .. } if !c.input.is_empty() => Some(c.waiting_since),
             _ => None,
         };
-        let idle =
-            || served().filter_map(|(i, c)| idle_since(c).map(|t| (i, (c.answered, t)))).min_by_key(|(_, key)| *key);
+        let not_reading = || served().filter_map(|(i, c)| stalled_since(c).map(|t| (i, t))).min_by_key(|(_, t)| *t);
+        let idle = || {
+            served()
+                .filter(|(_, c)| c.phase == Phase::Reading)
+                .map(|(i, c)| (i, (c.answered, c.waiting_since)))
+                .min_by_key(|(_, key)| *key)
+        };
         let slots_of = |peer: IpAddr| served().filter(|(_, c)| c.peer == peer).count();
         let busiest = || {
             let (i, c) = served().max_by_key(|(_, c)| (slots_of(c.peer), std::cmp::Reverse(c.waiting_since)))?;
             (slots_of(c.peer) > slots_of(newcomer) + 1).then_some(i)
         };
-        let Some(i) = lingering.map(|(i, _)| i).or_else(|| idle().map(|(i, _)| i)).or_else(busiest) else {
+        let Some(i) = lingering
+            .map(|(i, _)| i)
+            .or_else(|| not_reading().map(|(i, _)| i))
+            .or_else(|| idle().map(|(i, _)| i))
+            .or_else(busiest)
+        else {
             return false;
         };
         let c = self.connections.swap_remove(i);
@@ -509,14 +537,22 @@ impl Server {
                 if share.requests == 0 {
                     return Step::Yield;
                 }
+
                 share.requests -= 1;
-                c.answered = true;
                 self.body.clear();
-                let keep_alive = request.keep_alive && !request.has_body;
+                let keep_alive = request.keep_alive && !request.has_body && c.back_to_back + 1 < MAX_PIPELINED;
                 let head_only = request.method == "HEAD";
-                match handler.handle(&request, c.peer, &mut self.body) {
+                let answer = handler.handle(&request, c.peer, &mut self.body);
+                if answer == Answer::NextTurn {
+                    return Step::Yield;
+                }
+                c.answered = true;
+                c.back_to_back += 1;
+                match answer {
+                    Answer::NextTurn => {}
                     Answer::Now(reply) => {
                         c.close_after_write = !write_reply(&mut c.out, &reply, &self.body, head_only, keep_alive);
+                        give_back(&mut self.body);
                         c.start_writing(now, self.limits.timeout);
                     }
                     Answer::Later { ticket, ready_by } => {
@@ -558,10 +594,18 @@ impl Server {
                 return Step::Yield;
             }
             let end = c.out.len().min(c.sent + share.bytes);
+            // Before the answer is complete, a client that waits for it has
+            // sent nothing more; one that did pipelines. (Looked at before
+            // the last write: after it, the client may have read the answer
+            // and sent its next request before the server looks.)
+            let pipelined = end == c.out.len() && (!c.input.is_empty() || bytes_to_read(&c.stream) > 0);
             return match c.stream.write(&c.out[c.sent..end]) {
                 Ok(0) => Step::Close,
                 Ok(n) => {
                     c.sent += n;
+                    if c.sent == c.out.len() && !pipelined {
+                        c.back_to_back = 0;
+                    }
                     share.bytes -= n;
                     c.blocked_since = None;
                     c.deadline = now + self.limits.timeout;
@@ -577,9 +621,7 @@ impl Server {
         }
         c.out.clear();
         c.sent = 0;
-        if c.out.capacity() > KEEP_BUFFER_BYTES {
-            c.out.shrink_to(KEEP_BUFFER_BYTES);
-        }
+        give_back(&mut c.out);
         if c.close_after_write {
             let _ = c.stream.shutdown(Shutdown::Write);
             c.input = Vec::new();
@@ -633,6 +675,24 @@ fn write_reply(out: &mut Vec<u8>, reply: &Reply, body: &[u8], head_only: bool, k
         out.extend_from_slice(body);
     }
     keep_alive
+}
+
+/// Bytes the client sent that wait in the socket's receive queue (FIONREAD);
+/// 0 when the kernel will not say.
+fn bytes_to_read(stream: &TcpStream) -> usize {
+    let mut waiting: libc::c_int = 0;
+    // SAFETY: FIONREAD writes one int through the pointer, valid for it.
+    let r = unsafe { libc::ioctl(stream.as_raw_fd(), libc::FIONREAD, &mut waiting) };
+    if r < 0 { 0 } else { usize::try_from(waiting).unwrap_or(0) }
+}
+
+/// Empties a buffer and shrinks it to [`KEEP_BUFFER_BYTES`] if it grew past
+/// that, so one big response does not keep its memory for good.
+fn give_back(buf: &mut Vec<u8>) {
+    buf.clear();
+    if buf.capacity() > KEEP_BUFFER_BYTES {
+        buf.shrink_to(KEEP_BUFFER_BYTES);
+    }
 }
 
 /// The step after a read or write error: retry on EINTR, wait on
