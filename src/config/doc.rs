@@ -14,6 +14,15 @@
 //! are read only as far as needed to say "invalid type" (no key takes
 //! them), so their text is kept, not their value.
 //!
+//! Nesting is bounded in every form, so that no document under the size
+//! cap can exhaust a router's 256 KiB stack, here or where the tree is
+//! walked or dropped (both recursive): no value may sit more than
+//! [`MAX_DEPTH`] levels from the top of the file, where each key part (of
+//! a table header or a dotted key, in an inline table too) and each array
+//! is one level. `[a.b]` then `c.d = [1]` puts `1` at level 5. The config
+//! needs 4. The part or `[` that would go deeper is refused on reading,
+//! before any of the deeper tree is built.
+//!
 //! It replaced the `toml` crate: about 58 KB less on MIPS, measured in
 //! docs/design.md. A test compares it with the `toml` crate on every valid
 //! document it generates.
@@ -93,7 +102,7 @@ enum How {
 
 /// Parses `text` into its root table.
 pub fn parse(text: &str) -> Result<Value, Error> {
-    let mut p = Parser { text, s: text.as_bytes(), i: 0, depth: 0 };
+    let mut p = Parser { text, s: text.as_bytes(), i: 0, level: 0 };
     let mut root = Table { how: How::Header, ..Table::default() };
     // The table that key = value lines go to: entry indices from the root.
     let mut current: Vec<usize> = Vec::new();
@@ -110,7 +119,10 @@ pub fn parse(text: &str) -> Result<Value, Error> {
                     );
                 }
                 p.skip_ws();
+                p.level = 0;
                 let keys = p.keys()?;
+                // Its `key = value` lines are under the header's parts.
+                p.level = keys.len();
                 p.skip_ws();
                 p.eat_or_fail(b']', "`]` to close the table header")?;
                 let mut t = &mut root;
@@ -182,13 +194,18 @@ struct Parser<'a> {
     text: &'a str,
     s: &'a [u8],
     i: usize,
-    /// Arrays and inline tables open around the current value.
-    depth: usize,
+    /// Levels from the top of the file to the table whose keys, or the
+    /// array whose items, are read now (see [`MAX_DEPTH`]).
+    level: usize,
 }
 
-/// Deepest nesting of arrays and inline tables: a bound on the recursion,
-/// so a hostile file cannot exhaust the stack (a config needs 2).
-const MAX_DEPTH: usize = 32;
+/// Most levels (key parts and arrays) from the top of the file to any
+/// value: bounds the recursion of reading, walking and dropping the tree.
+pub const MAX_DEPTH: usize = 32;
+
+/// The error for going deeper than [`MAX_DEPTH`] (a test keeps the number
+/// equal; a literal, as `format!` would cost more).
+const TOO_DEEP: &str = "nested too deep, expected at most 32 levels of key parts and arrays";
 
 impl<'a> Parser<'a> {
     fn peek(&self) -> Option<u8> {
@@ -285,11 +302,15 @@ impl<'a> Parser<'a> {
         }
     }
 
-    /// A dotted key: `a`, `"a b".c`, `'x'`.
+    /// A dotted key: `a`, `"a b".c`, `'x'`, under `self.level` levels; a
+    /// part deeper than [`MAX_DEPTH`] is refused before it is read.
     fn keys(&mut self) -> Result<Vec<Key>, Error> {
         let mut keys = Vec::new();
         loop {
             let start = self.i;
+            if self.level + keys.len() >= MAX_DEPTH {
+                return Err(self.error(start..start + 1, TOO_DEEP));
+            }
             let name = match self.peek() {
                 Some(b'"') => self.basic_string()?,
                 Some(b'\'') => self.literal_string()?,
@@ -318,7 +339,10 @@ impl<'a> Parser<'a> {
         let keys = self.keys()?;
         self.eat_or_fail(b'=', "`=` after the key")?;
         self.skip_ws();
+        // The value sits under the key's parts.
+        self.level += keys.len();
         let value = self.value()?;
+        self.level -= keys.len();
         let mut t = t;
         let (last, path) = keys.split_last().ok_or_else(|| self.unexpected("a key"))?;
         for key in path {
@@ -335,19 +359,19 @@ impl<'a> Parser<'a> {
         Ok(())
     }
 
+    /// A value at `self.level`: an array's items are one level deeper, an
+    /// inline table's keys count their own parts.
     fn value(&mut self) -> Result<Value, Error> {
         let start = self.i;
-        if matches!(self.peek(), Some(b'[' | b'{')) {
-            if self.depth == MAX_DEPTH {
-                return Err(self.error(start..start + 1, "arrays and inline tables nested too deep"));
-            }
-            self.depth += 1;
-        }
         let kind = match self.peek() {
             Some(b'"') => Kind::String(self.basic_string()?),
             Some(b'\'') => Kind::String(self.literal_string()?),
             Some(b'[') => {
+                if self.level >= MAX_DEPTH {
+                    return Err(self.error(start..start + 1, TOO_DEEP));
+                }
                 self.i += 1;
+                self.level += 1;
                 let mut items = Vec::new();
                 loop {
                     let before = self.i;
@@ -368,7 +392,7 @@ impl<'a> Parser<'a> {
                     }
                 }
                 self.i += 1;
-                self.depth -= 1;
+                self.level -= 1;
                 Kind::Array(items)
             }
             Some(b'{') => {
@@ -393,7 +417,6 @@ impl<'a> Parser<'a> {
                     }
                 }
                 self.i += 1;
-                self.depth -= 1;
                 t.how = How::Inline;
                 Kind::Table(t)
             }
@@ -699,7 +722,9 @@ mod tests {
                 let f = toml::Spanned::new(f.span(), toml::de::DeValue::Table(f.get_ref().clone()));
                 let mut b = String::new();
                 theirs(&f, false, &mut b);
-                let documented = e.message.contains("not supported in this config") || b.contains("no digits");
+                let documented = e.message.contains("not supported in this config")
+                    || e.message == TOO_DEEP
+                    || b.contains("no digits");
                 assert!(documented, "we refuse {text:?}: {}", e.message)
             }
             (Ok(m), Err(e)) => {
@@ -795,16 +820,76 @@ mod tests {
         }
     }
 
+    /// `a.a.a…` of `n` parts.
+    fn dotted(n: usize) -> String {
+        let mut s = "a.".repeat(n);
+        s.pop();
+        s
+    }
+
+    /// `f(n)`, a document `n` levels deep: accepted at `n = MAX_DEPTH`, and
+    /// one level deeper refused at byte `at(MAX_DEPTH)`.
+    fn limit_holds(form: &str, f: impl Fn(usize) -> String, at: impl Fn(usize) -> usize) {
+        let ok = f(MAX_DEPTH);
+        if let Err(e) = parse(&ok) {
+            panic!("{form}: {ok:?} at the limit refused: {}", e.message);
+        }
+        let over = f(MAX_DEPTH + 1);
+        let (start, message) = err(&over);
+        assert_eq!(message, TOO_DEEP, "{form}");
+        assert_eq!(start, at(MAX_DEPTH), "{form}: {over:?}: at {start}");
+    }
+
+    #[test]
+    fn every_form_nests_to_the_limit_and_not_one_level_more() {
+        // Each `n` is the level of the deepest value (see `MAX_DEPTH`).
+        limit_holds("header", |n| format!("[{}]\n", dotted(n)), |n| 1 + 2 * n);
+        limit_holds("key under a header", |n| format!("[{}]\nk = 1\n", dotted(n - 1)), |n| 2 * n + 2);
+        limit_holds("dotted key", |n| format!("{} = 1\n", dotted(n)), |n| 2 * n);
+        limit_holds("dotted key under a header", |n| format!("[b.c]\n{} = 1\n", dotted(n - 2)), |n| 6 + 2 * (n - 2));
+        limit_holds(
+            "dotted key in an inline table",
+            |n| format!("x = {{ {} = 1 }}", dotted(n - 1)),
+            |n| 6 + 2 * (n - 1),
+        );
+        limit_holds("arrays", |n| format!("x = {}1{}", "[".repeat(n - 1), "]".repeat(n - 1)), |n| 4 + (n - 1));
+        limit_holds(
+            "inline tables",
+            |n| format!("x = {}1{}", "{a=".repeat(n - 1), "}".repeat(n - 1)),
+            |n| 5 + 3 * (n - 1),
+        );
+        // Levels: a b (header), c d, the array's item, e, the array's item.
+        limit_holds(
+            "all at once",
+            |n| format!("# top\n[{}]\nc.d = [{{e = [1]}}]\n", dotted(n - 5)),
+            |n| "# top\n[".len() + 2 * (n - 4) - 1 + "]\nc.d = [{e = ".len(),
+        );
+        // The limit stands where an array of tables would be read too.
+        let (at, message) = err(&format!("[[{}]]", dotted(MAX_DEPTH + 1)));
+        assert!(at == 0 && message.contains("not supported in this config"), "{message}");
+        assert!(TOO_DEEP.contains(&format!("at most {MAX_DEPTH} levels")), "{TOO_DEEP}");
+    }
+
+    /// 200,000 parts of each form, on a router's 256 KiB stack: an error
+    /// near the start, with nothing deep built or dropped.
     #[test]
     fn deep_nesting_is_an_error_not_a_stack_overflow() {
-        for open in ["[", "{a=", "[{b="] {
-            let text = format!("x = {}", open.repeat(200_000));
-            let (at, message) = err(&text);
-            assert!(message.contains("nested too deep"), "{message}");
+        const PARTS: usize = 200_000;
+        let texts = [
+            format!("[{}]", dotted(PARTS)),
+            format!("{} = 1", dotted(PARTS)),
+            format!("x = {{{} = 1}}", dotted(PARTS)),
+            format!("x = {}", "[".repeat(PARTS)),
+            format!("x = {}", "{a=".repeat(PARTS)),
+            format!("x = {}", "[{b=".repeat(PARTS)),
+            format!("x = {}1", format!("{{{} = ", dotted(PARTS / 32)).repeat(32)),
+        ];
+        let small_stack = std::thread::Builder::new().stack_size(256 << 10);
+        let errors = small_stack.spawn(move || texts.iter().map(|t| err(t)).collect::<Vec<_>>()).unwrap().join();
+        for (at, message) in errors.unwrap() {
+            assert_eq!(message, TOO_DEEP);
             assert!(at < 200, "{at}");
         }
-        let ok = format!("x = {}1{}", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH));
-        assert!(parse(&ok).is_ok());
     }
 
     #[test]
