@@ -64,7 +64,7 @@ fn a_wl_that_cannot_run_fails_the_collector_and_says_why() {
         (
             "refused by the shell",
             Some("#!/bin/sh\necho 'bin/wl: line 2: /usr/sbin/wl.real: not found' >&2\nexit 127\n"),
-            "bin/wl -i eth1 isup: exit status 127: bin/wl: line 2: /usr/sbin/wl.real: not found",
+            "bin/wl -i eth1 isup: exit status 127: \"bin/wl: line 2: /usr/sbin/wl.real: not found\"",
         ),
         ("cannot execute", Some("#!/bin/sh\necho 'cannot execute binary file' >&2\nexit 126\n"), "exit status 126"),
         // The fixture's own wl, made not executable below.
@@ -105,7 +105,7 @@ fn the_quoted_stderr_is_bounded() {
     let (scrape, log) = once(dir.path());
     assert_eq!(wireless_success(&scrape), "0", "{scrape}");
     let line = log.lines().find(|l| l.contains("collector wireless failed: ")).unwrap_or_else(|| panic!("{log}"));
-    assert!(line.contains("exit status 127: xxxx"), "{line}");
+    assert!(line.contains("exit status 127: \"xxxx"), "{line}");
     assert!(line.len() < 400, "{} bytes: {line}", line.len());
 }
 

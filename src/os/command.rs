@@ -78,9 +78,10 @@ impl fmt::Display for CommandError {
     }
 }
 
-/// What a failed command said on stderr, after a colon, if anything.
+/// What a failed command said on stderr, quoted (control characters
+/// escaped: it is the command's text in our log), if anything.
 fn said(f: &mut fmt::Formatter<'_>, stderr: &str) -> fmt::Result {
-    if stderr.is_empty() { Ok(()) } else { write!(f, ": {stderr}") }
+    if stderr.is_empty() { Ok(()) } else { write!(f, ": {stderr:?}") }
 }
 
 /// The process group of the command running now (0: none), for
@@ -385,7 +386,7 @@ mod tests {
         assert_eq!(run("sh", &["-c", "echo hello; echo oops >&2"], Duration::from_secs(5)).unwrap(), "hello\n");
         let e = run("sh", &["-c", "echo bad >&2; exit 3"], Duration::from_secs(5)).unwrap_err();
         assert!(matches!(&e, CommandError::Failed { code: 3, stderr, .. } if stderr == "bad"), "{e}");
-        assert_eq!(e.to_string(), "sh -c echo bad >&2; exit 3: exit status 3: bad");
+        assert_eq!(e.to_string(), "sh -c echo bad >&2; exit 3: exit status 3: \"bad\"");
         assert!(run("/nonexistent/wl", &[], Duration::from_secs(5)).unwrap_err().is_not_found());
         let started = Instant::now();
         // A hung tool with a child of its own: both are killed at the deadline.
@@ -418,9 +419,12 @@ mod tests {
         assert!(matches!(&e, CommandError::Killed { signal: 9, .. }), "{e}");
         assert_eq!(e.to_string(), "sh -c kill -9 $$: killed by signal 9");
         let e = run("sh", &["-c", "echo dying >&2; kill -SEGV $$"], t).unwrap_err();
-        assert_eq!(e.to_string(), "sh -c echo dying >&2; kill -SEGV $$: killed by signal 11: dying");
+        assert_eq!(e.to_string(), "sh -c echo dying >&2; kill -SEGV $$: killed by signal 11: \"dying\"");
         // A failure without stderr says no more than its status.
         assert_eq!(run("false", &[], t).unwrap_err().to_string(), "false: exit status 1");
+        // Control characters are escaped in the message.
+        let e = run("sh", &["-c", "printf 'a\\033[2Jb\\rc' >&2; exit 1"], t).unwrap_err();
+        assert!(e.to_string().ends_with(r#": "a\u{1b}[2Jb\rc""#), "{e}");
         // A flood on stderr is quoted by its first line, clipped.
         let e = run("sh", &["-c", "head -c 5000 /dev/zero | tr '\\0' x >&2; exit 2"], t).unwrap_err();
         let CommandError::Failed { code: 2, stderr, .. } = &e else { panic!("{e}") };

@@ -1,6 +1,7 @@
 //! The Broadcom backend: the `wl` tool of ASUSWRT-Merlin and DD-WRT, with
 //! interfaces named by `nvram` where it exists. Every run has a timeout; a
-//! hung `wl` is killed and fails the backend for that scrape.
+//! hung `wl` is killed and fails the backend for that scrape, as does one
+//! that cannot run or crashes (see [`fatal`]).
 //!
 //! Runs per scrape: `isup`, `status`, `ap` and `assoclist` per interface,
 //! `sta_info` per station, and per radio (its first interface only; guest
