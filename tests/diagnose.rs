@@ -78,7 +78,7 @@ fn diagnose_reports_over_fake_roots() {
 #[test]
 fn each_case_shows_its_finding() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/diagnose");
-    let cases: [(&str, &[&str], i32); 7] = [
+    let cases: [(&str, &[&str], i32); 8] = [
         (
             "merlin_2.6.22",
             &[
@@ -117,6 +117,14 @@ fn each_case_shows_its_finding() {
             &[
                 "FAIL collector wireless: no WiFi interface found by any backend (tried nl80211, wl, wext: ",
                 "info collector wireless: wl: not available: bin/no-such-wl: command not found",
+            ],
+            1,
+        ),
+        (
+            "wl_crashes",
+            &[
+                "FAIL collector wireless: bin/wl -i eth1 isup: killed by signal 11; fix: ",
+                "warn collector wireless: wl: bin/wl -i eth1 isup: killed by signal 11",
             ],
             1,
         ),

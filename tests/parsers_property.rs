@@ -292,8 +292,49 @@ fn wext_and_leases_never_panic() {
         if let Err(e) = wext::parse(s) {
             check_line(s, e.line);
         }
-        if let Err(e) = leases::parse(s) {
+        let l = leases::parse(s);
+        assert!(l.skipped <= s.lines().count(), "{s:?}");
+        if let Some(e) = l.first_skipped {
             check_line(s, e.line);
+        }
+    });
+}
+
+/// Good leases of a dual-stack dnsmasq: (line, MAC, hostname).
+const GOOD_LEASES: [(&str, &str, &str); 4] = [
+    ("1732560000 34:53:d2:fc:e5:12 192.168.1.23 pixel-7 01:34:53:d2:fc:e5:12", "34:53:d2:fc:e5:12", "pixel-7"),
+    ("0 7E:BA:8E:9E:62:06 192.168.1.40 * *", "7e:ba:8e:9e:62:06", ""),
+    ("1732563600 f0:99:bf:92:1c:98 fd00::31 AppleTV *", "f0:99:bf:92:1c:98", "AppleTV"),
+    ("1732560000 02:00:00:00:00:01 10.0.0.1 nas 01:02:00:00:00:00:01", "02:00:00:00:00:01", "nas"),
+];
+
+#[test]
+fn a_leases_line_never_costs_the_other_lines_their_hostnames() {
+    let seeds = [
+        GOOD_LEASES[0].0,
+        "duid 00:01:00:01:2c:1f:4e:aa:34:53:d2:fc:e5:12",
+        "1732560000 T2345678 2001:db8::9a3c laptop 00:01:00:01:2c:1f:4e:aa:34:53:d2:fc:e5:12",
+        "1732560000 02:00:00:00:00:09 fe80::1%br-lan phone *",
+        "1732560000 06-00:11:22:33:44:55 192.168.1.50 tr *",
+    ];
+    property(&seeds, 20_000, |s| {
+        // Any one line (a newline in it would make two), anywhere.
+        let inserted = s.replace(['\n', '\r'], " ");
+        let at = s.len() % (GOOD_LEASES.len() + 1);
+        let mut lines: Vec<&str> = GOOD_LEASES.iter().map(|g| g.0).collect();
+        lines.insert(at, &inserted);
+        let text = lines.join("\n");
+        let got = leases::parse(&text);
+        let alone = leases::parse(&inserted);
+        for (_, mac, host) in GOOD_LEASES {
+            // A good lease of the same MAC may replace one; nothing else may.
+            if alone.lookup(mac).is_none() {
+                assert_eq!(got.lookup(mac).map(|(h, _)| h), Some(host), "{text:?}");
+            }
+        }
+        assert_eq!(got.skipped, alone.skipped, "{text:?}");
+        if let Some(e) = got.first_skipped {
+            assert_eq!(e.line, at + 1, "{text:?}");
         }
     });
 }

@@ -328,7 +328,8 @@ pub enum CollectError {
         /// What is wrong with it.
         error: DecodeError,
     },
-    /// A helper command (`wl`, `nvram`) hung or flooded its output.
+    /// A helper command (`wl`, `nvram`) hung, flooded its output, could not
+    /// run or crashed.
     Command(CommandError),
     /// The data this collector needs is not available on this system.
     Unavailable(String),

@@ -6,6 +6,7 @@
 //! environment map and posix_spawn path cost about 15 KB on MIPS for two
 //! plain commands.
 
+use crate::parse::excerpt;
 use std::ffi::CString;
 use std::fmt;
 use std::fs::File;
@@ -17,6 +18,9 @@ use std::time::{Duration, Instant};
 /// Largest output accepted from one command.
 pub const MAX_OUTPUT: usize = 1024 * 1024;
 
+/// Most of a failed command's stderr line that its error quotes.
+pub const MAX_STDERR: usize = 120;
+
 /// Why a command gave no usable output.
 #[derive(Debug)]
 pub enum CommandError {
@@ -26,13 +30,22 @@ pub enum CommandError {
     Spawn(String, io::Error),
     /// It ran past the deadline and was killed.
     Timeout(String, Duration),
-    /// It exited non-zero (or by a signal).
+    /// It exited with a status other than 0.
     Failed {
         /// The command line.
         command: String,
-        /// Exit code, if it exited.
-        code: Option<i32>,
-        /// The first line of its stderr.
+        /// Its exit status.
+        code: i32,
+        /// The first line of its stderr, clipped to [`MAX_STDERR`] bytes.
+        stderr: String,
+    },
+    /// A signal killed it (11: it crashed on a bad address).
+    Killed {
+        /// The command line.
+        command: String,
+        /// The signal's number.
+        signal: i32,
+        /// The first line of its stderr, clipped to [`MAX_STDERR`] bytes.
         stderr: String,
     },
     /// It printed more than [`MAX_OUTPUT`].
@@ -52,15 +65,23 @@ impl fmt::Display for CommandError {
             CommandError::NotFound(c) => write!(f, "{c}: command not found"),
             CommandError::Spawn(c, e) => write!(f, "{c}: cannot run: {e}"),
             CommandError::Timeout(c, d) => write!(f, "{c}: killed after {} ms without finishing", d.as_millis() as u64),
-            CommandError::Failed { command, code: Some(code), stderr } => {
-                write!(f, "{command}: exit status {code}: {stderr}")
+            CommandError::Failed { command, code, stderr } => {
+                write!(f, "{command}: exit status {code}")?;
+                said(f, stderr)
             }
-            CommandError::Failed { command, code: None, stderr } => {
-                write!(f, "{command}: killed by a signal: {stderr}")
+            CommandError::Killed { command, signal, stderr } => {
+                write!(f, "{command}: killed by signal {signal}")?;
+                said(f, stderr)
             }
             CommandError::TooLarge(c) => write!(f, "{c}: more than {MAX_OUTPUT} bytes of output"),
         }
     }
+}
+
+/// What a failed command said on stderr, quoted (control characters
+/// escaped: it is the command's text in our log), if anything.
+fn said(f: &mut fmt::Formatter<'_>, stderr: &str) -> fmt::Result {
+    if stderr.is_empty() { Ok(()) } else { write!(f, ": {stderr:?}") }
 }
 
 /// The process group of the command running now (0: none), for
@@ -126,12 +147,15 @@ pub fn run(program: &str, args: &[&str], timeout: Duration) -> Result<String, Co
         }
     };
     // Exited with 0, exited with another code, or killed by a signal.
-    let code = libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
-    if code != Some(0) {
-        let stderr = String::from_utf8_lossy(&err).lines().next().unwrap_or("").trim().to_string();
-        return Err(CommandError::Failed { command: line, code, stderr });
+    if libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0 {
+        return Ok(String::from_utf8_lossy(&out).into_owned());
     }
-    Ok(String::from_utf8_lossy(&out).into_owned())
+    let stderr = excerpt(String::from_utf8_lossy(&err).lines().next().unwrap_or("").trim(), MAX_STDERR);
+    Err(if libc::WIFEXITED(status) {
+        CommandError::Failed { command: line, code: libc::WEXITSTATUS(status), stderr }
+    } else {
+        CommandError::Killed { command: line, signal: libc::WTERMSIG(status), stderr }
+    })
 }
 
 /// A started command: its process (leader of its own group) and the read
@@ -172,6 +196,11 @@ impl Child {
         }
         let mut argv: Vec<*const libc::c_char> = argv_owned.iter().map(|a| a.as_ptr()).collect();
         argv.push(std::ptr::null());
+        // An ignored SIGCHLD (inherited from whoever started the exporter)
+        // makes the kernel reap the command unseen, and its exit status, the
+        // difference between "not a Broadcom interface" and "crashed", with it.
+        // SAFETY: setting a disposition; the process has one thread.
+        unsafe { libc::signal(libc::SIGCHLD, libc::SIG_DFL) };
         let null = File::open("/dev/null")?;
         let (out_r, out_w) = pipe()?;
         let (err_r, err_w) = pipe()?;
@@ -356,7 +385,8 @@ mod tests {
     fn output_errors_and_timeouts() {
         assert_eq!(run("sh", &["-c", "echo hello; echo oops >&2"], Duration::from_secs(5)).unwrap(), "hello\n");
         let e = run("sh", &["-c", "echo bad >&2; exit 3"], Duration::from_secs(5)).unwrap_err();
-        assert!(matches!(&e, CommandError::Failed { code: Some(3), stderr, .. } if stderr == "bad"), "{e}");
+        assert!(matches!(&e, CommandError::Failed { code: 3, stderr, .. } if stderr == "bad"), "{e}");
+        assert_eq!(e.to_string(), "sh -c echo bad >&2; exit 3: exit status 3: \"bad\"");
         assert!(run("/nonexistent/wl", &[], Duration::from_secs(5)).unwrap_err().is_not_found());
         let started = Instant::now();
         // A hung tool with a child of its own: both are killed at the deadline.
@@ -367,6 +397,16 @@ mod tests {
         assert!(matches!(e, CommandError::TooLarge(_)), "{e}");
     }
 
+    /// An ignored SIGCHLD, inherited from whoever started the exporter,
+    /// must not lose the exit status.
+    #[test]
+    fn exit_status_survives_an_ignored_sigchld() {
+        // SAFETY: setting a disposition; `run` sets its own again.
+        unsafe { libc::signal(libc::SIGCHLD, libc::SIG_IGN) };
+        let e = run("sh", &["-c", "exit 3"], Duration::from_secs(5)).unwrap_err();
+        assert!(matches!(e, CommandError::Failed { code: 3, .. }), "{e}");
+    }
+
     #[test]
     fn odd_programs_and_endings() {
         let t = Duration::from_secs(5);
@@ -374,10 +414,21 @@ mod tests {
         assert_eq!(run("cat", &[], t).unwrap(), "");
         // Found in PATH, with its arguments.
         assert_eq!(run("printf", &["%s-%s", "a b", "c"], t).unwrap(), "a b-c");
-        // Killed by a signal: no exit code.
+        // Killed by a signal: its number, and no stderr to quote.
         let e = run("sh", &["-c", "kill -9 $$"], t).unwrap_err();
-        assert!(matches!(&e, CommandError::Failed { code: None, .. }), "{e}");
-        assert!(e.to_string().contains("killed by a signal"), "{e}");
+        assert!(matches!(&e, CommandError::Killed { signal: 9, .. }), "{e}");
+        assert_eq!(e.to_string(), "sh -c kill -9 $$: killed by signal 9");
+        let e = run("sh", &["-c", "echo dying >&2; kill -SEGV $$"], t).unwrap_err();
+        assert_eq!(e.to_string(), "sh -c echo dying >&2; kill -SEGV $$: killed by signal 11: \"dying\"");
+        // A failure without stderr says no more than its status.
+        assert_eq!(run("false", &[], t).unwrap_err().to_string(), "false: exit status 1");
+        // Control characters are escaped in the message.
+        let e = run("sh", &["-c", "printf 'a\\033[2Jb\\rc' >&2; exit 1"], t).unwrap_err();
+        assert!(e.to_string().ends_with(r#": "a\u{1b}[2Jb\rc""#), "{e}");
+        // A flood on stderr is quoted by its first line, clipped.
+        let e = run("sh", &["-c", "head -c 5000 /dev/zero | tr '\\0' x >&2; exit 2"], t).unwrap_err();
+        let CommandError::Failed { code: 2, stderr, .. } = &e else { panic!("{e}") };
+        assert_eq!(stderr.len(), MAX_STDERR + '…'.len_utf8(), "{e}");
         // Not executable, or a directory: a spawn error, not "not found".
         let e = run("/dev/null", &[], t).unwrap_err();
         assert!(matches!(e, CommandError::Spawn(..)), "{e}");

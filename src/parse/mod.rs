@@ -46,17 +46,22 @@ pub struct ParseError {
 impl ParseError {
     /// Builds an error, clipping the excerpt of the offending text.
     pub fn new(line: usize, expected: impl Into<String>, found: &str) -> Self {
-        const MAX: usize = 48;
-        let mut end = found.len().min(MAX);
-        while !found.is_char_boundary(end) {
-            end -= 1;
-        }
-        let mut excerpt = found[..end].to_string();
-        if end < found.len() {
-            excerpt.push('…');
-        }
-        ParseError { line, expected: expected.into(), found: excerpt }
+        ParseError { line, expected: expected.into(), found: excerpt(found, 48) }
     }
+}
+
+/// At most `max` bytes of `text`, cut on a character boundary, with `…`
+/// where something was cut: what a message quotes of untrusted text.
+pub fn excerpt(text: &str, max: usize) -> String {
+    let mut end = text.len().min(max);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let mut out = text[..end].to_string();
+    if end < text.len() {
+        out.push('…');
+    }
+    out
 }
 
 impl fmt::Display for ParseError {

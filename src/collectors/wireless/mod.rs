@@ -125,8 +125,9 @@ impl WirelessCollector {
 
     /// The dnsmasq leases, for hostnames; none when the file is missing, bad,
     /// a link or not a regular file, or writable by everyone or another user
-    /// (see `open_untrusted`; logged once: hostnames are a nicety, not a
-    /// failure). This collector runs in a child process, so "once" is kept
+    /// (see `open_untrusted`). A line that cannot be read costs only its own
+    /// hostname. Problems are logged once: hostnames are a nicety, not a
+    /// failure. This collector runs in a child process, so "once" is kept
     /// by the registry, which logs a child's repeated warning once.
     fn leases(&mut self) -> Leases {
         let path: Option<PathBuf> = match self.config.leases.as_str() {
@@ -139,24 +140,31 @@ impl WirelessCollector {
         };
         let Some(path) = path else { return Leases::default() };
         let text = &mut self.text;
-        let read = open_untrusted(&path)
-            .and_then(|file| read_file_bounded(&path, file, text))
-            .map_err(CollectError::Source)
-            .and_then(|()| leases::parse(text).map_err(|error| CollectError::Parse { path: path.clone(), error }));
-        match read {
-            Ok(l) => {
-                self.leases_error = None;
-                l
+        let read = open_untrusted(&path).and_then(|file| read_file_bounded(&path, file, text));
+        let (leases, problem) = match read {
+            Ok(()) => {
+                let mut l = leases::parse(text);
+                let skipped = l.first_skipped.take().map(|error| {
+                    let s = if l.skipped == 1 { "" } else { "s" };
+                    format!(
+                        "{} line{s} of the leases file skipped, the first: {}",
+                        l.skipped,
+                        CollectError::Parse { path, error }
+                    )
+                });
+                (l, skipped)
             }
-            Err(e) => {
-                let msg = e.to_string();
-                if self.leases_error.as_deref() != Some(msg.as_str()) {
-                    log::warn!("wireless: no hostnames from the leases file: {msg}");
-                    self.leases_error = Some(msg);
-                }
-                Leases::default()
+            Err(e) => (Leases::default(), Some(format!("no hostnames from the leases file: {e}"))),
+        };
+        match problem {
+            None => self.leases_error = None,
+            Some(msg) if self.leases_error.as_deref() != Some(msg.as_str()) => {
+                log::warn!("wireless: {msg}");
+                self.leases_error = Some(msg);
             }
+            Some(_) => {}
         }
+        leases
     }
 }
 

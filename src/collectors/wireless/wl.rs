@@ -1,6 +1,7 @@
 //! The Broadcom backend: the `wl` tool of ASUSWRT-Merlin and DD-WRT, with
 //! interfaces named by `nvram` where it exists. Every run has a timeout; a
-//! hung `wl` is killed and fails the backend for that scrape.
+//! hung `wl` is killed and fails the backend for that scrape, as does one
+//! that cannot run or crashes (see [`fatal`]).
 //!
 //! Runs per scrape: `isup`, `status`, `ap` and `assoclist` per interface,
 //! `sta_info` per station, and per radio (its first interface only; guest
@@ -58,12 +59,18 @@ impl Runner {
     }
 }
 
-/// A hung or flooding `wl` fails the backend for the scrape; other errors
-/// (interface gone, radio off) only skip the interface.
+/// A `wl` (or `nvram`) that cannot run, hangs, floods, crashes (killed by
+/// a signal) or is refused by the shell or the loader (exit status 126 or
+/// 127: not executable, a missing library) fails the backend for the
+/// scrape. Its own answers with another exit status (not a Broadcom
+/// interface, interface gone, command unsupported) only skip what was
+/// asked, as does an interface name that cannot be an argument (a NUL).
 fn fatal(e: CommandError) -> Result<(), CollectError> {
-    match e {
-        CommandError::Timeout(..) | CommandError::TooLarge(_) => Err(CollectError::Command(e)),
-        _ => Ok(()),
+    match &e {
+        CommandError::Spawn(_, io) if io.kind() == std::io::ErrorKind::InvalidInput => Ok(()),
+        CommandError::Failed { code, .. } if *code != 126 && *code != 127 => Ok(()),
+        CommandError::NotFound(_) => Ok(()),
+        _ => Err(CollectError::Command(e)),
     }
 }
 
@@ -114,8 +121,8 @@ impl WlBackend {
                     return Ok(Some(out));
                 }
             }
-            Err(e @ CommandError::Timeout(..)) => return Err(CollectError::Command(e)),
-            Err(_) => {}
+            // Without nvram (or with one that fails politely) wl is asked.
+            Err(e) => fatal(e)?,
         }
         let devices = read_parsed(&ctx.roots.proc_path("net/dev"), &mut self.text, net_dev::parse)?;
         let names: Vec<String> =
@@ -123,13 +130,16 @@ impl WlBackend {
         let mut out = Vec::new();
         for name in names {
             match runner.run(&ctx.config.wl_command, &["-i", &name, "isup"]) {
+                // Only a number makes it a Broadcom interface: a `wl` that
+                // prints anything else for every name must not turn eth0
+                // and br0 into WiFi networks.
                 Ok(answer) => {
-                    let up = wl::parse_int(&answer) != Some(0);
-                    out.push(WlInterface { ifname: name.clone(), radio: name, known_up: Some(up) });
+                    if let Some(up) = wl::parse_int(&answer) {
+                        out.push(WlInterface { ifname: name.clone(), radio: name, known_up: Some(up != 0) });
+                    }
                 }
                 Err(e) if e.is_not_found() => return Ok(None),
-                Err(e @ CommandError::Timeout(..)) => return Err(CollectError::Command(e)),
-                Err(_) => {}
+                Err(e) => fatal(e)?,
             }
         }
         Ok(Some(out))
