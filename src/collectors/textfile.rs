@@ -152,9 +152,12 @@ impl TextfileCollector {
             return Err(over_budget());
         }
         // Bounded by what is left, not the size: the file may grow meanwhile.
+        // What was read counts even when it is then refused (a file that is
+        // not UTF-8 leaves `text` empty): the stat size, plus any growth.
         let limit = *left;
+        *left -= meta.len();
         let read = read_file_limited(path, file, &mut self.text, limit);
-        *left -= (self.text.len() as u64).min(limit);
+        *left = left.saturating_sub((self.text.len() as u64).saturating_sub(meta.len()));
         match read {
             Err(SourceError { kind: SourceErrorKind::TooLarge, .. }) if limit < MAX_SOURCE_BYTES => {
                 return Err(over_budget());
@@ -432,6 +435,20 @@ mod tests {
         // The same problem next scrape: not logged again.
         scrape(&mut c);
         assert_eq!(c.log_new_problems(), 0);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn files_refused_after_reading_count_against_max_bytes_too() {
+        // Not UTF-8: the read buffer is emptied, but the bytes were read.
+        let mut binary = vec![0xff; 599];
+        binary.push(b'\n');
+        let (dir, mut c) = over("binary", &[("b.prom", file_of("bbb", 480))], 1024, 5000);
+        std::fs::write(dir.join("a.prom"), binary).unwrap();
+        let text = scrape(&mut c);
+        assert!(!text.contains("bbb"), "{text}");
+        let skipped: Vec<String> = c.sources().into_iter().filter(|(ok, _)| !ok).map(|(_, s)| s).collect();
+        assert!(skipped.len() == 2 && skipped[1].contains("max_bytes = 1024"), "{skipped:?}");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
