@@ -260,6 +260,8 @@ impl Handler for App {
             return None;
         }
         body.extend_from_slice(self.metrics.as_str().as_bytes());
+        // The body has the text now; a normal scrape is tens of KiB.
+        self.metrics.release_above(256 * 1024);
         Some(reply(Status::Ok, CONTENT_TYPE))
     }
 

@@ -132,8 +132,8 @@ fn hostile_textfile_entries_cost_only_themselves() {
     std::fs::create_dir(tf.join("subdir.prom")).unwrap();
     // 5 MiB, over the 4 MiB cap per file.
     std::fs::write(tf.join("huge.prom"), "big_metric 1\n".repeat(400_000)).unwrap();
-    // Under the size cap but over the 20 000 samples cap.
-    let many: String = (0..25_000).map(|i| format!("many{{i=\"{i}\"}} 1\n")).collect();
+    // Under the size caps but over max_series (5000 by default).
+    let many: String = (0..6_000).map(|i| format!("many{{i=\"{i}\"}} 1\n")).collect();
     std::fs::write(tf.join("many.prom"), many).unwrap();
     std::fs::write(tf.join("binary.prom"), [0xff, 0xfe, b'\n']).unwrap();
     std::fs::write(tf.join("nul.prom"), "x{a=\"\0\"} 1\n").unwrap();
@@ -156,7 +156,7 @@ fn hostile_textfile_entries_cost_only_themselves() {
         ("dangling.prom", "no such file"),
         ("subdir.prom", "not a regular file"),
         ("huge.prom", "larger than"),
-        ("many.prom", "more than 20000 samples"),
+        ("many.prom", "more than max_series = 5000 samples"),
         ("binary.prom", "not UTF-8"),
         ("nul.prom", "control character"),
     ] {

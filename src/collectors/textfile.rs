@@ -12,15 +12,24 @@
 //! not exist gives no textfile metrics and no error.
 //!
 //! Nothing of a file is echoed: its families are rendered again from the
-//! parsed values. Bounds: [`MAX_ENTRIES`] directory entries looked at,
-//! [`MAX_FILES`] files read, [`MAX_SAMPLES`] samples in all, and each file
-//! at most `os::source::MAX_SOURCE_BYTES`, opened without blocking (a FIFO
-//! named `x.prom` is refused, not waited on).
+//! parsed values, and no message quotes its text. Bounds: [`MAX_ENTRIES`]
+//! directory entries looked at, [`MAX_FILES`] files read, `[textfile]
+//! max_bytes` read and `max_series` samples from all files together (a file
+//! that would pass either is skipped whole; one is never read past what is
+//! left of `max_bytes`), and each file at most `os::source::MAX_SOURCE_BYTES`,
+//! opened without blocking (a FIFO named `x.prom` is refused, not waited on).
+//!
+//! A `*.prom` that is a symbolic link is followed only to a file in the
+//! directory itself: one pointing elsewhere (`/etc/shadow`) is skipped
+//! unread. Everything is opened with `O_NOFOLLOW`, so a name cannot turn
+//! into a link between the check and the open.
 
 use super::{CollectError, Collector};
 use crate::config::Config;
 use crate::metrics::exposition::{Exposition, MetricType};
-use crate::os::source::{Roots, open_regular, read_file_bounded};
+use crate::os::source::{
+    MAX_SOURCE_BYTES, Roots, SourceError, SourceErrorKind, open_regular_nofollow, read_file_limited,
+};
 use crate::parse::textformat::{self, Kind, Merged};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -29,8 +38,9 @@ use std::path::{Path, PathBuf};
 pub const MAX_ENTRIES: usize = 10_000;
 /// `*.prom` files read per scrape, in name order; the rest are errors.
 pub const MAX_FILES: usize = 100;
-/// Samples from all files together; the file that would pass it is skipped.
-pub const MAX_SAMPLES: usize = 20_000;
+/// The read buffer is given back after a scrape when larger than this, so
+/// one big scrape does not pin its megabytes until the next.
+const KEEP_TEXT_BYTES: usize = 64 * 1024;
 
 /// Family names the exporter writes itself (by prefix): a textfile family
 /// with one of them would make the scrape hold a family twice. The
@@ -68,6 +78,10 @@ pub fn reserved(name: &str) -> bool {
 /// The textfile collector.
 pub struct TextfileCollector {
     directory: PathBuf,
+    /// `[textfile] max_bytes`.
+    max_bytes: u64,
+    /// `[textfile] max_series`.
+    max_series: usize,
     text: String,
     /// What the last scrape did with each file, for `--diagnose`.
     report: Vec<(bool, String)>,
@@ -78,23 +92,82 @@ pub struct TextfileCollector {
 impl TextfileCollector {
     /// A collector for `config`'s `[textfile] directory`.
     pub fn new(config: &Config) -> TextfileCollector {
-        TextfileCollector {
-            directory: config.textfile.directory.clone(),
+        let mut c = TextfileCollector {
+            directory: PathBuf::new(),
+            max_bytes: 0,
+            max_series: 0,
             text: String::new(),
             report: Vec::new(),
             logged: Vec::new(),
-        }
+        };
+        c.configure(config);
+        c
     }
 
-    /// Reads, parses and merges one file; returns its mtime and what it held.
-    fn read_one(&mut self, path: &Path, label: &str, merged: &mut Merged) -> Result<(i64, String), String> {
-        let file = open_regular(path).map_err(|e| e.to_string())?;
-        let meta = file.metadata().map_err(|e| format!("{}: {e}", path.display()))?;
-        read_file_bounded(path, file, &mut self.text).map_err(|e| e.to_string())?;
-        let remaining = MAX_SAMPLES.saturating_sub(merged.sample_count());
+    /// Opens `path`, following a symbolic link only to a file directly in
+    /// `real_dir` (the directory with its own links resolved, found once per
+    /// scrape when the first link is met).
+    fn open(&self, path: &Path, label: &str, real_dir: &mut Option<PathBuf>) -> Result<std::fs::File, String> {
+        match open_regular_nofollow(path) {
+            Err(SourceError { kind: SourceErrorKind::Io(e), .. }) if e.raw_os_error() == Some(libc::ELOOP) => {}
+            other => return other.map_err(|e| e.to_string()),
+        }
+        let resolve = |p: &Path| {
+            std::fs::canonicalize(p).map_err(|e| {
+                let kind = if e.kind() == std::io::ErrorKind::NotFound {
+                    SourceErrorKind::Missing
+                } else {
+                    SourceErrorKind::Io(e)
+                };
+                SourceError { path: path.to_path_buf(), kind }.to_string()
+            })
+        };
+        let target = resolve(path)?;
+        if real_dir.is_none() {
+            *real_dir = Some(resolve(&self.directory)?);
+        }
+        if target.parent() != real_dir.as_deref() {
+            return Err(format!("{label}: a symbolic link to a file outside the directory, not followed"));
+        }
+        open_regular_nofollow(&target).map_err(|e| SourceError { path: path.to_path_buf(), kind: e.kind }.to_string())
+    }
+
+    /// Reads, parses and merges one file, taking what it read from `left`
+    /// (of `max_bytes`); returns its mtime and what it held.
+    fn read_one(
+        &mut self,
+        path: &Path,
+        label: &str,
+        merged: &mut Merged,
+        left: &mut u64,
+        real_dir: &mut Option<PathBuf>,
+    ) -> Result<(i64, String), String> {
+        let file = self.open(path, label, real_dir)?;
+        let meta = file.metadata().map_err(|e| format!("{label}: {e}"))?;
+        let over_budget = || format!("{label}: the files would be more than max_bytes = {} bytes", self.max_bytes);
+        if meta.len() > MAX_SOURCE_BYTES {
+            return Err(SourceError { path: path.to_path_buf(), kind: SourceErrorKind::TooLarge }.to_string());
+        }
+        if meta.len() > *left {
+            return Err(over_budget());
+        }
+        // Bounded by what is left, not the size: the file may grow meanwhile.
+        // What was read counts even when it is then refused (a file that is
+        // not UTF-8 leaves `text` empty): the stat size, plus any growth.
+        let limit = *left;
+        *left -= meta.len();
+        let read = read_file_limited(path, file, &mut self.text, limit);
+        *left = left.saturating_sub((self.text.len() as u64).saturating_sub(meta.len()));
+        match read {
+            Err(SourceError { kind: SourceErrorKind::TooLarge, .. }) if limit < MAX_SOURCE_BYTES => {
+                return Err(over_budget());
+            }
+            other => other.map_err(|e| e.to_string())?,
+        }
+        let remaining = self.max_series.saturating_sub(merged.sample_count());
         let families = textformat::parse(&self.text, remaining).map_err(|e| match e.kind {
             textformat::ErrorKind::TooManySamples(_) => {
-                format!("{label}: line {}: more than {MAX_SAMPLES} samples in all files together", e.line)
+                format!("{label}: line {}: {}", e.line, self.too_many_samples())
             }
             _ => format!("{label}: {e}"),
         })?;
@@ -102,8 +175,15 @@ impl TextfileCollector {
             return Err(format!("{label}: line {}: has a timestamp, which the textfile collector refuses", s.line));
         }
         let (count, samples) = (families.len(), families.iter().map(|f| f.samples.len()).sum::<usize>());
-        merged.add(label, families, reserved).map_err(|e| format!("{label}: {e}"))?;
+        merged.add(label, families, reserved).map_err(|e| match e {
+            textformat::MergeError::TooManySamples(_) => format!("{label}: {}", self.too_many_samples()),
+            e => format!("{label}: {e}"),
+        })?;
         Ok((meta.mtime(), format!("{label}: {count} families, {samples} samples")))
+    }
+
+    fn too_many_samples(&self) -> String {
+        format!("the files would have more than max_series = {} samples", self.max_series)
     }
 
     /// The `*.prom` names in the directory, sorted, or why it cannot be listed.
@@ -157,12 +237,17 @@ impl TextfileCollector {
     }
 
     /// Logs the problems of this scrape that the last one did not have.
-    fn log_new_problems(&mut self) {
+    /// Logs the problems of this scrape that the last one did not have;
+    /// returns how many.
+    fn log_new_problems(&mut self) -> usize {
         let problems: Vec<String> = self.report.iter().filter(|(ok, _)| !ok).map(|(_, s)| s.clone()).collect();
+        let mut new = 0;
         for p in problems.iter().filter(|p| !self.logged.contains(p)) {
             log::warn!("textfile: {p}");
+            new += 1;
         }
         self.logged = problems;
+        new
     }
 }
 
@@ -170,8 +255,10 @@ impl Collector for TextfileCollector {
     fn collect(&mut self, _roots: &Roots, out: &mut Exposition) -> Result<(), CollectError> {
         self.report.clear();
         let mut errored = false;
-        let mut merged = Merged::new(MAX_SAMPLES);
+        let mut merged = Merged::new(self.max_series);
         let mut mtimes: Vec<(String, i64)> = Vec::new();
+        let mut left = self.max_bytes;
+        let mut real_dir = None;
         for (i, name) in self.list(&mut errored).unwrap_or_default().iter().enumerate() {
             let path = self.directory.join(name);
             let label = path.display().to_string();
@@ -180,7 +267,7 @@ impl Collector for TextfileCollector {
                 self.report.push((false, format!("{label}: more than {MAX_FILES} files; skipped")));
                 continue;
             }
-            match self.read_one(&path, &label, &mut merged) {
+            match self.read_one(&path, &label, &mut merged, &mut left, &mut real_dir) {
                 Ok((mtime, what)) => {
                     mtimes.push((label, mtime));
                     self.report.push((true, what));
@@ -193,6 +280,13 @@ impl Collector for TextfileCollector {
         }
         self.log_new_problems();
         write_families(&merged, out);
+        drop(merged);
+        if self.text.capacity() > KEEP_TEXT_BYTES {
+            self.text = String::new();
+        }
+        if self.max_bytes - left > KEEP_TEXT_BYTES as u64 {
+            give_back_freed_memory();
+        }
         if !mtimes.is_empty() {
             out.family(
                 "node_textfile_mtime_seconds",
@@ -213,11 +307,25 @@ impl Collector for TextfileCollector {
     }
 
     fn configure(&mut self, config: &Config) {
-        self.directory = config.textfile.directory.clone();
+        let t = &config.textfile;
+        self.directory = t.directory.clone();
+        self.max_bytes = t.max_bytes.0;
+        self.max_series = t.max_series.0 as usize;
     }
 
     fn sources(&self) -> Vec<(bool, String)> {
         self.report.clone()
+    }
+}
+
+/// glibc keeps the memory of many small freed blocks (the parse of a large
+/// file) for reuse, so RSS would stay high; musl's allocator gives it back
+/// by itself.
+fn give_back_freed_memory() {
+    #[cfg(target_env = "gnu")]
+    // SAFETY: malloc_trim only releases free heap memory.
+    unsafe {
+        libc::malloc_trim(0);
     }
 }
 
@@ -282,6 +390,110 @@ mod tests {
         }
         assert!(checked > 20);
         assert!(!reserved("wan_up") && !reserved("node_apt_upgrades_pending") && !reserved("apt_upgrades_held"));
+    }
+
+    /// A collector over a fresh directory holding `files`, with `[textfile]` caps.
+    fn over(tag: &str, files: &[(&str, String)], max_bytes: u64, max_series: u64) -> (PathBuf, TextfileCollector) {
+        let dir = std::env::temp_dir().join(format!("apx-textfile-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        for (name, text) in files {
+            std::fs::write(dir.join(name), text).unwrap();
+        }
+        let mut config = Config::default();
+        config.textfile.directory = dir.clone();
+        config.textfile.max_bytes = crate::config::Bounded(max_bytes);
+        config.textfile.max_series = crate::config::Bounded(max_series);
+        (dir, TextfileCollector::new(&config))
+    }
+
+    fn scrape(c: &mut TextfileCollector) -> String {
+        let mut out = Exposition::new();
+        c.collect(&Roots::default(), &mut out).unwrap();
+        out.as_str().to_string()
+    }
+
+    /// `n` bytes of one family, one sample a line of 16 bytes.
+    fn file_of(name: &str, n: usize) -> String {
+        (0..n / 16).map(|i| format!("{name}{{i=\"{i:04}\"}} 1\n")).collect()
+    }
+
+    #[test]
+    fn a_file_past_max_bytes_is_skipped_unread_and_logged_once() {
+        let files = [("a.prom", file_of("aaa", 480)), ("b.prom", file_of("bbb", 800)), ("c.prom", file_of("ccc", 320))];
+        let (dir, mut c) = over("bytes", &files, 1024, 5000);
+        let text = scrape(&mut c);
+        // a (480) and c (320) fit in 1024 bytes; b (800) would pass it.
+        assert!(text.contains("\naaa{i=\"0029\"} 1\n") && text.contains("\nccc{i=\"0019\"} 1\n"), "{text}");
+        assert!(!text.contains("bbb") && text.ends_with("node_textfile_scrape_error 1\n"), "{text}");
+        let skipped: Vec<String> = c.sources().into_iter().filter(|(ok, _)| !ok).map(|(_, s)| s).collect();
+        assert_eq!(
+            skipped,
+            [format!("{}: the files would be more than max_bytes = 1024 bytes; skipped", dir.join("b.prom").display())]
+        );
+        assert_eq!(c.logged.len(), 1);
+        // The same problem next scrape: not logged again.
+        scrape(&mut c);
+        assert_eq!(c.log_new_problems(), 0);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn files_refused_after_reading_count_against_max_bytes_too() {
+        // Not UTF-8: the read buffer is emptied, but the bytes were read.
+        let mut binary = vec![0xff; 599];
+        binary.push(b'\n');
+        let (dir, mut c) = over("binary", &[("b.prom", file_of("bbb", 480))], 1024, 5000);
+        std::fs::write(dir.join("a.prom"), binary).unwrap();
+        let text = scrape(&mut c);
+        assert!(!text.contains("bbb"), "{text}");
+        let skipped: Vec<String> = c.sources().into_iter().filter(|(ok, _)| !ok).map(|(_, s)| s).collect();
+        assert!(skipped.len() == 2 && skipped[1].contains("max_bytes = 1024"), "{skipped:?}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_file_past_max_series_is_skipped_and_the_rest_still_join() {
+        let files = [("a.prom", file_of("aaa", 32)), ("b.prom", file_of("bbb", 32)), ("c.prom", file_of("ccc", 16))];
+        let (dir, mut c) = over("series", &files, 1 << 20, 3);
+        let text = scrape(&mut c);
+        assert!(text.contains("\naaa{i=\"0001\"} 1\n") && text.contains("\nccc{i=\"0000\"} 1\n"), "{text}");
+        assert!(!text.contains("bbb") && text.ends_with("node_textfile_scrape_error 1\n"), "{text}");
+        let skipped: Vec<String> = c.sources().into_iter().filter(|(ok, _)| !ok).map(|(_, s)| s).collect();
+        let b = dir.join("b.prom");
+        assert_eq!(
+            skipped,
+            [format!("{}: line 2: the files would have more than max_series = 3 samples; skipped", b.display())]
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn the_read_buffer_is_given_back_after_a_large_scrape() {
+        let (dir, mut c) = over("shrink", &[("a.prom", file_of("aaa", 200_000))], 1 << 20, 20_000);
+        assert!(scrape(&mut c).contains("aaa{i=\"0999\"}"));
+        assert!(c.text.capacity() <= KEEP_TEXT_BYTES, "{}", c.text.capacity());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn links_are_followed_only_to_files_in_the_directory_itself() {
+        let (dir, mut c) = over("links", &[("real.txt", "inside 1\n".into())], 1 << 20, 100);
+        std::fs::create_dir(dir.join("sub")).unwrap();
+        std::fs::write(dir.join("sub/deeper.txt"), "deeper 1\n").unwrap();
+        std::os::unix::fs::symlink("real.txt", dir.join("in.prom")).unwrap();
+        std::os::unix::fs::symlink("sub/deeper.txt", dir.join("sub.prom")).unwrap();
+        std::os::unix::fs::symlink("/proc/self/status", dir.join("out.prom")).unwrap();
+        let text = scrape(&mut c);
+        assert!(text.contains("\ninside 1\n") && !text.contains("deeper"), "{text}");
+        let skipped: Vec<String> = c.sources().into_iter().filter(|(ok, _)| !ok).map(|(_, s)| s).collect();
+        assert_eq!(skipped.len(), 2, "{skipped:?}");
+        assert!(
+            skipped
+                .iter()
+                .all(|s| s.ends_with("a symbolic link to a file outside the directory, not followed; skipped"))
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

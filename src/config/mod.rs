@@ -355,11 +355,20 @@ pub struct TextfileConfig {
     /// `/var/lib/ap-exporter` (tmpfs) in their config. A directory that does
     /// not exist gives no textfile metrics and no error.
     pub directory: PathBuf,
+    /// Bytes read from all files together per scrape; a file that would
+    /// pass it is skipped unread. Bounds the scrape's size and memory.
+    pub max_bytes: Bounded<1024, { 64 << 20 }>,
+    /// Samples from all files together; a file that would pass it is skipped.
+    pub max_series: Bounded<1, 20_000>,
 }
 
 impl Default for TextfileConfig {
     fn default() -> Self {
-        TextfileConfig { directory: PathBuf::from(DEFAULT_TEXTFILE_DIRECTORY) }
+        TextfileConfig {
+            directory: PathBuf::from(DEFAULT_TEXTFILE_DIRECTORY),
+            max_bytes: Bounded(256 << 10),
+            max_series: Bounded(5000),
+        }
     }
 }
 
@@ -583,6 +592,8 @@ impl FromToml for TextfileConfig {
         let c = self;
         fields!(v, {
             "directory" => c.directory,
+            "max_bytes" => c.max_bytes,
+            "max_series" => c.max_series,
         });
         Ok(())
     }
@@ -1046,6 +1057,16 @@ procfs = "/tmp/p"
         assert!(e.starts_with("t.toml:1:27: invalid type: integer `9101`, expected a string"), "{e}");
         let e = err("[auth]\nbasic_auth_users = { u = \"x\" }\n");
         assert!(e.starts_with("t.toml:2:26: not a bcrypt hash"), "{e}");
+        for (text, range) in [
+            ("[textfile]\nmax_bytes = 0\n", "(expected 1024 to 67108864)"),
+            ("[textfile]\nmax_bytes = 67108865\n", "(expected 1024 to 67108864)"),
+            ("[textfile]\nmax_series = 0\n", "(expected 1 to 20000)"),
+            ("[textfile]\nmax_series = 1000000\n", "(expected 1 to 20000)"),
+        ] {
+            let e = err(text);
+            let key = text.lines().nth(1).unwrap_or_default();
+            assert!(e.starts_with("t.toml:2:") && e.contains(range) && e.contains(key), "{e}");
+        }
         let e = err("[netdev]\ninclude = \"eth*\"\n");
         assert!(e.starts_with("t.toml:2:11: invalid type: string \"eth*\", expected an array"), "{e}");
     }

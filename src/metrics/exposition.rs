@@ -99,6 +99,14 @@ impl Exposition {
         self.family.clear();
     }
 
+    /// Gives the buffer's memory back when it has room for more than
+    /// `keep` bytes: one large scrape should not pin its megabytes.
+    pub fn release_above(&mut self, keep: usize) {
+        if self.buf.capacity() > keep {
+            self.buf = String::new();
+        }
+    }
+
     /// The text written so far.
     pub fn as_str(&self) -> &str {
         &self.buf

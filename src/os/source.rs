@@ -118,6 +118,13 @@ pub fn open_untrusted(path: &Path) -> Result<File, SourceError> {
     Ok(file)
 }
 
+/// As [`open_regular`], but a symbolic link at `path` is refused (with
+/// ELOOP), so a name checked before opening cannot become a link to any
+/// other file in between.
+pub fn open_regular_nofollow(path: &Path) -> Result<File, SourceError> {
+    open_regular_with(path, libc::O_NONBLOCK | libc::O_NOFOLLOW)
+}
+
 fn open_regular_with(path: &Path, flags: libc::c_int) -> Result<File, SourceError> {
     let err = |kind| SourceError { path: path.to_path_buf(), kind };
     let file = OpenOptions::new().read(true).custom_flags(flags).open(path).map_err(|e| {
@@ -157,13 +164,21 @@ pub fn read_bounded(path: &Path, buf: &mut String) -> Result<(), SourceError> {
 /// Like [`read_bounded`], for a file opened already (after
 /// [`open_untrusted`], say).
 pub fn read_file_bounded(path: &Path, file: File, buf: &mut String) -> Result<(), SourceError> {
+    read_file_limited(path, file, buf, MAX_SOURCE_BYTES)
+}
+
+/// Like [`read_file_bounded`], refusing more than `limit` bytes (at most
+/// [`MAX_SOURCE_BYTES`]) with `TooLarge`: never more than `limit + 1`
+/// bytes are read, however large the file has grown since it was sized.
+pub fn read_file_limited(path: &Path, file: File, buf: &mut String, limit: u64) -> Result<(), SourceError> {
     let err = |kind| SourceError { path: path.to_path_buf(), kind };
+    let limit = limit.min(MAX_SOURCE_BYTES);
     buf.clear();
     let mut bytes = std::mem::take(buf).into_bytes();
-    let res = file.take(MAX_SOURCE_BYTES + 1).read_to_end(&mut bytes);
+    let res = file.take(limit + 1).read_to_end(&mut bytes);
     let outcome = match res {
         Err(e) => Err(err(SourceErrorKind::Io(e))),
-        Ok(_) if bytes.len() as u64 > MAX_SOURCE_BYTES => Err(err(SourceErrorKind::TooLarge)),
+        Ok(_) if bytes.len() as u64 > limit => Err(err(SourceErrorKind::TooLarge)),
         Ok(_) => Ok(()),
     };
     into_text(bytes, buf, outcome, path)
@@ -484,6 +499,21 @@ mod tests {
         assert!(kernel_at_least(b"5.15.167", (2, 6, 23)));
         assert!(!kernel_at_least(b"", (2, 6, 23)));
         assert!(!kernel_at_least(b"2.4.20", (2, 6, 23)));
+    }
+
+    #[test]
+    fn a_limited_read_stops_one_byte_past_the_limit() {
+        let dir = std::env::temp_dir().join(format!("apx-limit-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("grown");
+        std::fs::write(&p, "x".repeat(100)).unwrap();
+        let mut buf = String::new();
+        read_file_limited(&p, open_regular(&p).unwrap(), &mut buf, 100).unwrap();
+        assert_eq!(buf.len(), 100);
+        let e = read_file_limited(&p, open_regular(&p).unwrap(), &mut buf, 40).unwrap_err();
+        assert!(matches!(e.kind, SourceErrorKind::TooLarge), "{e}");
+        assert_eq!(buf.len(), 41, "read past the limit");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -124,7 +124,7 @@ pub enum ErrorKind {
     /// `__name__` is not a label one may set.
     ReservedLabel,
     /// The same label name twice on one line.
-    DuplicateLabel(String),
+    DuplicateLabel,
     /// `=` after a label name was expected.
     Equals,
     /// `"` opening a label value was expected.
@@ -138,19 +138,19 @@ pub enum ErrorKind {
     /// `,` or `}` after a label value was expected.
     CommaOrBrace,
     /// A float was expected as the sample value.
-    Value(String),
+    Value,
     /// An integer (milliseconds) was expected as the timestamp.
-    Timestamp(String),
+    Timestamp,
     /// Text after the timestamp.
     TrailingText,
     /// A second HELP line for a family.
-    SecondHelp(String),
+    SecondHelp,
     /// A second TYPE line for a family, or one after its samples.
-    SecondType(String),
+    SecondType,
     /// A TYPE other than counter, gauge, untyped, summary, histogram.
-    UnknownType(String),
+    UnknownType,
     /// A float was expected in the `quantile` or `le` label.
-    Bound(&'static str, String),
+    Bound(&'static str),
     /// A sample of a summary or histogram that is not one of its forms.
     SampleForm(&'static str),
     /// A summary or histogram series without its `_sum` or `_count`.
@@ -163,7 +163,9 @@ pub enum ErrorKind {
     TooManySamples(usize),
 }
 
-/// A parse failure at a line.
+/// A parse failure at a line. Its message names the line and what was
+/// expected but quotes nothing of it: the file may be any file a symbolic
+/// or hard link points at (`/etc/shadow`), and messages go to the log.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Error {
     /// 1-based line number (for a series, the line of its last sample).
@@ -183,22 +185,20 @@ impl fmt::Display for Error {
             ErrorKind::MetricName => write!(f, "expected a metric name ([a-zA-Z_:][a-zA-Z0-9_:]*)"),
             ErrorKind::LabelName => write!(f, "expected a label name ([a-zA-Z_][a-zA-Z0-9_]*)"),
             ErrorKind::ReservedLabel => write!(f, "the label name __name__ is reserved"),
-            ErrorKind::DuplicateLabel(n) => write!(f, "label {n:?} given twice"),
+            ErrorKind::DuplicateLabel => write!(f, "a label name given twice"),
             ErrorKind::Equals => write!(f, "expected '=' after the label name"),
             ErrorKind::OpenQuote => write!(f, "expected '\"' to open the label value"),
             ErrorKind::UnterminatedValue => write!(f, "the label value has no closing '\"'"),
             ErrorKind::Escape(c) => write!(f, "invalid escape \\{}", c.escape_debug()),
             ErrorKind::ControlCharacter => write!(f, "control character in a label value or HELP text"),
             ErrorKind::CommaOrBrace => write!(f, "expected ',' or '}}' after the label value"),
-            ErrorKind::Value(v) => write!(f, "expected a float as the value, found {}", clip(v)),
-            ErrorKind::Timestamp(v) => write!(f, "expected an integer timestamp, found {}", clip(v)),
+            ErrorKind::Value => write!(f, "expected a float as the value (such as 1, -2.5, 1e3, NaN, +Inf)"),
+            ErrorKind::Timestamp => write!(f, "expected an integer timestamp (milliseconds) after the value"),
             ErrorKind::TrailingText => write!(f, "text after the timestamp"),
-            ErrorKind::SecondHelp(n) => write!(f, "second HELP line for {n}"),
-            ErrorKind::SecondType(n) => write!(f, "second TYPE line for {n}, or TYPE after its samples"),
-            ErrorKind::UnknownType(t) => {
-                write!(f, "unknown TYPE {} (counter, gauge, untyped, summary, histogram)", clip(t))
-            }
-            ErrorKind::Bound(l, v) => write!(f, "expected a float in label {l}, found {}", clip(v)),
+            ErrorKind::SecondHelp => write!(f, "second HELP line for the family"),
+            ErrorKind::SecondType => write!(f, "second TYPE line for the family, or TYPE after its samples"),
+            ErrorKind::UnknownType => write!(f, "expected TYPE counter, gauge, untyped, summary or histogram"),
+            ErrorKind::Bound(l) => write!(f, "expected a float in label {l}"),
             ErrorKind::SampleForm(w) => write!(f, "expected {w}"),
             ErrorKind::Incomplete(w) => write!(f, "series without its {w}"),
             ErrorKind::Count => write!(f, "a count must be a non-negative number"),
@@ -209,15 +209,6 @@ impl fmt::Display for Error {
 }
 
 impl std::error::Error for Error {}
-
-/// At most 48 bytes of `s`, quoted, cut on a character boundary.
-fn clip(s: &str) -> String {
-    let mut end = s.len().min(48);
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    if end < s.len() { format!("{:?}…", &s[..end]) } else { format!("{s:?}") }
-}
 
 /// Parses a whole file into its families, in the order they are first
 /// named, refusing more than `max_samples` samples.
@@ -390,7 +381,7 @@ impl Parser {
         let Some(family) = self.families.get_mut(i) else { return Ok(()) };
         if keyword == "HELP" {
             if family.help.is_some() {
-                return Err(ErrorKind::SecondHelp(family.name.clone()));
+                return Err(ErrorKind::SecondHelp);
             }
             let help = unescape(c.rest(), false)?;
             // An empty HELP is no HELP (as node_exporter has it); keep the
@@ -399,13 +390,13 @@ impl Parser {
             return Ok(());
         }
         if !family.samples.is_empty() || typed {
-            return Err(ErrorKind::SecondType(family.name.clone()));
+            return Err(ErrorKind::SecondType);
         }
         let word = c.rest();
         family.kind = [Kind::Counter, Kind::Gauge, Kind::Untyped, Kind::Summary, Kind::Histogram]
             .into_iter()
             .find(|k| k.as_str().eq_ignore_ascii_case(word))
-            .ok_or_else(|| ErrorKind::UnknownType(word.to_string()))?;
+            .ok_or(ErrorKind::UnknownType)?;
         if let Some(t) = self.typed.get_mut(i) {
             *t = true;
         }
@@ -446,7 +437,7 @@ impl Parser {
                     return Err(ErrorKind::ReservedLabel);
                 }
                 if names.insert(label.to_string(), values.len()).is_some() {
-                    return Err(ErrorKind::DuplicateLabel(label.to_string()));
+                    return Err(ErrorKind::DuplicateLabel);
                 }
                 c.skip_blanks();
                 if c.peek() != Some(b'=') {
@@ -462,7 +453,7 @@ impl Parser {
                 if Some(label) == bound_label {
                     match parse_float(&value) {
                         Some(b) => bound = Some(b),
-                        None => return Err(ErrorKind::Bound(label_str(kind), value)),
+                        None => return Err(ErrorKind::Bound(label_str(kind))),
                     }
                 }
                 values.push(value);
@@ -479,13 +470,13 @@ impl Parser {
             c.skip_blanks();
         }
         let token = c.token();
-        let value = parse_float(token).ok_or_else(|| ErrorKind::Value(token.to_string()))?;
+        let value = parse_float(token).ok_or(ErrorKind::Value)?;
         let mut timestamp = None;
         if c.peek().is_some() {
             c.pos += 1;
             c.skip_blanks();
             let t = c.token();
-            timestamp = Some(t.parse::<i64>().map_err(|_| ErrorKind::Timestamp(t.to_string()))?);
+            timestamp = Some(t.parse::<i64>().map_err(|_| ErrorKind::Timestamp)?);
             if c.peek().is_some() {
                 return Err(ErrorKind::TrailingText);
             }
@@ -966,9 +957,9 @@ mod tests {
     fn timestamps_are_parsed_for_the_collector_to_refuse() {
         let f = ok("x 1 1441205977284\n");
         assert_eq!(f[0].samples[0].timestamp, Some(1441205977284));
-        assert!(matches!(err("x 1 12.5\n").kind, ErrorKind::Timestamp(_)));
+        assert_eq!(err("x 1 12.5\n").kind, ErrorKind::Timestamp);
         // A blank after the value starts a timestamp (as in expfmt).
-        assert!(matches!(err("x 1 \n").kind, ErrorKind::Timestamp(_)));
+        assert_eq!(err("x 1 \n").kind, ErrorKind::Timestamp);
         assert_eq!(err("x 1 2 3\n").kind, ErrorKind::TrailingText);
     }
 
@@ -988,21 +979,21 @@ mod tests {
             ("1x 1\n", 1, ErrorKind::MetricName),
             ("ok 1\nx{1=\"a\"} 1\n", 2, ErrorKind::LabelName),
             ("x{__name__=\"y\"} 1\n", 1, ErrorKind::ReservedLabel),
-            ("x{a=\"1\",a=\"2\"} 1\n", 1, ErrorKind::DuplicateLabel("a".into())),
+            ("x{a=\"1\",a=\"2\"} 1\n", 1, ErrorKind::DuplicateLabel),
             ("x{a \"1\"} 1\n", 1, ErrorKind::Equals),
             ("x{a=1} 1\n", 1, ErrorKind::OpenQuote),
             ("x{a=\"1} 1\n", 1, ErrorKind::UnterminatedValue),
             ("x{a=\"\\t\"} 1\n", 1, ErrorKind::Escape('t')),
             ("x{a=\"\u{1}\"} 1\n", 1, ErrorKind::ControlCharacter),
             ("x{a=\"1\" b=\"2\"} 1\n", 1, ErrorKind::CommaOrBrace),
-            ("x\n", 1, ErrorKind::Value(String::new())),
-            ("x one\n", 1, ErrorKind::Value("one".into())),
-            ("x-y 1\n", 1, ErrorKind::Value("-y".into())),
-            ("# HELP x a\n# HELP x b\n", 2, ErrorKind::SecondHelp("x".into())),
-            ("x 1\n# TYPE x gauge\n", 2, ErrorKind::SecondType("x".into())),
-            ("# TYPE x gauge\n# TYPE x gauge\n", 2, ErrorKind::SecondType("x".into())),
-            ("# TYPE x untyped\n# TYPE x gauge\n", 2, ErrorKind::SecondType("x".into())),
-            ("# TYPE x gauge_histogram\n", 1, ErrorKind::UnknownType("gauge_histogram".into())),
+            ("x\n", 1, ErrorKind::Value),
+            ("x one\n", 1, ErrorKind::Value),
+            ("x-y 1\n", 1, ErrorKind::Value),
+            ("# HELP x a\n# HELP x b\n", 2, ErrorKind::SecondHelp),
+            ("x 1\n# TYPE x gauge\n", 2, ErrorKind::SecondType),
+            ("# TYPE x gauge\n# TYPE x gauge\n", 2, ErrorKind::SecondType),
+            ("# TYPE x untyped\n# TYPE x gauge\n", 2, ErrorKind::SecondType),
+            ("# TYPE x gauge_histogram\n", 1, ErrorKind::UnknownType),
             ("# HELP 1x y\n", 1, ErrorKind::MetricName),
             ("# HELP x \\q\n", 1, ErrorKind::Escape('q')),
             ("x 1\nx 2\n", 2, ErrorKind::DuplicateSeries),
@@ -1048,7 +1039,7 @@ mod tests {
         assert_eq!(h.samples[3].value, 4.0);
         for (text, kind) in [
             ("# TYPE s summary\ns 1\n", "quantile"),
-            ("# TYPE s summary\ns{quantile=\"x\"} 1\n", "bound"),
+            ("# TYPE s summary\ns{quantile=\"x\"} 1\n", "label quantile"),
             ("# TYPE h histogram\nh 1\n", "NAME_bucket"),
             ("# TYPE h histogram\nh_bucket 1\n", "le"),
             ("# TYPE h histogram\nh_sum{le=\"1\"} 1\n", "no quantile or le"),
@@ -1058,10 +1049,7 @@ mod tests {
         ] {
             let e = err(text);
             let msg = e.to_string();
-            assert!(
-                msg.contains(kind) || (kind == "bound" && matches!(e.kind, ErrorKind::Bound(..))),
-                "{text:?}: {msg}"
-            );
+            assert!(msg.contains(kind), "{text:?}: {msg}");
         }
         // le is an ordinary label outside histograms.
         assert_eq!(ok("x{le=\"1\"} 1\n")[0].samples[0].labels.len(), 1);
@@ -1135,7 +1123,6 @@ mod messages {
     /// Every message, pinned: the Display impls are written for size.
     #[test]
     fn every_message() {
-        let long = "x".repeat(60);
         let cases = [
             (
                 ErrorKind::NoFinalNewline,
@@ -1146,7 +1133,7 @@ mod messages {
             (ErrorKind::MetricName, "expected a metric name ([a-zA-Z_:][a-zA-Z0-9_:]*)".into()),
             (ErrorKind::LabelName, "expected a label name ([a-zA-Z_][a-zA-Z0-9_]*)".into()),
             (ErrorKind::ReservedLabel, "the label name __name__ is reserved".into()),
-            (ErrorKind::DuplicateLabel("a\"b".into()), "label \"a\\\"b\" given twice".into()),
+            (ErrorKind::DuplicateLabel, "a label name given twice".into()),
             (ErrorKind::Equals, "expected '=' after the label name".into()),
             (ErrorKind::OpenQuote, "expected '\"' to open the label value".into()),
             (ErrorKind::UnterminatedValue, "the label value has no closing '\"'".into()),
@@ -1154,17 +1141,13 @@ mod messages {
             (ErrorKind::Escape('\u{1}'), "invalid escape \\\\u{1}".into()),
             (ErrorKind::ControlCharacter, "control character in a label value or HELP text".into()),
             (ErrorKind::CommaOrBrace, "expected ',' or '}' after the label value".into()),
-            (ErrorKind::Value("1x".into()), "expected a float as the value, found \"1x\"".into()),
-            (ErrorKind::Value(long.clone()), format!("expected a float as the value, found \"{}\"…", &long[..48])),
-            (ErrorKind::Timestamp("t".into()), "expected an integer timestamp, found \"t\"".into()),
+            (ErrorKind::Value, "expected a float as the value (such as 1, -2.5, 1e3, NaN, +Inf)".into()),
+            (ErrorKind::Timestamp, "expected an integer timestamp (milliseconds) after the value".into()),
             (ErrorKind::TrailingText, "text after the timestamp".into()),
-            (ErrorKind::SecondHelp("m".into()), "second HELP line for m".into()),
-            (ErrorKind::SecondType("m".into()), "second TYPE line for m, or TYPE after its samples".into()),
-            (
-                ErrorKind::UnknownType("foo".into()),
-                "unknown TYPE \"foo\" (counter, gauge, untyped, summary, histogram)".into(),
-            ),
-            (ErrorKind::Bound("le", "x".into()), "expected a float in label le, found \"x\"".into()),
+            (ErrorKind::SecondHelp, "second HELP line for the family".into()),
+            (ErrorKind::SecondType, "second TYPE line for the family, or TYPE after its samples".into()),
+            (ErrorKind::UnknownType, "expected TYPE counter, gauge, untyped, summary or histogram".into()),
+            (ErrorKind::Bound("le"), "expected a float in label le".into()),
             (ErrorKind::SampleForm("an le label"), "expected an le label".into()),
             (ErrorKind::Incomplete("_sum"), "series without its _sum".into()),
             (ErrorKind::Count, "a count must be a non-negative number".into()),
