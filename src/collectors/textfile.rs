@@ -362,7 +362,9 @@ fn format_float(v: f64) -> String {
     } else if v.is_infinite() {
         if v > 0.0 { "+Inf".into() } else { "-Inf".into() }
     } else {
-        format!("{v}")
+        let mut text = String::new();
+        crate::metrics::float_text::push_shortest(&mut text, v);
+        text
     }
 }
 

@@ -1,8 +1,6 @@
 //! Prometheus text exposition format 0.0.4, written straight into a reusable
 //! buffer: no per-series allocation on the scrape path.
 
-use std::fmt::Write;
-
 /// Content type of the text format served on `/metrics`.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
@@ -198,8 +196,9 @@ impl Exposition {
         } else if v.is_infinite() {
             self.buf.push_str(if v > 0.0 { " +Inf\n" } else { " -Inf\n" });
         } else if !push_short_decimal(&mut self.buf, v) {
-            // Writing to a String cannot fail.
-            let _ = writeln!(self.buf, " {v}");
+            self.buf.push(' ');
+            super::float_text::push_shortest(&mut self.buf, v);
+            self.buf.push('\n');
         }
     }
 }

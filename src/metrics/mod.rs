@@ -4,4 +4,5 @@
 
 pub mod counter_wrap;
 pub mod exposition;
+pub mod float_text;
 pub mod registry;
