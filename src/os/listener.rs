@@ -2,7 +2,7 @@
 //! needs at start and on reload, written for Linux 2.6.22 (no
 //! `SOCK_CLOEXEC`; `fcntl` instead).
 
-use std::io;
+use std::io::{self, BufRead};
 use std::net::{SocketAddr, TcpListener};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::path::Path;
@@ -171,11 +171,18 @@ impl BindProblem {
 /// the processes' descriptors. The bind just failed on this machine, so this
 /// reads the real `/proc`, not the configured procfs root.
 pub fn port_holder(port: u16) -> Option<(u32, String)> {
-    let proc = Path::new("/proc");
+    port_holder_in(Path::new("/proc"), port)
+}
+
+/// [`port_holder`] over the procfs at `proc`.
+fn port_holder_in(proc: &Path, port: u16) -> Option<(u32, String)> {
     let mut inodes = Vec::new();
     for table in ["net/tcp", "net/tcp6"] {
-        let Some(text) = read(&proc.join(table)) else { continue };
-        for line in text.lines().skip(1) {
+        // Line by line, not whole: besides the listeners, the table has a
+        // line for every connection and TIME_WAIT socket, 44,000 of them
+        // (6.6 MB, past the 4 MiB file bound) after a burst of connections.
+        let Ok(file) = std::fs::File::open(proc.join(table)) else { continue };
+        for line in io::BufReader::new(file).lines().skip(1).map_while(Result::ok) {
             let f: Vec<&str> = line.split_whitespace().collect();
             let Some(local) = f.get(1) else { continue };
             let listening = f.get(3) == Some(&"0A");
@@ -254,4 +261,49 @@ pub fn ensure_fd_limit(connections: u64) -> Result<(), String> {
         "max_connections needs up to {needed} open files with its rejected and lingering \
          connections, but the limit (ulimit -n) is {soft}: lower max_connections or raise the limit"
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::os::source::MAX_SOURCE_BYTES;
+
+    /// A procfs with one listener on port 9100 (inode 4242, held by pid 812)
+    /// in front of `time_wait` TIME_WAIT lines.
+    fn fake_proc(name: &str, time_wait: usize) -> std::path::PathBuf {
+        let proc = std::env::temp_dir().join(format!("ap-exporter-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&proc);
+        std::fs::create_dir_all(proc.join("net")).unwrap();
+        std::fs::create_dir_all(proc.join("812/fd")).unwrap();
+        let mut tcp = String::from(
+            "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n",
+        );
+        tcp.push_str(
+            "   0: 00000000:238C 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 4242 1 \
+             0000000000000000 100 0 0 10 0\n",
+        );
+        for i in 0..time_wait {
+            tcp.push_str(&format!(
+                "{i:4}: 0100007F:{:04X} 0100007F:238C 06 00000000:00000000 03:00000F9B 00000000     0        0 0 3 \
+                 0000000000000000\n",
+                i % 60000 + 1024
+            ));
+        }
+        std::fs::write(proc.join("net/tcp"), tcp).unwrap();
+        std::fs::write(proc.join("812/comm"), "node_exporter\n").unwrap();
+        std::os::unix::fs::symlink("socket:[4242]", proc.join("812/fd/3")).unwrap();
+        proc
+    }
+
+    #[test]
+    fn the_holder_is_found_behind_a_table_larger_than_any_source_file() {
+        // 44,000 TIME_WAIT sockets after a burst of connections made the
+        // table 6.6 MB, past the 4 MiB bound of a whole-file read.
+        let lines = (MAX_SOURCE_BYTES as usize) / 100;
+        let proc = fake_proc("holder-big", lines);
+        assert!(std::fs::metadata(proc.join("net/tcp")).unwrap().len() > MAX_SOURCE_BYTES);
+        assert_eq!(port_holder_in(&proc, 9100), Some((812, "node_exporter".to_string())));
+        assert_eq!(port_holder_in(&proc, 9101), None);
+        std::fs::remove_dir_all(proc).unwrap();
+    }
 }
