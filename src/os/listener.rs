@@ -2,7 +2,7 @@
 //! needs at start and on reload, written for Linux 2.6.22 (no
 //! `SOCK_CLOEXEC`; `fcntl` instead).
 
-use std::io::{self, BufRead};
+use std::io::{self, Read};
 use std::net::{SocketAddr, TcpListener};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::path::Path;
@@ -182,9 +182,9 @@ fn port_holder_in(proc: &Path, port: u16) -> Option<(u32, String)> {
         // line for every connection and TIME_WAIT socket, 44,000 of them
         // (6.6 MB, past the 4 MiB file bound) after a burst of connections.
         let Ok(file) = std::fs::File::open(proc.join(table)) else { continue };
-        for line in io::BufReader::new(file).lines().skip(1).map_while(Result::ok) {
+        for_each_line(file, |line| {
             let f: Vec<&str> = line.split_whitespace().collect();
-            let Some(local) = f.get(1) else { continue };
+            let Some(local) = f.get(1) else { return };
             let listening = f.get(3) == Some(&"0A");
             let local_port = local.rsplit_once(':').and_then(|(_, p)| u16::from_str_radix(p, 16).ok());
             if listening && local_port == Some(port) {
@@ -192,7 +192,7 @@ fn port_holder_in(proc: &Path, port: u16) -> Option<(u32, String)> {
                     inodes.push(format!("socket:[{inode}]"));
                 }
             }
-        }
+        });
     }
     if inodes.is_empty() {
         return None;
@@ -209,6 +209,40 @@ fn port_holder_in(proc: &Path, port: u16) -> Option<(u32, String)> {
         }
     }
     None
+}
+
+/// Calls `f` with each line of `file` read a chunk at a time, so memory
+/// stays one chunk and one line however long the file. A line that is not
+/// UTF-8, or longer than 4 KiB, is skipped; so is the rest after a read
+/// error. (`BufReader::lines` does the same for 1.3 KB more on MIPS.)
+fn for_each_line(mut file: std::fs::File, mut f: impl FnMut(&str)) {
+    const MAX_LINE: usize = 4096;
+    let mut chunk = [0u8; 4096];
+    let mut line: Vec<u8> = Vec::new();
+    let mut overlong = false;
+    loop {
+        let n = match file.read(&mut chunk) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        for &b in chunk.get(..n).unwrap_or(&[]) {
+            if b != b'\n' {
+                overlong |= line.len() >= MAX_LINE;
+                if !overlong {
+                    line.push(b);
+                }
+                continue;
+            }
+            if let (false, Ok(text)) = (overlong, std::str::from_utf8(&line)) {
+                f(text);
+            }
+            line.clear();
+            overlong = false;
+        }
+    }
+    if let (false, Ok(text)) = (overlong, std::str::from_utf8(&line)) {
+        f(text);
+    }
 }
 
 /// A small file of `/proc`, or `None`.
@@ -305,5 +339,28 @@ mod tests {
         assert_eq!(port_holder_in(&proc, 9100), Some((812, "node_exporter".to_string())));
         assert_eq!(port_holder_in(&proc, 9101), None);
         std::fs::remove_dir_all(proc).unwrap();
+    }
+
+    #[test]
+    fn lines_come_whole_across_chunks_and_bad_ones_alone_are_skipped() {
+        let dir = std::env::temp_dir().join(format!("ap-exporter-lines-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("table");
+        let long = "x".repeat(5000);
+        let mut bytes = Vec::new();
+        for i in 0..3000 {
+            bytes.extend_from_slice(format!("line {i}\n").as_bytes());
+        }
+        bytes.extend_from_slice(format!("{long}\n").as_bytes());
+        bytes.extend_from_slice(b"bad \xff byte\nafter\nlast without newline");
+        std::fs::write(&path, &bytes).unwrap();
+        let mut seen = Vec::new();
+        for_each_line(std::fs::File::open(&path).unwrap(), |l| seen.push(l.to_string()));
+        let expected: Vec<String> = (0..3000)
+            .map(|i| format!("line {i}"))
+            .chain(["after".to_string(), "last without newline".to_string()])
+            .collect();
+        assert_eq!(seen, expected);
+        std::fs::remove_dir_all(dir).unwrap();
     }
 }
