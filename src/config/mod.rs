@@ -818,13 +818,32 @@ fn read_config_bytes(path: &Path) -> Result<Vec<u8>, ReadFailure> {
 /// 3 | level = "loud"
 ///   |         ^^^^^^
 /// ```
+///
+/// A line longer than [`EXCERPT_CHARS`] is shown as that many characters
+/// around the column, `…` marking what is left out: a 400 KB line must not
+/// go to the log whole. Control characters are shown as `?`, so a config
+/// cannot write escape sequences to a terminal.
 fn excerpt(text: &str, span: std::ops::Range<usize>, line: usize, col: usize) -> String {
-    let content = text.split('\n').nth(line - 1).unwrap_or("").trim_end_matches('\r');
+    let content = text.split('\n').nth(line.saturating_sub(1)).unwrap_or("").trim_end_matches('\r');
     let gutter = " ".repeat(line.to_string().len() + 1);
+    let at = col.saturating_sub(1);
+    let chars = content.chars().count();
+    let start =
+        if chars <= EXCERPT_CHARS { 0 } else { at.saturating_sub(EXCERPT_CHARS / 2).min(chars - EXCERPT_CHARS) };
+    let end = (start + EXCERPT_CHARS).min(chars);
+    let mut shown = String::from(if start > 0 { "…" } else { "" });
+    shown.extend(content.chars().skip(start).take(end - start).map(|c| if c.is_control() { '?' } else { c }));
+    if end < chars {
+        shown.push('…');
+    }
+    let caret_at = at.saturating_sub(start) + usize::from(start > 0) + 1;
     let width = text.get(span).map_or(1, |s| s.lines().next().unwrap_or("").chars().count()).max(1);
-    let width = width.min(content.chars().count().saturating_sub(col - 1).max(1));
-    format!("{gutter}|\n{line} | {content}\n{gutter}|{}{}", " ".repeat(col), "^".repeat(width))
+    let width = width.min(end.saturating_sub(at).max(1));
+    format!("{gutter}|\n{line} | {shown}\n{gutter}|{}{}", " ".repeat(caret_at), "^".repeat(width))
 }
+
+/// The most characters of a line an error's excerpt shows.
+const EXCERPT_CHARS: usize = 80;
 
 /// 1-based line and column (in characters) of a byte offset.
 fn line_col(text: &str, offset: usize) -> (usize, usize) {
@@ -844,6 +863,24 @@ mod tests {
 
     fn err(text: &str) -> String {
         Config::from_toml(text, Path::new("t.toml")).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn an_excerpt_of_a_long_line_shows_the_part_around_the_column() {
+        let line = format!("log_level = \"info\"{}\"x\"", " ".repeat(400_000));
+        let e = err(&line);
+        assert!(e.len() < 600, "{} bytes: {}", e.len(), &e[..600.min(e.len())]);
+        let lines: Vec<&str> = e.lines().collect();
+        let shown = lines.iter().find(|l| l.starts_with("1 | ")).unwrap();
+        let carets = lines.iter().find(|l| l.contains('^')).unwrap();
+        assert!(shown.contains('…') && shown.contains("\"x\""), "{e}");
+        // The caret stands under the character the error is about.
+        let caret = carets.find('^').unwrap();
+        assert_eq!(shown.chars().nth(carets[..caret].chars().count()), Some('"'), "{e}");
+        // A short line is shown whole, control characters as `?`.
+        let e = err("log_level = \"lo\u{1b}[2Jud\"");
+        assert!(e.contains("1 | log_level = \"lo?[2Jud\""), "{e:?}");
+        assert!(!e.contains('\u{1b}'), "{e:?}");
     }
 
     #[test]
