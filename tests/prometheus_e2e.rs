@@ -1,9 +1,10 @@
 //! The shipped monitoring assets against a real Prometheus (Debian's
-//! package): the example prometheus.yml scrapes an exporter every second
-//! over a fixture whose counters a thread advances; then every dashboard
-//! panel query, taken from the JSON with its template variables resolved as
-//! Grafana would, must return data, and the recording rules must produce
-//! the by-band series.
+//! package): the example prometheus.yml scrapes two exporters (a Merlin and
+//! a DD-WRT fixture root, two bands each) every second while a thread
+//! advances their counters; then every dashboard panel query, taken from
+//! the JSON with its template variables resolved as Grafana would, must
+//! return data for each router, each band panel exactly one series per
+//! router and band, and the recording rules the by-band series of each.
 
 mod common;
 
@@ -41,46 +42,111 @@ fn write_net_dev(proc_root: &Path, step: u64) {
     std::fs::rename(tmp, proc_root.join("net/dev")).unwrap();
 }
 
+/// The routers of the test: each a fixture root with two bands (eth1 on
+/// 2.4 GHz, eth2 on 5 GHz) and its own exporter.
+const ROUTERS: [&str; 2] = ["merlin_wl", "ddwrt_wl"];
+
+/// The mounts of each router's filesystem collector: Merlin's /jffs, the
+/// tmpfs /tmp and an Entware USB disk, each a directory under `rootfs`.
+const MOUNTS: &str = "rootfs / rootfs rw 0 0\n/dev/mtdblock4 /jffs jffs2 rw,noatime 0 0\ntmpfs /tmp tmpfs rw,nodev 0 0\n/dev/sda1 /tmp/mnt/sda1 ext4 rw,relatime 0 0\n";
+
+/// Copies the fixture `name` to `root`, so the test can advance its
+/// counters, and gives it what every panel needs.
+fn make_router(name: &str, root: &Path) {
+    copy_tree(&fixtures().join(name), root);
+    // RT-AC68U and R7000 have no thermal zone or hwmon chip: borrow the
+    // OpenWrt root's, so every query of the temperature panel has data.
+    let openwrt_sys = fixtures().join("modern_openwrt/sys");
+    for part in ["class/thermal", "class/hwmon", "devices"] {
+        copy_tree(&openwrt_sys.join(part), &root.join("sys").join(part));
+    }
+    // DD-WRT runs the same Broadcom wl: give its replay the radio commands
+    // (chanim_stats, phy_tempsense) the Merlin capture has.
+    let merlin = fixtures().join("merlin_wl");
+    std::fs::copy(merlin.join("bin/wl"), root.join("bin/wl")).unwrap();
+    for radio in ["eth1", "eth2"] {
+        for cmd in ["chanim_stats", "phy_tempsense"] {
+            let f = format!("{radio}.{cmd}");
+            std::fs::copy(merlin.join("wl").join(&f), root.join("wl").join(&f)).unwrap();
+        }
+    }
+    // DD-WRT's dnsmasq keeps its leases too (the fixture has none).
+    if !root.join("dnsmasq.leases").exists() {
+        std::fs::write(root.join("dnsmasq.leases"), "1712345678 34:53:d2:fc:e5:12 192.168.1.50 Galaxy-S21 *\n")
+            .unwrap();
+    }
+    std::fs::write(root.join("proc/mounts"), MOUNTS).unwrap();
+    for dir in ["jffs", "tmp/mnt/sda1"] {
+        std::fs::create_dir_all(root.join("rootfs").join(dir)).unwrap();
+    }
+    write_net_dev(&root.join("proc"), 1);
+}
+
+/// Whether a dashboard query needs the filesystem collector.
+fn needs_filesystem(expr: &str) -> bool {
+    expr.contains("node_filesystem_")
+}
+
 #[test]
 fn dashboard_queries_and_recording_rules_on_a_real_prometheus() {
     let dir = TempDir::new("prom");
-    // The Merlin fixture, copied so the test can advance its counters.
-    let fixture = dir.path().join("ap");
-    copy_tree(&fixtures().join("merlin_wl"), &fixture);
-    // An RT-AC68U has no thermal zone or hwmon chip: borrow the OpenWrt
-    // root's, so every query of the temperature panel has data.
-    let openwrt_sys = fixtures().join("modern_openwrt/sys");
-    for part in ["class/thermal", "class/hwmon", "devices"] {
-        copy_tree(&openwrt_sys.join(part), &fixture.join("sys").join(part));
+    let roots: Vec<PathBuf> = ROUTERS.iter().map(|name| dir.path().join(name)).collect();
+    let mut filesystem = true;
+    let mut exporters = Vec::new();
+    let mut targets = Vec::new();
+    for (name, root) in ROUTERS.iter().zip(&roots) {
+        make_router(name, root);
+        let text = |rootfs: &str| {
+            format!(
+                "listen = [\"127.0.0.1:0\"]\n[wireless]\nbackend = \"wl\"\nwl_command = \"bin/wl\"\nnvram_command = \"bin/nvram\"\nleases = \"dnsmasq.leases\"\n[paths]\nprocfs = \"proc\"\nsysfs = \"sys\"\netc = \"etc\"\n{rootfs}[textfile]\ndirectory = \"textfile\"\n"
+            )
+        };
+        let cfg = write_config(root, &text("rootfs = \"rootfs\"\n"));
+        // TODO(i22-fs merge): delete from here to the matching "end" line, and
+        // the `filesystem` flag with its uses: the filesystem collector
+        // (`[paths] rootfs`) is on another branch.
+        let check = std::process::Command::new(exporter_bin())
+            .arg("--check-config")
+            .arg("--config")
+            .arg(&cfg)
+            .current_dir(root)
+            .output()
+            .unwrap();
+        if !check.status.success() {
+            let err = String::from_utf8_lossy(&check.stderr);
+            assert!(err.contains("unknown field `rootfs`"), "--check-config: {err}");
+            filesystem = false;
+            write_config(root, &text(""));
+        }
+        // TODO(i22-fs merge): end
+        let mut exporter = Exporter::start(&cfg, root);
+        targets.push(exporter.wait_listening().to_string());
+        exporters.push(exporter);
     }
-    write_net_dev(&fixture.join("proc"), 1);
-    let cfg = write_config(
-        &fixture,
-        "listen = [\"127.0.0.1:0\"]\n[wireless]\nbackend = \"wl\"\nwl_command = \"bin/wl\"\nnvram_command = \"bin/nvram\"\nleases = \"dnsmasq.leases\"\n[paths]\nprocfs = \"proc\"\nsysfs = \"sys\"\netc = \"etc\"\n[textfile]\ndirectory = \"textfile\"\n",
-    );
-    let mut exporter = Exporter::start(&cfg, &fixture);
-    let target = exporter.wait_listening();
 
     let stop = Arc::new(AtomicBool::new(false));
     let advancer = {
         let stop = stop.clone();
-        let proc_root = fixture.join("proc");
+        let procs: Vec<PathBuf> = roots.iter().map(|r| r.join("proc")).collect();
         std::thread::spawn(move || {
             let mut step = 2;
             while !stop.load(Ordering::Relaxed) {
-                write_net_dev(&proc_root, step);
+                for proc_root in &procs {
+                    write_net_dev(proc_root, step);
+                }
                 step += 1;
                 std::thread::sleep(Duration::from_millis(200));
             }
         })
     };
 
-    // The shipped example, with only the target and the intervals changed.
+    // The shipped example, with only the targets and the intervals changed.
     let example = std::fs::read_to_string(repo().join("files/prometheus/prometheus.yml")).unwrap();
+    let listed = targets.iter().map(|t| format!("\"{t}\"")).collect::<Vec<_>>().join(", ");
     let config = example
         .replace("scrape_interval: 15s", "scrape_interval: 1s")
         .replace("evaluation_interval: 15s", "evaluation_interval: 1s")
-        .replace("\"192.168.1.1:9100\"", &format!("\"{target}\""));
+        .replace("\"192.168.1.1:9100\"", &listed);
     assert_ne!(config, example, "the example's target line changed; update this test");
     let prom_dir = dir.path().join("prometheus");
     std::fs::create_dir_all(&prom_dir).unwrap();
@@ -93,46 +159,112 @@ fn dashboard_queries_and_recording_rules_on_a_real_prometheus() {
     assert!(check.status.success(), "promtool check config: {}", String::from_utf8_lossy(&check.stdout));
 
     let prom = Prometheus::start(&prom_dir, &config_path);
-    prom.wait_for("up{job=\"ap-exporter\"}", 1.0, Duration::from_secs(60));
-    // Enough scrapes for rate() over the dashboard's window.
-    prom.wait_for("count_over_time(up{job=\"ap-exporter\"}[1m])", 6.0, Duration::from_secs(60));
+    let routers = targets.len() as f64;
+    prom.wait_for("count(up{job=\"ap-exporter\"} == 1)", routers, Duration::from_secs(60));
+    // Enough scrapes of every router for rate() over the dashboard's window.
+    prom.wait_for("min(count_over_time(up{job=\"ap-exporter\"}[1m]))", 6.0, Duration::from_secs(60));
 
     let dashboard: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(repo().join("files/grafana-dashboard.json")).unwrap()).unwrap();
     let queries = dashboard_queries(&dashboard);
-    assert!(queries.len() >= 26, "only {} panel queries", queries.len());
+    assert!(queries.len() >= 40, "only {} panel queries", queries.len());
     let choices = resolve_variables(&prom, &dashboard);
+    let every_router: BTreeSet<String> = targets.iter().cloned().collect();
+    let instance_var = &choices[0].1["instance"];
+    for t in &targets {
+        assert!(instance_var.contains(&regex_escape(t)), "the instance variable misses {t}: {instance_var}");
+    }
 
     let mut empty = Vec::new();
+    // Per panel and variable set: the routers its series name.
+    let mut per_panel: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
+    let mut panel_has_instance: BTreeSet<String> = BTreeSet::new();
+    // The band panels' (instance, band) pairs, per query and variable set.
+    let mut bands_seen: Vec<(String, String, Vec<(String, String)>)> = Vec::new();
     for q in &queries {
+        // TODO(i22-fs merge): delete this `if`.
+        if !filesystem && needs_filesystem(&q.expr) {
+            continue;
+        }
         for (choice, values) in &choices {
             let expr = substitute(&q.expr, values);
-            if !prom.query(&expr).is_empty() {
+            let result = prom.query(&expr);
+            if result.is_empty() {
+                empty.push(format!("{} ({}), variables {choice}: {expr}", q.panel, q.ref_id));
                 continue;
             }
-            empty.push(format!("{} ({}), variables {choice}: {expr}", q.panel, q.ref_id));
+            let seen = per_panel.entry((q.panel.clone(), choice.clone())).or_default();
+            for s in &result {
+                if let Some(i) = s["metric"]["instance"].as_str() {
+                    seen.insert(i.to_string());
+                    panel_has_instance.insert(q.panel.clone());
+                }
+            }
+            if q.panel.contains("by band") {
+                let mut pairs: Vec<(String, String)> = result
+                    .iter()
+                    .map(|s| {
+                        let l = |k: &str| s["metric"][k].as_str().unwrap_or("(none)").to_string();
+                        (l("instance"), l("band"))
+                    })
+                    .collect();
+                pairs.sort();
+                bands_seen.push((format!("{} ({}), variables {choice}", q.panel, q.ref_id), expr, pairs));
+            }
         }
     }
     assert!(empty.is_empty(), "panel queries without data:\n{}", empty.join("\n"));
 
-    // The recording rules give one series per band, and 5 GHz carries four
-    // times the 2.4 GHz radio's own traffic (plus its guest network's).
-    prom.wait_for("instance_band:wifi_network_transmit_bytes:rate5m", 1.0, Duration::from_secs(30));
+    // Every panel whose series name a router shows every router (a panel
+    // that sums the fleet, like "Routers up", names none).
+    let mut missing = Vec::new();
+    for ((panel, choice), seen) in &per_panel {
+        if panel_has_instance.contains(panel) && seen != &every_router {
+            missing.push(format!("{panel}, variables {choice}: {seen:?}"));
+        }
+    }
+    assert!(missing.is_empty(), "panels without a series for every router {every_router:?}:\n{}", missing.join("\n"));
+    for panel in ["Uptime", "Firmware", "Clients per router", "WiFi throughput per router", "WAN throughput"] {
+        assert!(panel_has_instance.contains(panel), "{panel} shows no router");
+    }
+
+    // Each band panel: one 2.4 GHz and one 5 GHz series per router, exactly.
+    let mut expected_bands: Vec<(String, String)> =
+        targets.iter().flat_map(|t| ["2.4GHz", "5GHz"].map(|b| (t.clone(), b.to_string()))).collect();
+    expected_bands.sort();
+    assert!(bands_seen.len() >= 4 * choices.len(), "only {} band queries", bands_seen.len());
+    for (what, expr, pairs) in &bands_seen {
+        assert_eq!(pairs, &expected_bands, "{what}: {expr}");
+    }
+
+    // The recording rules give one series per router and band, and 5 GHz
+    // carries four times the 2.4 GHz radio's own traffic (plus its guest
+    // network's) on each.
+    prom.wait_for("count(instance_band:wifi_network_transmit_bytes:rate5m)", 2.0 * routers, Duration::from_secs(30));
     let by_band = prom.query("instance_band:wifi_network_transmit_bytes:rate5m");
-    let bands: Vec<(String, f64)> =
-        by_band.iter().map(|s| (s["metric"]["band"].as_str().unwrap().to_string(), sample_value(s))).collect();
-    assert_eq!(bands.len(), 2, "{bands:?}");
-    let g24 = bands.iter().find(|(b, _)| b == "2.4GHz").unwrap().1;
-    let g5 = bands.iter().find(|(b, _)| b == "5GHz").unwrap().1;
-    assert!(g24 > 0.0 && g5 > 3.0 * g24, "5 GHz should carry about 3.6x the 2.4 GHz traffic: {bands:?}");
-    assert_eq!(prom.query("instance_band:wifi_stations:sum").len(), 2);
+    assert_eq!(by_band.len(), 2 * targets.len(), "{by_band:?}");
+    for t in &targets {
+        let rate = |band: &str| {
+            by_band
+                .iter()
+                .find(|s| s["metric"]["instance"] == t.as_str() && s["metric"]["band"] == band)
+                .map(sample_value)
+                .unwrap_or_else(|| panic!("no {band} series for {t}: {by_band:?}"))
+        };
+        let (g24, g5) = (rate("2.4GHz"), rate("5GHz"));
+        assert!(g24 > 0.0 && g5 > 3.0 * g24, "{t}: 5 GHz should carry about 3.6x the 2.4 GHz traffic: {g24} {g5}");
+    }
+    assert_eq!(prom.query("instance_band:wifi_stations:sum").len(), 2 * targets.len());
     // Alert rules are loaded and healthy.
     let rules = get(prom.addr, "/api/v1/rules").text();
-    assert!(rules.contains("WifiStationWeakSignal") && !rules.contains("\"health\":\"err\""), "{rules}");
+    assert!(rules.contains("WifiStationWeakSignal") && rules.contains("FilesystemAlmostFull"), "{rules}");
+    assert!(!rules.contains("\"health\":\"err\""), "{rules}");
 
     stop.store(true, Ordering::Relaxed);
     advancer.join().unwrap();
-    assert!(exporter.alive());
+    for mut e in exporters {
+        assert!(e.alive());
+    }
 }
 
 /// One target query of a dashboard panel.
