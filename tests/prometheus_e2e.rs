@@ -82,6 +82,10 @@ fn make_router(name: &str, root: &Path) {
     write_net_dev(&root.join("proc"), 1);
 }
 
+/// A band panel's query (what, the expression sent) and the sorted
+/// (instance, band) pairs of its series.
+type BandQuery = (String, String, Vec<(String, String)>);
+
 /// Whether a dashboard query needs the filesystem collector.
 fn needs_filesystem(expr: &str) -> bool {
     expr.contains("node_filesystem_")
@@ -180,7 +184,7 @@ fn dashboard_queries_and_recording_rules_on_a_real_prometheus() {
     let mut per_panel: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
     let mut panel_has_instance: BTreeSet<String> = BTreeSet::new();
     // The band panels' (instance, band) pairs, per query and variable set.
-    let mut bands_seen: Vec<(String, String, Vec<(String, String)>)> = Vec::new();
+    let mut bands_seen: Vec<BandQuery> = Vec::new();
     for q in &queries {
         // TODO(i22-fs merge): delete this `if`.
         if !filesystem && needs_filesystem(&q.expr) {
