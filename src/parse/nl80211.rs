@@ -89,7 +89,8 @@ pub struct Interface {
 }
 
 impl Interface {
-    /// The mode label.
+    /// The mode label, by `enum nl80211_iftype` (7 is mesh_point); empty
+    /// for 0 (unspecified) and types newer than this list.
     pub fn mode(&self) -> &'static str {
         match self.iftype {
             Some(1) => "adhoc",
@@ -102,6 +103,8 @@ impl Interface {
             Some(8) => "p2p_client",
             Some(9) => "p2p_go",
             Some(10) => "p2p_device",
+            Some(11) => "ocb",
+            Some(12) => "nan",
             _ => "",
         }
     }

@@ -110,7 +110,7 @@ pub struct Network {
     pub ssid: String,
     /// The BSSID, lower case.
     pub bssid: String,
-    /// `ap`, `station`, `mesh`, ... or empty when unknown.
+    /// `ap`, `station`, `mesh`, ... or empty when unknown (see [`Network::uplink`]).
     pub mode: String,
     /// The band, when known.
     pub band: Option<Band>,
@@ -122,8 +122,12 @@ pub struct Network {
     pub width_mhz: Option<u32>,
     /// Noise floor in dBm.
     pub noise_dbm: Option<i32>,
-    /// Link signal for client-mode interfaces (WEXT), in dBm.
+    /// Signal of a client-mode interface's link to its AP, in dBm.
     pub signal_dbm: Option<i32>,
+    /// PHY rate of the last frame a client-mode interface sent to its AP, kbit/s.
+    pub link_tx_kbps: Option<u64>,
+    /// PHY rate of the last frame a client-mode interface received from its AP, kbit/s.
+    pub link_rx_kbps: Option<u64>,
     /// WEXT link quality, in the driver's own units.
     pub link_quality: Option<u32>,
     /// The interface is down or its radio disabled: only its name and
@@ -142,6 +146,36 @@ pub struct Network {
     pub standard: Option<Standard>,
     /// Associated stations.
     pub stations: Vec<Station>,
+}
+
+impl Network {
+    /// Whether the interface is a client of another AP (`station`,
+    /// `p2p_client`): what its driver lists as stations is that AP.
+    pub fn uplink(&self) -> bool {
+        matches!(self.mode.as_str(), "station" | "p2p_client")
+    }
+
+    /// Keeps as stations only the clients of an AP-like interface (`ap`,
+    /// `ap_vlan`, `p2p_go`, or a mode unknown, as before modes were
+    /// told). A client-mode interface's entry for its AP (the one on its
+    /// BSSID, else the first) becomes its link: BSSID, signal and rates.
+    /// Peers of mesh, ad-hoc and WDS interfaces are links between routers,
+    /// not clients: they are dropped.
+    pub fn keep_clients(&mut self) {
+        if matches!(self.mode.as_str(), "" | "ap" | "ap_vlan" | "p2p_go") {
+            return;
+        }
+        if self.uplink() {
+            let at = self.stations.iter().position(|s| s.mac == self.bssid).unwrap_or(0);
+            if let Some(ap) = self.stations.get_mut(at) {
+                self.bssid = std::mem::take(&mut ap.mac);
+                self.signal_dbm = self.signal_dbm.or(ap.signal_dbm);
+                self.link_tx_kbps = ap.tx_kbps;
+                self.link_rx_kbps = ap.rx_kbps;
+            }
+        }
+        self.stations.clear();
+    }
 }
 
 /// One associated client.

@@ -85,13 +85,19 @@ fn describe(backend: &str, n: &Network) -> (bool, String) {
     let band = n.band.map_or("band unknown", |b| b.label());
     let stations = n.stations.len();
     let s = if stations == 1 { "" } else { "s" };
+    let mode = if n.mode.is_empty() { "mode unknown" } else { &n.mode };
     let radio = if n.radio.is_empty() { String::new() } else { format!("radio {}, ", n.radio) };
+    let peers = match (n.uplink(), n.bssid.as_str()) {
+        (true, "") => "not associated".to_string(),
+        (true, ap) => format!("associated to {ap}"),
+        _ => format!("{stations} station{s}"),
+    };
     let airtime = match (n.airtime.is_some(), n.busy_per10k.is_some()) {
         (true, _) => ", airtime from survey",
         (_, true) => ", airtime from chanim_stats",
         _ => "",
     };
-    (true, format!("{backend}: {} ({radio}{band}, {stations} station{s}{airtime})", n.ifname))
+    (true, format!("{backend}: {} ({mode}, {radio}{band}, {peers}{airtime})", n.ifname))
 }
 
 /// The wireless collector.
@@ -194,7 +200,8 @@ impl Collector for WirelessCollector {
                     let new: Vec<Network> = found.into_iter().filter(|n| !covered.contains(&n.ifname)).collect();
                     let up = new.iter().filter(|n| !n.down).count();
                     let with_airtime = new.iter().filter(|n| n.airtime.is_some() || n.busy_per10k.is_some()).count();
-                    for n in new {
+                    for mut n in new {
+                        n.keep_clients();
                         self.found.push(describe(name, &n));
                         networks.push(n);
                     }
