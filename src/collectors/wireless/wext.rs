@@ -1,10 +1,15 @@
 //! The Wireless Extensions backend: `/proc/net/wireless`, for drivers with
 //! nothing better. It lists client-mode links with their signal and noise.
+//! The mode is asked with the SIOCGIWMODE ioctl; a fixture's procfs root
+//! replays it from `net/iwmode/IFNAME` (the ioctl's number), and only the
+//! real `/proc` is asked of the kernel, so a fixture never sees the host's.
 
 use super::{Backend, Context, Outcome};
 use crate::collectors::{CollectError, read_parsed};
+use crate::os::source::Roots;
 use crate::parse::wext;
 use crate::parse::wifi::Network;
+use std::path::Path;
 
 /// Reads `/proc/net/wireless`.
 #[derive(Default)]
@@ -25,6 +30,7 @@ impl Backend for WextBackend {
             .filter(|w| !covered.iter().any(|s| s == w.name))
             .map(|w| Network {
                 ifname: w.name.to_string(),
+                mode: mode(ctx.roots, w.name).to_string(),
                 down: super::admin_down(ctx.roots, w.name),
                 // WEXT lists client-mode links; levels above 0 are not dBm.
                 signal_dbm: Some(w.level).filter(|&l| l < 0),
@@ -35,4 +41,20 @@ impl Backend for WextBackend {
             .collect();
         Ok(Outcome::Networks(networks, seen))
     }
+}
+
+/// The WEXT mode label of `ifname` (see the module's doc); empty when
+/// unknown.
+fn mode(roots: &Roots, ifname: &str) -> &'static str {
+    if ifname.contains('/') || ifname.starts_with('.') {
+        return "";
+    }
+    let mut text = String::new();
+    let path = roots.proc_path("net/iwmode").join(ifname);
+    let mode = match read_parsed(&path, &mut text, |t| Ok::<_, crate::parse::ParseError>(wext::parse_mode(t))) {
+        Ok(mode) => mode,
+        Err(_) if roots.procfs == Path::new("/proc") => crate::os::interfaces::wireless_mode(ifname),
+        Err(_) => None,
+    };
+    wext::mode_label(mode)
 }
