@@ -469,6 +469,31 @@ mod tests {
         assert_eq!(survey_in_use(&entries[..1], None), None);
     }
 
+    #[test]
+    fn every_iftype_has_its_mode() {
+        let modes: Vec<&str> = (0..=13).map(|t| Interface { iftype: Some(t), ..Interface::default() }.mode()).collect();
+        assert_eq!(
+            modes,
+            [
+                "",
+                "adhoc",
+                "station",
+                "ap",
+                "ap_vlan",
+                "wds",
+                "monitor",
+                "mesh",
+                "p2p_client",
+                "p2p_go",
+                "p2p_device",
+                "ocb",
+                "nan",
+                ""
+            ]
+        );
+        assert_eq!(Interface::default().mode(), "");
+    }
+
     /// Replies captured from Linux 6.1 with mac80211_hwsim (tests/hwsim.rs).
     fn captured(name: &str) -> Vec<u8> {
         std::fs::read(format!("{}/tests/fixtures/openwrt_nl80211/nl80211/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()

@@ -265,6 +265,45 @@ mod tests {
     }
 
     #[test]
+    fn only_ap_like_or_unknown_modes_keep_stations() {
+        let station = |mac: &str, dbm| Station {
+            mac: mac.into(),
+            signal_dbm: Some(dbm),
+            tx_kbps: Some(6000),
+            ..Station::default()
+        };
+        let net = |mode: &str, bssid: &str| Network {
+            mode: mode.into(),
+            bssid: bssid.into(),
+            stations: vec![station("02:00:00:00:00:01", -40), station("02:00:00:00:00:02", -60)],
+            ..Network::default()
+        };
+        for mode in ["", "ap", "ap_vlan", "p2p_go"] {
+            let mut n = net(mode, "02:00:00:00:00:09");
+            n.keep_clients();
+            assert_eq!((n.stations.len(), n.bssid.as_str(), n.signal_dbm), (2, "02:00:00:00:00:09", None), "{mode:?}");
+        }
+        for mode in ["mesh", "adhoc", "wds", "monitor", "repeater"] {
+            let mut n = net(mode, "");
+            n.keep_clients();
+            assert_eq!((n.stations.len(), n.bssid.as_str(), n.signal_dbm), (0, "", None), "{mode:?}");
+        }
+        // A client with a TDLS peer beside its AP: the entry on its BSSID
+        // is the link; without a BSSID, the first entry.
+        let mut n = net("station", "02:00:00:00:00:02");
+        n.keep_clients();
+        assert_eq!((n.stations.len(), n.bssid.as_str(), n.signal_dbm), (0, "02:00:00:00:00:02", Some(-60)));
+        assert_eq!((n.link_tx_kbps, n.link_rx_kbps), (Some(6000), None));
+        let mut n = net("p2p_client", "");
+        n.keep_clients();
+        assert_eq!((n.bssid.as_str(), n.signal_dbm), ("02:00:00:00:00:01", Some(-40)));
+        // Not associated: nothing to take.
+        let mut n = Network { mode: "station".into(), ..Network::default() };
+        n.keep_clients();
+        assert_eq!(n, Network { mode: "station".into(), ..Network::default() });
+    }
+
+    #[test]
     fn macs() {
         assert_eq!(normalize_mac("34:53:D2:FC:E5:12").as_deref(), Some("34:53:d2:fc:e5:12"));
         assert_eq!(normalize_mac("34:53:D2:FC:E5"), None);
