@@ -69,7 +69,8 @@ pub fn mode_label(mode: Option<u32>) -> &'static str {
 
 /// A mode replayed from a fixture file: the number SIOCGIWMODE gives.
 pub fn parse_mode(text: &str) -> Option<u32> {
-    text.trim().parse().ok()
+    // wl's integer reader: one copy of the digit loop in the binary.
+    super::wl::parse_int(text).and_then(|m| u32::try_from(m).ok())
 }
 
 #[cfg(test)]

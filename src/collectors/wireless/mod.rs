@@ -87,9 +87,10 @@ fn describe(backend: &str, n: &Network) -> (bool, String) {
     let s = if stations == 1 { "" } else { "s" };
     let mode = if n.mode.is_empty() { "mode unknown" } else { &n.mode };
     let radio = if n.radio.is_empty() { String::new() } else { format!("radio {}, ", n.radio) };
+    // A client's "station" is its AP (see `Network::keep_clients`).
     let peers = match (n.uplink(), n.bssid.as_str()) {
         (true, "") => "not associated".to_string(),
-        (true, ap) => format!("associated to {ap}"),
+        (true, ap) => "associated to ".to_string() + ap,
         _ => format!("{stations} station{s}"),
     };
     let airtime = match (n.airtime.is_some(), n.busy_per10k.is_some()) {

@@ -200,10 +200,10 @@ impl Backend for WlBackend {
             }
             let Some(status) = runner.ask(wl, &ifname, &["status"])? else { continue };
             let status = wl::parse_status(&status);
-            let mode = match runner.ask(wl, &ifname, &["ap"])?.and_then(|o| wl::parse_int(&o)) {
-                Some(1) => "ap",
-                Some(0) => "station",
-                _ => "",
+            let (mode, client) = match runner.ask(wl, &ifname, &["ap"])?.and_then(|o| wl::parse_int(&o)) {
+                Some(1) => ("ap", false),
+                Some(0) => ("station", true),
+                _ => ("", false),
             };
             let mut n = Network {
                 ifname: ifname.clone(),
@@ -226,7 +226,7 @@ impl Backend for WlBackend {
             // On a client (`wl ap` 0: a repeater's or media bridge's uplink)
             // assoclist names its AP, whose sta_info is the link: wanted
             // even without per-station series (`Network::keep_clients`).
-            if ctx.config.stations || n.uplink() {
+            if ctx.config.stations || client {
                 let macs =
                     runner.ask(wl, &ifname, &["assoclist"])?.map(|o| wl::parse_assoclist(&o)).unwrap_or_default();
                 for mac in macs {
