@@ -57,7 +57,8 @@ fn the_ap_of_a_client_interface_is_its_link_not_a_station() {
         ),
     ];
     for (fixture, ifname, ap, link) in cases {
-        for extra in ["", "stations = false\n"] {
+        // The link is not a station, so the station limit spares it too.
+        for extra in ["", "stations = false\n", "max_stations = 1\n"] {
             let scrape = once(fixture, extra);
             let client = format!("ifname=\"{ifname}\"");
             // Its AP is the BSSID of its network, and nowhere a station.
@@ -77,7 +78,7 @@ fn the_ap_of_a_client_interface_is_its_link_not_a_station() {
             }
             // No clients: 0, as an idle AP, while stations are counted at all.
             let count = format!("wifi_stations{{{client}}} 0");
-            assert_eq!(scrape.lines().any(|l| l == count), extra.is_empty(), "{fixture} {extra:?}");
+            assert_eq!(scrape.lines().any(|l| l == count), !extra.starts_with("stations"), "{fixture} {extra:?}");
         }
     }
 }
@@ -105,4 +106,34 @@ fn a_client_whose_wl_lists_no_ap_keeps_the_bssid_of_its_status() {
     assert_eq!(lines_with(&scrape, "{ifname=\"eth2\",mac="), Vec::<&str>::new());
     assert_eq!(lines_with(&scrape, "wifi_network_signal_dbm{ifname=\"eth2\"}"), Vec::<&str>::new());
     assert!(scrape.contains("wifi_stations{ifname=\"eth2\"} 0\n"), "{scrape}");
+}
+
+#[test]
+fn a_wext_mode_is_replayed_from_the_fixture_never_asked_of_this_host() {
+    let mode_of_wlan1 = |dir: &Path| {
+        let scrape = run(dir);
+        let info = lines_with(&scrape, "wifi_network_info{").join("\n");
+        let mode = info.split("mode=\"").nth(1).and_then(|m| m.split('"').next()).map(str::to_string);
+        mode.unwrap_or_else(|| panic!("no wifi_network_info in\n{scrape}"))
+    };
+    let dir = TempDir::new("wireless-mode");
+    copy_tree(&fixtures().join("wext_only"), dir.path());
+    let file = dir.path().join("proc/net/iwmode/wlan1");
+    assert_eq!(mode_of_wlan1(dir.path()), "station");
+    std::fs::write(&file, "7\n").unwrap();
+    assert_eq!(mode_of_wlan1(dir.path()), "mesh");
+    // Not a mode, a FIFO (must not block the read), a directory, no file:
+    // unknown, and a fixture root is never asked with the host's ioctl.
+    std::fs::write(&file, "managed\n").unwrap();
+    assert_eq!(mode_of_wlan1(dir.path()), "");
+    std::fs::remove_file(&file).unwrap();
+    let fifo = std::ffi::CString::new(file.to_str().unwrap()).unwrap();
+    // SAFETY: mkfifo reads the NUL-terminated path only.
+    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o644) }, 0);
+    assert_eq!(mode_of_wlan1(dir.path()), "");
+    std::fs::remove_file(&file).unwrap();
+    std::fs::create_dir(&file).unwrap();
+    assert_eq!(mode_of_wlan1(dir.path()), "");
+    std::fs::remove_dir(&file).unwrap();
+    assert_eq!(mode_of_wlan1(dir.path()), "");
 }

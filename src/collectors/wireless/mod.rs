@@ -3,7 +3,8 @@
 //! `/proc/net/wireless` (Wireless Extensions) for the rest. An interface
 //! that is down (or its radio disabled) is reported with
 //! `wifi_network_up 0` and no stations; one that vanishes mid-scrape is
-//! skipped. Neither is an error. Each
+//! skipped. Neither is an error. Only AP-like interfaces have stations: a
+//! client-mode one's AP is its link (`Network::keep_clients`). Each
 //! backend is one file behind [`Backend`]; the families are written in
 //! `families`.
 
