@@ -118,7 +118,7 @@ fn a_wext_mode_is_replayed_from_the_fixture_never_asked_of_this_host() {
     };
     let dir = TempDir::new("wireless-mode");
     copy_tree(&fixtures().join("wext_only"), dir.path());
-    let file = dir.path().join("proc/net/iwmode/wlan1");
+    let file = dir.path().join("sys/class/net/wlan1/iwmode");
     assert_eq!(mode_of_wlan1(dir.path()), "station");
     std::fs::write(&file, "7\n").unwrap();
     assert_eq!(mode_of_wlan1(dir.path()), "mesh");

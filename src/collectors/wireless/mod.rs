@@ -13,10 +13,10 @@ mod nl80211;
 mod wext;
 mod wl;
 
-use super::{CollectError, Collector, read_parsed};
+use super::{CollectError, Collector};
 use crate::config::{Config, WirelessBackend, WirelessConfig};
 use crate::metrics::exposition::Exposition;
-use crate::os::source::{Roots, open_untrusted, read_file_bounded};
+use crate::os::source::{Roots, open_untrusted, read_bounded, read_file_bounded};
 use crate::parse::leases::{self, Leases};
 use crate::parse::wifi::{self, Network};
 use std::path::{Path, PathBuf};
@@ -65,17 +65,23 @@ fn backend_name(kind: WirelessBackend) -> &'static str {
     }
 }
 
+/// The text of `/sys/class/net/IFNAME/FILE` under the sysfs root, read
+/// into `text`; `None` when unreadable, or for a name that could leave
+/// that directory.
+fn iface_file<'t>(roots: &Roots, ifname: &str, file: &str, text: &'t mut String) -> Option<&'t str> {
+    if ifname.contains('/') || ifname.starts_with('.') {
+        return None;
+    }
+    read_bounded(&roots.sysfs.join("class/net").join(ifname).join(file), text).ok()?;
+    Some(text)
+}
+
 /// Whether `/sys/class/net/IFNAME/flags` under the sysfs root says the
 /// interface is down. Unreadable flags (no sysfs, a vanished interface)
 /// count as up: the backend's own answers decide then.
 fn admin_down(roots: &Roots, ifname: &str) -> bool {
-    if ifname.contains('/') || ifname.starts_with('.') {
-        return false;
-    }
-    let path = roots.sysfs.join("class/net").join(ifname).join("flags");
     let mut text = String::new();
-    read_parsed(&path, &mut text, |t| Ok::<_, crate::parse::ParseError>(wifi::parse_iface_up(t))).ok().flatten()
-        == Some(false)
+    iface_file(roots, ifname, "flags", &mut text).and_then(wifi::parse_iface_up) == Some(false)
 }
 
 /// The `--diagnose` line of one network a backend found.

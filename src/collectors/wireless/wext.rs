@@ -1,12 +1,13 @@
 //! The Wireless Extensions backend: `/proc/net/wireless`, for drivers with
 //! nothing better. It lists client-mode links with their signal and noise.
-//! The mode is asked with the SIOCGIWMODE ioctl; a fixture's procfs root
-//! replays it from `net/iwmode/IFNAME` (the ioctl's number), and only the
-//! real `/proc` is asked of the kernel, so a fixture never sees the host's.
+//! The mode is asked with the SIOCGIWMODE ioctl. A fixture's sysfs root
+//! replays it from `class/net/IFNAME/iwmode` (the ioctl's number; no kernel
+//! has that file), and only under the real `/sys` is the kernel asked, so
+//! a fixture never sees the host's interfaces.
 
 use super::{Backend, Context, Outcome};
 use crate::collectors::{CollectError, read_parsed};
-use crate::os::source::{Roots, read_bounded};
+use crate::os::source::Roots;
 use crate::parse::wext;
 use crate::parse::wifi::Network;
 
@@ -43,19 +44,13 @@ impl Backend for WextBackend {
 }
 
 /// The WEXT mode label of `ifname` (see the module's doc); empty when
-/// unknown. Out of line: inlined into the iterator it cost 100 bytes more.
-#[inline(never)]
+/// unknown.
 fn mode(roots: &Roots, ifname: &str) -> &'static str {
-    if ifname.contains('/') || ifname.starts_with('.') {
-        return "";
-    }
     let mut text = String::new();
-    let mode = if read_bounded(&roots.proc_path("net/iwmode").join(ifname), &mut text).is_ok() {
-        wext::parse_mode(&text)
-    } else if roots.procfs.as_os_str() == "/proc" {
-        crate::os::interfaces::wireless_mode(ifname)
-    } else {
-        None
+    let mode = match super::iface_file(roots, ifname, "iwmode", &mut text) {
+        Some(t) => wext::parse_mode(t),
+        None if roots.sysfs.as_os_str() == "/sys" => crate::os::interfaces::wireless_mode(ifname),
+        None => None,
     };
     wext::mode_label(mode)
 }
