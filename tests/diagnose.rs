@@ -99,7 +99,7 @@ fn each_case_shows_its_finding() {
                 "info platform firmware: OpenWrt 24.10.1 r28597-0425664679 on ramips/mt7621",
                 "ok   collector conntrack: nf_conntrack, ",
                 "info collector wireless: nl80211: wlan0 (ap, radio phy0, 2.4GHz, 1 station)",
-                "info collector wireless: nl80211: wlan1 (station, radio phy1, 2.4GHz, associated to 02:00:00:00:00:00, airtime from survey)",
+                "info collector wireless: nl80211: wlan1 (station, radio phy1, 2.4GHz, 0 stations, airtime from survey)",
             ],
             0,
         ),

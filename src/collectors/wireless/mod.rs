@@ -94,18 +94,14 @@ fn describe(backend: &str, n: &Network) -> (bool, String) {
     let s = if stations == 1 { "" } else { "s" };
     let mode = if n.mode.is_empty() { "mode unknown" } else { &n.mode };
     let radio = if n.radio.is_empty() { String::new() } else { format!("radio {}, ", n.radio) };
-    // A client's "station" is its AP (see `Network::keep_clients`).
-    let peers = match (n.uplink(), n.bssid.as_str()) {
-        (true, "") => "not associated".to_string(),
-        (true, ap) => "associated to ".to_string() + ap,
-        _ => format!("{stations} station{s}"),
-    };
     let airtime = match (n.airtime.is_some(), n.busy_per10k.is_some()) {
         (true, _) => ", airtime from survey",
         (_, true) => ", airtime from chanim_stats",
         _ => "",
     };
-    (true, format!("{backend}: {} ({mode}, {radio}{band}, {peers}{airtime})", n.ifname))
+    // A client's AP is not counted (see `Network::keep_clients`): the mode
+    // says why it has none.
+    (true, format!("{backend}: {} ({mode}, {radio}{band}, {stations} station{s}{airtime})", n.ifname))
 }
 
 /// The wireless collector.

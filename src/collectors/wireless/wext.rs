@@ -44,7 +44,8 @@ impl Backend for WextBackend {
 }
 
 /// The WEXT mode label of `ifname` (see the module's doc); empty when
-/// unknown.
+/// unknown. Out of line, as it is smaller so.
+#[inline(never)]
 fn mode(roots: &Roots, ifname: &str) -> &'static str {
     let mut text = String::new();
     let mode = match super::iface_file(roots, ifname, "iwmode", &mut text) {
