@@ -87,7 +87,7 @@ fn each_case_shows_its_finding() {
                 "info platform firmware: ASUSWRT-Merlin 380.70_0 on RT-N16",
                 "ok   platform package: suits this kernel",
                 "ok   collector conntrack: ip_conntrack, ",
-                "info collector wireless: wl: eth2 (radio wl1, 5GHz, 2 stations)",
+                "info collector wireless: wl: eth2 (ap, radio wl1, 5GHz, 2 stations)",
                 "warn collector wireless: wl: wl0.1 is down",
                 "warn access client 203.0.113.9: refused with 403",
             ],
@@ -98,7 +98,8 @@ fn each_case_shows_its_finding() {
             &[
                 "info platform firmware: OpenWrt 24.10.1 r28597-0425664679 on ramips/mt7621",
                 "ok   collector conntrack: nf_conntrack, ",
-                "info collector wireless: nl80211: wlan0 (radio phy0, 2.4GHz, 1 station)",
+                "info collector wireless: nl80211: wlan0 (ap, radio phy0, 2.4GHz, 1 station)",
+                "info collector wireless: nl80211: wlan1 (station, radio phy1, 2.4GHz, 0 stations, airtime from survey)",
             ],
             0,
         ),

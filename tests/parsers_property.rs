@@ -287,11 +287,15 @@ fn wext_and_leases_never_panic() {
     let seeds = [
         " wlan1: 0000   70.  -30.  -256        0      0      0      0      0        0\n",
         "1732560000 34:53:d2:fc:e5:12 192.168.1.23 pixel-7 01:34:53:d2:fc:e5:12\nduid 00:01\n",
+        "2\n",
     ];
     property(&seeds, 20_000, |s| {
         if let Err(e) = wext::parse(s) {
             check_line(s, e.line);
         }
+        // A replayed mode: a label of IW_MODE_* or empty, never a panic.
+        let mode = wext::parse_mode(s);
+        assert_eq!(wext::mode_label(mode).is_empty(), mode.is_none_or(|m| m > 7), "{s:?}");
         let l = leases::parse(s);
         assert!(l.skipped <= s.lines().count(), "{s:?}");
         if let Some(e) = l.first_skipped {

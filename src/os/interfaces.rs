@@ -8,6 +8,8 @@
 //!
 //! SIOCGIFADDR gives the interface's primary IPv4 address, the one netifd
 //! and DHCP set; further ones added by hand are not listened on.
+//!
+//! The wireless collector asks SIOCGIWMODE here too, the same way.
 
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV6};
@@ -82,9 +84,10 @@ fn bindable(flags: u32) -> bool {
     flags & (TENTATIVE | DAD_FAILED) == 0
 }
 
-/// The primary IPv4 address of interface `name`: `None` when it has none,
-/// ENODEV when there is no such interface.
-fn ipv4_addr(name: &str) -> io::Result<Option<Ipv4Addr>> {
+/// Asks ioctl `request` about interface `name` on a datagram socket, with
+/// an `ifreq` (at least as large as the `iwreq` of Wireless Extensions,
+/// whose union holds the answer at the same offset).
+fn ifreq_ioctl(name: &str, request: libc::c_ulong) -> io::Result<libc::ifreq> {
     // SAFETY: ifreq is plain old data; all zeroes is valid.
     let mut req: libc::ifreq = unsafe { std::mem::zeroed() };
     if name.len() >= req.ifr_name.len() {
@@ -100,15 +103,36 @@ fn ipv4_addr(name: &str) -> io::Result<Option<Ipv4Addr>> {
     }
     // SAFETY: socket just returned this descriptor.
     let socket = unsafe { OwnedFd::from_raw_fd(raw) };
-    // SAFETY: SIOCGIFADDR reads the name and writes the address into the ifreq given.
-    if unsafe { libc::ioctl(socket.as_raw_fd(), libc::SIOCGIFADDR as _, &mut req) } < 0 {
-        let e = io::Error::last_os_error();
-        return if e.raw_os_error() == Some(libc::EADDRNOTAVAIL) { Ok(None) } else { Err(e) };
+    // SAFETY: the request reads the name and writes its answer into the
+    // ifreq given, which is as large as any request here copies.
+    if unsafe { libc::ioctl(socket.as_raw_fd(), request as _, &mut req) } < 0 {
+        return Err(io::Error::last_os_error());
     }
+    Ok(req)
+}
+
+/// The primary IPv4 address of interface `name`: `None` when it has none,
+/// ENODEV when there is no such interface.
+fn ipv4_addr(name: &str) -> io::Result<Option<Ipv4Addr>> {
+    let req = match ifreq_ioctl(name, libc::SIOCGIFADDR as _) {
+        Ok(req) => req,
+        Err(e) if e.raw_os_error() == Some(libc::EADDRNOTAVAIL) => return Ok(None),
+        Err(e) => return Err(e),
+    };
     // SAFETY: SIOCGIFADDR filled the union's address, an AF_INET sockaddr.
     let d = unsafe { req.ifr_ifru.ifru_addr }.sa_data;
     // sa_data holds the port (2 bytes), then the address.
     Ok(Some(Ipv4Addr::new(d[2] as u8, d[3] as u8, d[4] as u8, d[5] as u8)))
+}
+
+/// The Wireless Extensions mode of interface `name` (SIOCGIWMODE: 0 auto,
+/// 1 ad-hoc, 2 managed, 3 master, ...), or `None` when the driver does not
+/// tell (no WEXT, no such interface). Linux 2.6.22 has it.
+pub fn wireless_mode(name: &str) -> Option<u32> {
+    let req = ifreq_ioctl(name, 0x8B07).ok()?;
+    // SAFETY: SIOCGIWMODE wrote the mode, a __u32, at the union's start,
+    // where ifindex, an int of the same size, lies.
+    Some(unsafe { req.ifr_ifru.ifru_ifindex } as u32)
 }
 
 /// The addresses to bind for `listen` narrowed to an interface with
@@ -164,6 +188,16 @@ mod tests {
 
     fn addrs(list: &[&str]) -> Vec<SocketAddr> {
         list.iter().map(|a| a.parse().unwrap()).collect()
+    }
+
+    #[test]
+    fn wireless_mode_of_what_has_none_is_unknown() {
+        // Loopback has no Wireless Extensions, the second name no interface,
+        // the third does not fit IFNAMSIZ: each is None, never a panic.
+        assert_eq!(wireless_mode("lo"), None);
+        assert_eq!(wireless_mode("no-such-if0"), None);
+        assert_eq!(wireless_mode("a-name-longer-than-ifnamsiz"), None);
+        assert_eq!(wireless_mode(""), None);
     }
 
     #[test]

@@ -89,7 +89,8 @@ pub struct Interface {
 }
 
 impl Interface {
-    /// The mode label.
+    /// The mode label, by `enum nl80211_iftype` (7 is mesh_point); empty
+    /// for 0 (unspecified) and types newer than this list.
     pub fn mode(&self) -> &'static str {
         match self.iftype {
             Some(1) => "adhoc",
@@ -102,6 +103,8 @@ impl Interface {
             Some(8) => "p2p_client",
             Some(9) => "p2p_go",
             Some(10) => "p2p_device",
+            Some(11) => "ocb",
+            Some(12) => "nan",
             _ => "",
         }
     }
@@ -464,6 +467,31 @@ mod tests {
         assert_eq!(survey_in_use(&entries[..1], Some(2412)).unwrap().noise_dbm, Some(-80));
         assert_eq!(survey_in_use(&entries[..1], Some(5180)), None);
         assert_eq!(survey_in_use(&entries[..1], None), None);
+    }
+
+    #[test]
+    fn every_iftype_has_its_mode() {
+        let modes: Vec<&str> = (0..=13).map(|t| Interface { iftype: Some(t), ..Interface::default() }.mode()).collect();
+        assert_eq!(
+            modes,
+            [
+                "",
+                "adhoc",
+                "station",
+                "ap",
+                "ap_vlan",
+                "wds",
+                "monitor",
+                "mesh",
+                "p2p_client",
+                "p2p_go",
+                "p2p_device",
+                "ocb",
+                "nan",
+                ""
+            ]
+        );
+        assert_eq!(Interface::default().mode(), "");
     }
 
     /// Replies captured from Linux 6.1 with mac80211_hwsim (tests/hwsim.rs).

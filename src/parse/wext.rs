@@ -51,6 +51,28 @@ pub fn parse(text: &str) -> Result<Vec<WextInterface<'_>>, ParseError> {
     Ok(out)
 }
 
+/// The `mode` label of a Wireless Extensions mode (`IW_MODE_*`), as
+/// nl80211's are spelt where they mean the same; empty when unknown.
+pub fn mode_label(mode: Option<u32>) -> &'static str {
+    match mode {
+        Some(0) => "auto",
+        Some(1) => "adhoc",
+        Some(2) => "station",
+        Some(3) => "ap",
+        Some(4) => "repeater",
+        Some(5) => "secondary",
+        Some(6) => "monitor",
+        Some(7) => "mesh",
+        _ => "",
+    }
+}
+
+/// A mode replayed from a fixture file: the number SIOCGIWMODE gives.
+pub fn parse_mode(text: &str) -> Option<u32> {
+    // wl's integer reader: one copy of the digit loop in the binary.
+    super::wl::parse_int(text).and_then(|m| u32::try_from(m).ok())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -63,6 +85,17 @@ mod tests {
     fn parses_hwsim_client() {
         let v = parse(HWSIM).unwrap();
         assert_eq!(v, vec![WextInterface { name: "wlan1", quality: 70, level: -30, noise: -256 }]);
+    }
+
+    #[test]
+    fn modes() {
+        assert_eq!(mode_label(parse_mode("2\n")), "station");
+        assert_eq!(mode_label(parse_mode("3")), "ap");
+        assert_eq!(mode_label(parse_mode("7")), "mesh");
+        // Beyond IW_MODE_MESH, negative, or not a number: unknown.
+        for t in ["8", "-1", "", "managed", "4294967296"] {
+            assert_eq!(mode_label(parse_mode(t)), "", "{t:?}");
+        }
     }
 
     #[test]

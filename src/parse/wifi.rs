@@ -110,7 +110,7 @@ pub struct Network {
     pub ssid: String,
     /// The BSSID, lower case.
     pub bssid: String,
-    /// `ap`, `station`, `mesh`, ... or empty when unknown.
+    /// `ap`, `station`, `mesh`, ... or empty when unknown (see [`Network::uplink`]).
     pub mode: String,
     /// The band, when known.
     pub band: Option<Band>,
@@ -122,8 +122,12 @@ pub struct Network {
     pub width_mhz: Option<u32>,
     /// Noise floor in dBm.
     pub noise_dbm: Option<i32>,
-    /// Link signal for client-mode interfaces (WEXT), in dBm.
+    /// Signal of a client-mode interface's link to its AP, in dBm.
     pub signal_dbm: Option<i32>,
+    /// PHY rate of the last frame a client-mode interface sent to its AP, kbit/s.
+    pub link_tx_kbps: Option<u64>,
+    /// PHY rate of the last frame a client-mode interface received from its AP, kbit/s.
+    pub link_rx_kbps: Option<u64>,
     /// WEXT link quality, in the driver's own units.
     pub link_quality: Option<u32>,
     /// The interface is down or its radio disabled: only its name and
@@ -142,6 +146,36 @@ pub struct Network {
     pub standard: Option<Standard>,
     /// Associated stations.
     pub stations: Vec<Station>,
+}
+
+impl Network {
+    /// Whether the interface is a client of another AP (`station`,
+    /// `p2p_client`): what its driver lists as stations is that AP.
+    pub fn uplink(&self) -> bool {
+        matches!(self.mode.as_str(), "station" | "p2p_client")
+    }
+
+    /// Keeps as stations only the clients of an AP-like interface (`ap`,
+    /// `ap_vlan`, `p2p_go`, or a mode unknown, as before modes were
+    /// told). A client-mode interface's entry for its AP (the one on its
+    /// BSSID, else the first) becomes its link: BSSID, signal and rates.
+    /// Peers of mesh, ad-hoc and WDS interfaces are links between routers,
+    /// not clients: they are dropped.
+    pub fn keep_clients(&mut self) {
+        if matches!(self.mode.as_str(), "" | "ap" | "ap_vlan" | "p2p_go") {
+            return;
+        }
+        if self.uplink() {
+            let at = self.stations.iter().position(|s| s.mac == self.bssid).unwrap_or(0);
+            if let Some(ap) = self.stations.get_mut(at) {
+                self.bssid = std::mem::take(&mut ap.mac);
+                self.signal_dbm = self.signal_dbm.or(ap.signal_dbm);
+                self.link_tx_kbps = ap.tx_kbps;
+                self.link_rx_kbps = ap.rx_kbps;
+            }
+        }
+        self.stations.clear();
+    }
 }
 
 /// One associated client.
@@ -228,6 +262,45 @@ mod tests {
         assert_eq!(parse_iface_up("up\n"), None);
         assert_eq!(parse_iface_up(""), None);
         assert!(Standard::He > Standard::Vht && Standard::Ht > Standard::Legacy);
+    }
+
+    #[test]
+    fn only_ap_like_or_unknown_modes_keep_stations() {
+        let station = |mac: &str, dbm| Station {
+            mac: mac.into(),
+            signal_dbm: Some(dbm),
+            tx_kbps: Some(6000),
+            ..Station::default()
+        };
+        let net = |mode: &str, bssid: &str| Network {
+            mode: mode.into(),
+            bssid: bssid.into(),
+            stations: vec![station("02:00:00:00:00:01", -40), station("02:00:00:00:00:02", -60)],
+            ..Network::default()
+        };
+        for mode in ["", "ap", "ap_vlan", "p2p_go"] {
+            let mut n = net(mode, "02:00:00:00:00:09");
+            n.keep_clients();
+            assert_eq!((n.stations.len(), n.bssid.as_str(), n.signal_dbm), (2, "02:00:00:00:00:09", None), "{mode:?}");
+        }
+        for mode in ["mesh", "adhoc", "wds", "monitor", "repeater"] {
+            let mut n = net(mode, "");
+            n.keep_clients();
+            assert_eq!((n.stations.len(), n.bssid.as_str(), n.signal_dbm), (0, "", None), "{mode:?}");
+        }
+        // A client with a TDLS peer beside its AP: the entry on its BSSID
+        // is the link; without a BSSID, the first entry.
+        let mut n = net("station", "02:00:00:00:00:02");
+        n.keep_clients();
+        assert_eq!((n.stations.len(), n.bssid.as_str(), n.signal_dbm), (0, "02:00:00:00:00:02", Some(-60)));
+        assert_eq!((n.link_tx_kbps, n.link_rx_kbps), (Some(6000), None));
+        let mut n = net("p2p_client", "");
+        n.keep_clients();
+        assert_eq!((n.bssid.as_str(), n.signal_dbm), ("02:00:00:00:00:01", Some(-40)));
+        // Not associated: nothing to take.
+        let mut n = Network { mode: "station".into(), ..Network::default() };
+        n.keep_clients();
+        assert_eq!(n, Network { mode: "station".into(), ..Network::default() });
     }
 
     #[test]

@@ -97,7 +97,7 @@ fn write_networks(networks: &[&Network], out: &mut Exposition) {
             1u64,
         );
     }
-    let per_network: [NetworkFamily<i64>; 5] = [
+    let per_network: [NetworkFamily<i64>; 7] = [
         ("wifi_network_frequency_hertz", "Centre frequency of the primary channel.", |n| {
             n.frequency_mhz.map(|f| i64::from(f) * 1_000_000)
         }),
@@ -106,6 +106,18 @@ fn write_networks(networks: &[&Network], out: &mut Exposition) {
         ("wifi_network_signal_dbm", "Signal of a client-mode interface's link in dBm.", |n| {
             n.signal_dbm.map(i64::from)
         }),
+        // Bytes, not the stations' kilobits: promtool's lint wants the base
+        // unit, and no older exporter's name binds these.
+        (
+            "wifi_network_transmit_phy_rate_bytes_per_second",
+            "PHY rate of the last frame a client-mode interface sent to its AP.",
+            |n| n.link_tx_kbps.and_then(|v| i64::try_from(v.saturating_mul(125)).ok()),
+        ),
+        (
+            "wifi_network_receive_phy_rate_bytes_per_second",
+            "PHY rate of the last frame a client-mode interface received from its AP.",
+            |n| n.link_rx_kbps.and_then(|v| i64::try_from(v.saturating_mul(125)).ok()),
+        ),
         (
             "wifi_network_link_quality",
             "Link quality of a client-mode interface, in the driver's units (Wireless Extensions).",

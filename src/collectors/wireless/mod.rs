@@ -3,7 +3,8 @@
 //! `/proc/net/wireless` (Wireless Extensions) for the rest. An interface
 //! that is down (or its radio disabled) is reported with
 //! `wifi_network_up 0` and no stations; one that vanishes mid-scrape is
-//! skipped. Neither is an error. Each
+//! skipped. Neither is an error. Only AP-like interfaces have stations: a
+//! client-mode one's AP is its link (`Network::keep_clients`). Each
 //! backend is one file behind [`Backend`]; the families are written in
 //! `families`.
 
@@ -12,10 +13,10 @@ mod nl80211;
 mod wext;
 mod wl;
 
-use super::{CollectError, Collector, read_parsed};
+use super::{CollectError, Collector};
 use crate::config::{Config, WirelessBackend, WirelessConfig};
 use crate::metrics::exposition::Exposition;
-use crate::os::source::{Roots, open_untrusted, read_file_bounded};
+use crate::os::source::{Roots, open_untrusted, read_bounded, read_file_bounded};
 use crate::parse::leases::{self, Leases};
 use crate::parse::wifi::{self, Network};
 use std::path::{Path, PathBuf};
@@ -64,17 +65,23 @@ fn backend_name(kind: WirelessBackend) -> &'static str {
     }
 }
 
+/// The text of `/sys/class/net/IFNAME/FILE` under the sysfs root, read
+/// into `text`; `None` when unreadable, or for a name that could leave
+/// that directory.
+fn iface_file<'t>(roots: &Roots, ifname: &str, file: &str, text: &'t mut String) -> Option<&'t str> {
+    if ifname.contains('/') || ifname.starts_with('.') {
+        return None;
+    }
+    read_bounded(&roots.sysfs.join("class/net").join(ifname).join(file), text).ok()?;
+    Some(text)
+}
+
 /// Whether `/sys/class/net/IFNAME/flags` under the sysfs root says the
 /// interface is down. Unreadable flags (no sysfs, a vanished interface)
 /// count as up: the backend's own answers decide then.
 fn admin_down(roots: &Roots, ifname: &str) -> bool {
-    if ifname.contains('/') || ifname.starts_with('.') {
-        return false;
-    }
-    let path = roots.sysfs.join("class/net").join(ifname).join("flags");
     let mut text = String::new();
-    read_parsed(&path, &mut text, |t| Ok::<_, crate::parse::ParseError>(wifi::parse_iface_up(t))).ok().flatten()
-        == Some(false)
+    iface_file(roots, ifname, "flags", &mut text).and_then(wifi::parse_iface_up) == Some(false)
 }
 
 /// The `--diagnose` line of one network a backend found.
@@ -85,13 +92,16 @@ fn describe(backend: &str, n: &Network) -> (bool, String) {
     let band = n.band.map_or("band unknown", |b| b.label());
     let stations = n.stations.len();
     let s = if stations == 1 { "" } else { "s" };
+    let mode = if n.mode.is_empty() { "mode unknown" } else { &n.mode };
     let radio = if n.radio.is_empty() { String::new() } else { format!("radio {}, ", n.radio) };
     let airtime = match (n.airtime.is_some(), n.busy_per10k.is_some()) {
         (true, _) => ", airtime from survey",
         (_, true) => ", airtime from chanim_stats",
         _ => "",
     };
-    (true, format!("{backend}: {} ({radio}{band}, {stations} station{s}{airtime})", n.ifname))
+    // A client's AP is not counted (see `Network::keep_clients`): the mode
+    // says why it has none.
+    (true, format!("{backend}: {} ({mode}, {radio}{band}, {stations} station{s}{airtime})", n.ifname))
 }
 
 /// The wireless collector.
@@ -194,7 +204,8 @@ impl Collector for WirelessCollector {
                     let new: Vec<Network> = found.into_iter().filter(|n| !covered.contains(&n.ifname)).collect();
                     let up = new.iter().filter(|n| !n.down).count();
                     let with_airtime = new.iter().filter(|n| n.airtime.is_some() || n.busy_per10k.is_some()).count();
-                    for n in new {
+                    for mut n in new {
+                        n.keep_clients();
                         self.found.push(describe(name, &n));
                         networks.push(n);
                     }

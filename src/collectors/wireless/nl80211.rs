@@ -57,11 +57,19 @@ impl Backend for Nl80211Backend {
                 ifname: i.ifname.clone(),
                 ..Network::default()
             };
+            // A client's own MAC is no BSSID: its AP's comes from the
+            // station dump (`Network::keep_clients`).
+            let client = n.uplink();
+            if client {
+                n.bssid.clear();
+            }
             if super::admin_down(ctx.roots, &i.ifname) {
                 networks.push(Network { down: true, ..n });
                 continue;
             }
-            if ctx.config.stations {
+            // A client's only "station" is its AP: its link, wanted even
+            // without per-station series.
+            if ctx.config.stations || client {
                 let stations = transport.stations(i.ifindex, &i.ifname).map(|bytes| nl80211::decode_stations(&bytes));
                 match stations {
                     Ok(Ok(stations)) => n.stations = stations,

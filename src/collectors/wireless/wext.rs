@@ -1,8 +1,13 @@
 //! The Wireless Extensions backend: `/proc/net/wireless`, for drivers with
 //! nothing better. It lists client-mode links with their signal and noise.
+//! The mode is asked with the SIOCGIWMODE ioctl. A fixture's sysfs root
+//! replays it from `class/net/IFNAME/iwmode` (the ioctl's number; no kernel
+//! has that file), and only under the real `/sys` is the kernel asked, so
+//! a fixture never sees the host's interfaces.
 
 use super::{Backend, Context, Outcome};
 use crate::collectors::{CollectError, read_parsed};
+use crate::os::source::Roots;
 use crate::parse::wext;
 use crate::parse::wifi::Network;
 
@@ -25,6 +30,7 @@ impl Backend for WextBackend {
             .filter(|w| !covered.iter().any(|s| s == w.name))
             .map(|w| Network {
                 ifname: w.name.to_string(),
+                mode: mode(ctx.roots, w.name).to_string(),
                 down: super::admin_down(ctx.roots, w.name),
                 // WEXT lists client-mode links; levels above 0 are not dBm.
                 signal_dbm: Some(w.level).filter(|&l| l < 0),
@@ -35,4 +41,17 @@ impl Backend for WextBackend {
             .collect();
         Ok(Outcome::Networks(networks, seen))
     }
+}
+
+/// The WEXT mode label of `ifname` (see the module's doc); empty when
+/// unknown. Out of line, as it is smaller so.
+#[inline(never)]
+fn mode(roots: &Roots, ifname: &str) -> &'static str {
+    let mut text = String::new();
+    let mode = match super::iface_file(roots, ifname, "iwmode", &mut text) {
+        Some(t) => wext::parse_mode(t),
+        None if roots.sysfs.as_os_str() == "/sys" => crate::os::interfaces::wireless_mode(ifname),
+        None => None,
+    };
+    wext::mode_label(mode)
 }

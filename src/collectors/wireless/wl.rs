@@ -3,6 +3,10 @@
 //! hung `wl` is killed and fails the backend for that scrape, as does one
 //! that cannot run or crashes (see [`fatal`]).
 //!
+//! The mode is `wl ap` alone (1 "ap", 0 "station", else unknown): `wl
+//! wet`, `psta` and `infra` would cost a run each and only name kinds of
+//! client, which `wl ap` 0 already says.
+//!
 //! Runs per scrape: `isup`, `status`, `ap` and `assoclist` per interface,
 //! `sta_info` per station, and per radio (its first interface only; guest
 //! networks share it) `chanim_stats` and `phy_tempsense`. `wl noise` runs
@@ -196,10 +200,10 @@ impl Backend for WlBackend {
             }
             let Some(status) = runner.ask(wl, &ifname, &["status"])? else { continue };
             let status = wl::parse_status(&status);
-            let mode = match runner.ask(wl, &ifname, &["ap"])?.and_then(|o| wl::parse_int(&o)) {
-                Some(1) => "ap",
-                Some(0) => "station",
-                _ => "",
+            let (mode, client) = match runner.ask(wl, &ifname, &["ap"])?.and_then(|o| wl::parse_int(&o)) {
+                Some(1) => ("ap", false),
+                Some(0) => ("station", true),
+                _ => ("", false),
             };
             let mut n = Network {
                 ifname: ifname.clone(),
@@ -219,7 +223,10 @@ impl Backend for WlBackend {
                 radios_done.push(n.radio.clone());
                 self.radio_extras(&runner, wl, &mut n)?;
             }
-            if ctx.config.stations {
+            // On a client (`wl ap` 0: a repeater's or media bridge's uplink)
+            // assoclist names its AP, whose sta_info is the link: wanted
+            // even without per-station series (`Network::keep_clients`).
+            if ctx.config.stations || client {
                 let macs =
                     runner.ask(wl, &ifname, &["assoclist"])?.map(|o| wl::parse_assoclist(&o)).unwrap_or_default();
                 for mac in macs {
