@@ -339,7 +339,7 @@ fn collectors(r: &mut Report, config: &Config, kernel: Option<(u32, u32)>) {
         let mut collector = (entry.build)(config);
         out.clear();
         let started = Instant::now();
-        let result = collector.collect(&roots, &mut out);
+        let result = crate::collectors::collect_waiting(collector.as_mut(), &roots, &mut out);
         // Tenths of a millisecond in integers: a `{:.1}` of an f64 would link
         // the float formatter (7 KB on MIPS, see metrics::float_text).
         let tenths_ms = (started.elapsed().as_micros() + 50) / 100;
