@@ -178,7 +178,7 @@ fn status_scrapes_the_running_exporter() {
     let out = status();
     let said = String::from_utf8(out.stdout).unwrap();
     let version = env!("CARGO_PKG_VERSION");
-    assert_eq!(said, format!("serving on {addr}: ap-exporter {version}, 0 of 14 collectors failing\n"));
+    assert_eq!(said, format!("serving on {addr}: ap-exporter {version}, 0 of 13 collectors failing\n"));
     assert_eq!(out.status.code(), Some(0));
     exp.signal(libc::SIGTERM);
     assert_eq!(exp.wait_exit(std::time::Duration::from_secs(10)), Some(0));

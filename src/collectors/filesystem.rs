@@ -29,6 +29,11 @@ use std::time::{Duration, Instant};
 /// Most children kept waiting on mounts that did not answer.
 pub const MAX_PARKED: usize = 8;
 
+/// Types whose statfs reads counters in memory and never waits on a device
+/// or a server: asked inline, without a child. On OpenWrt that is all but
+/// the overlay `/` (whose upper layer may be a USB disk, with extroot).
+const NEVER_BLOCKS: [&str; 4] = ["tmpfs", "ramfs", "jffs2", "ubifs"];
+
 /// The families, in the order written, with node_exporter's HELP texts.
 const FAMILIES: [(&str, &str); 7] = [
     ("node_filesystem_size_bytes", "Filesystem size in bytes."),
@@ -107,7 +112,15 @@ impl FilesystemCollector {
             }
             let path = roots.rootfs.join(m.mountpoint.trim_start_matches('/'));
             let Ok(path) = CString::new(path.as_os_str().as_bytes()) else { continue };
-            if let Ok(c) = child::spawn(|| statfs(&path)) {
+            if NEVER_BLOCKS.contains(&m.fstype.as_str()) {
+                *state = State::Done(decode(&statfs(&path)));
+            } else if let Ok(c) = child::spawn(|| {
+                // SAFETY: back to the default action, so that the SIGTERM the
+                // parent's death sends kills this child even in a killable
+                // wait inside statfs.
+                unsafe { libc::signal(libc::SIGTERM, libc::SIG_DFL) };
+                statfs(&path)
+            }) {
                 *state = State::Asking(c);
             }
         }
@@ -132,12 +145,9 @@ impl FilesystemCollector {
     }
 }
 
-/// In the child: statfs of `path`, as 40 bytes (five u64, native order),
+/// statfs of `path` (in a child unless [`NEVER_BLOCKS`]), as 40 bytes (five u64, native order),
 /// or nothing when it fails.
 fn statfs(path: &CString) -> Vec<u8> {
-    // SAFETY: back to the default action, so that the SIGTERM the parent's
-    // death sends kills this child even in a killable wait inside statfs.
-    unsafe { libc::signal(libc::SIGTERM, libc::SIG_DFL) };
     // SAFETY: a zeroed statfs is a valid value of this plain C struct.
     let mut s: libc::statfs = unsafe { std::mem::zeroed() };
     // SAFETY: path is NUL-terminated and s is a valid statfs to fill.
