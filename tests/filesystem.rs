@@ -1,0 +1,183 @@
+//! The filesystem collector end to end, with real mounts in a private user
+//! and mount namespace (`unshare -rm`, which works as root and as a plain
+//! user where user namespaces are allowed):
+//! - goldens over fake roots (`tests/filesystem/<case>/`) whose mount points
+//!   get tmpfs of fixed `size=` and `nr_inodes=`, so statfs answers the same
+//!   every run (`UPDATE_GOLDEN=1 cargo test --test filesystem` rewrites
+//!   their `expected.prom`);
+//! - a mount that really hangs: a FUSE mount whose server never reads
+//!   `/dev/fuse`, so statfs on it sleeps until the connection goes away.
+//!   Scrapes still answer, the hung mount is `device_error 1`, the others
+//!   have their sizes, the server answers other requests while a scrape
+//!   waits, and repeated scrapes do not pile up children.
+
+mod common;
+
+use common::*;
+use std::io::{Read, Write};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+/// Directories to mount a tmpfs on, with its `size=` and `nr_inodes=`.
+type Tmpfs<'a> = &'a [(&'a str, &'a str, u32)];
+
+/// `sh` commands that mount a tmpfs of `size` bytes and `inodes` inodes on
+/// each directory, in order (parents first), creating it if need be.
+fn mount_script(mounts: Tmpfs) -> String {
+    let mut s = String::from("set -e\n");
+    for (dir, size, inodes) in mounts {
+        s.push_str(&format!("mkdir -p '{dir}'\nmount -t tmpfs -o size={size},nr_inodes={inodes} fixture '{dir}'\n"));
+    }
+    s
+}
+
+/// Runs `sh -c script` in a new user and mount namespace, in `dir`.
+fn in_namespace(dir: &Path, script: &str) -> Command {
+    let mut cmd = Command::new("unshare");
+    cmd.args(["-rm", "sh", "-c", script]).current_dir(dir).env_remove("TZ");
+    cmd
+}
+
+fn exporter() -> String {
+    exporter_bin().display().to_string()
+}
+
+#[test]
+fn goldens_over_fixed_size_mounts() {
+    let update = std::env::var_os("UPDATE_GOLDEN").is_some();
+    let cases: [(&str, Tmpfs); 2] = [
+        (
+            "merlin",
+            &[
+                ("root/tmp", "4m", 1000),
+                ("root/jffs", "2m", 500),
+                ("root/tmp/mnt/sda1", "8m", 2000),
+                ("root/tmp/mnt/My Passport", "16m", 4000),
+            ],
+        ),
+        ("openwrt", &[("root", "8m", 2000), ("root/tmp", "16m", 3000), ("root/overlay", "32m", 4000)]),
+    ];
+    let mut failures = Vec::new();
+    for (case, mounts) in cases {
+        let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/filesystem").join(case);
+        let tmp = TempDir::new("fs-golden");
+        copy_tree(&fixture, tmp.path());
+        let script = format!("{}exec {} --once --config config.toml", mount_script(mounts), exporter());
+        let out = in_namespace(tmp.path(), &script).output().unwrap();
+        assert!(out.status.success(), "{case}: {}", String::from_utf8_lossy(&out.stderr));
+        let scrape = String::from_utf8(out.stdout).unwrap();
+        promtool_check(&scrape).unwrap_or_else(|e| panic!("{case}: {e}"));
+        let got = stable_scrape(&scrape);
+        let expected = fixture.join("expected.prom");
+        if update {
+            std::fs::write(&expected, &got).unwrap();
+        } else if std::fs::read_to_string(&expected).unwrap_or_default() != got {
+            failures.push(format!("{case}: differs from {} (UPDATE_GOLDEN=1)\n{got}", expected.display()));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// The value of the sample whose line starts with `series `.
+fn value(text: &str, series: &str) -> Option<String> {
+    text.lines().find_map(|l| l.strip_prefix(series)?.strip_prefix(' ').map(str::to_string))
+}
+
+/// The processes whose parent is `pid`, from /proc.
+fn children_of(pid: u32) -> Vec<u32> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(stat) = std::fs::read_to_string(e.path().join("stat")) else { continue };
+        // The fields after the parenthesised command: state, then ppid.
+        let Some((_, rest)) = stat.rsplit_once(')') else { continue };
+        let mut fields = rest.split_whitespace();
+        if fields.nth(1).and_then(|p| p.parse().ok()) == Some(pid) {
+            out.extend(e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()));
+        }
+    }
+    out
+}
+
+/// Sends a GET for `path` on a new connection, without reading the answer.
+fn send(addr: SocketAddr, path: &str) -> std::net::TcpStream {
+    let mut s = connect(addr);
+    s.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes()).unwrap();
+    s
+}
+
+#[test]
+fn a_hung_mount_never_stops_a_scrape() {
+    if !Path::new("/dev/fuse").exists() {
+        panic!("/dev/fuse is missing: this test needs the fuse module (modprobe fuse)");
+    }
+    let tmp = TempDir::new("fs-hung");
+    for d in ["proc", "root/mnt/hung", "root/mnt/ok"] {
+        std::fs::create_dir_all(tmp.path().join(d)).unwrap();
+    }
+    std::fs::write(
+        tmp.path().join("proc/mounts"),
+        "hung /mnt/hung fuse rw,nosuid,nodev,relatime,user_id=0,group_id=0 0 0\n\
+         ok /mnt/ok tmpfs rw,relatime 0 0\n",
+    )
+    .unwrap();
+    let mut cfg = String::from("listen = [\"127.0.0.1:0\"]\n[collectors]\n");
+    for c in ["arp", "conntrack", "cpu", "firmware", "hwmon", "load", "meminfo", "netclass", "netdev", "stat"] {
+        cfg.push_str(&format!("{c} = false\n"));
+    }
+    cfg.push_str("textfile = false\nthermal_zone = false\ntime = false\nuname = false\nwireless = false\n");
+    // Long enough that a request answered meanwhile cannot be a coincidence.
+    cfg.push_str("[filesystem]\nmount_timeout_seconds = 5\n[paths]\nprocfs = \"proc\"\nrootfs = \"root\"\n");
+    std::fs::write(tmp.path().join("config.toml"), cfg).unwrap();
+    // The exporter holds the FUSE connection (fd 3) open and never reads it:
+    // statfs on the mount waits for an answer that never comes.
+    let script = format!(
+        "{}exec 3<>/dev/fuse\nmount -t fuse -o fd=3,rootmode=40000,user_id=0,group_id=0 hung root/mnt/hung\n\
+         exec {} --config config.toml",
+        mount_script(&[("root/mnt/ok", "1m", 100)]),
+        exporter()
+    );
+    let mut exp = Exporter::spawn(&mut in_namespace(tmp.path(), &script));
+    let addr = exp.wait_listening();
+    let hung = "{device=\"hung\",fstype=\"fuse\",mountpoint=\"/mnt/hung\"}";
+    let ok = "{device=\"ok\",fstype=\"tmpfs\",mountpoint=\"/mnt/ok\"}";
+
+    // The first scrape waits for the hung mount's statfs; meanwhile the
+    // single serving thread answers others.
+    let mut scrape = send(addr, "/metrics");
+    let landing = get(addr, "/");
+    assert_eq!(landing.status, 200);
+    scrape.set_nonblocking(true).unwrap();
+    let mut byte = [0u8; 1];
+    assert!(
+        matches!(scrape.read(&mut byte), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
+        "the scrape answered before the hung mount's budget was spent"
+    );
+    scrape.set_nonblocking(false).unwrap();
+    scrape.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    let first = read_response(&mut scrape, false);
+    assert_eq!(first.status, 200);
+    let text = first.text();
+    assert_eq!(value(&text, &format!("node_filesystem_device_error{hung}")).as_deref(), Some("1"), "{text}");
+    assert_eq!(value(&text, &format!("node_filesystem_size_bytes{hung}")), None, "{text}");
+    assert_eq!(value(&text, &format!("node_filesystem_device_error{ok}")).as_deref(), Some("0"), "{text}");
+    assert_eq!(value(&text, &format!("node_filesystem_size_bytes{ok}")).as_deref(), Some("1048576"), "{text}");
+    assert_eq!(value(&text, &format!("node_filesystem_files{ok}")).as_deref(), Some("100"), "{text}");
+    assert!(text.contains("node_scrape_collector_success{collector=\"filesystem\"} 1"), "{text}");
+    let parked = children_of(exp.pid());
+    assert_eq!(parked.len(), 1, "one child, stuck in the hung mount's statfs: {parked:?}");
+
+    // Later scrapes answer at once (the hung mount is not asked again while
+    // its child is stuck), and no child is added.
+    for i in 0..5 {
+        let r = get(addr, "/metrics");
+        assert_eq!(r.status, 200, "scrape {i}");
+        let text = r.text();
+        assert_eq!(value(&text, &format!("node_filesystem_device_error{hung}")).as_deref(), Some("1"), "{text}");
+        assert_eq!(value(&text, &format!("node_filesystem_size_bytes{ok}")).as_deref(), Some("1048576"), "{text}");
+        assert_eq!(children_of(exp.pid()), parked, "scrape {i} added or lost a child");
+    }
+    exp.signal(libc::SIGTERM);
+    assert_eq!(exp.wait_exit(Duration::from_secs(20)), Some(0), "{}", exp.drain_log());
+}
