@@ -181,3 +181,54 @@ fn a_hung_mount_never_stops_a_scrape() {
     exp.signal(libc::SIGTERM);
     assert_eq!(exp.wait_exit(Duration::from_secs(20)), Some(0), "{}", exp.drain_log());
 }
+
+/// Five hung mounts: no more than four children (`MAX_CHILDREN`) ever live,
+/// parked ones included, however many scrapes come; mounts that need no
+/// child (tmpfs) keep their figures, and the scrapes keep answering.
+#[test]
+fn hung_mounts_never_pile_up_children() {
+    let tmp = TempDir::new("fs-many-hung");
+    let hung: Vec<String> = (1..=5).map(|i| format!("/mnt/hung{i}")).collect();
+    let mut mounts = String::from("usb /mnt/usb ext4 rw 0 0\nram /mnt/ram tmpfs rw 0 0\n");
+    let mut script = mount_script(&[("root/mnt/usb", "1m", 100), ("root/mnt/ram", "2m", 100)]);
+    for (fd, m) in (3..).zip(&hung) {
+        std::fs::create_dir_all(tmp.path().join("root").join(&m[1..])).unwrap();
+        mounts.push_str(&format!("hung{fd} {m} fuse rw 0 0\n"));
+        script.push_str(&format!(
+            "exec {fd}<>/dev/fuse\nmount -t fuse -o fd={fd},rootmode=40000,user_id=0,group_id=0 hung{fd} root{m}\n"
+        ));
+    }
+    std::fs::create_dir_all(tmp.path().join("proc")).unwrap();
+    std::fs::write(tmp.path().join("proc/mounts"), mounts).unwrap();
+    let mut cfg = String::from("listen = [\"127.0.0.1:0\"]\n[collectors]\n");
+    for c in ["arp", "conntrack", "cpu", "firmware", "hwmon", "load", "meminfo", "netclass", "netdev", "stat"] {
+        cfg.push_str(&format!("{c} = false\n"));
+    }
+    cfg.push_str("textfile = false\nthermal_zone = false\ntime = false\nuname = false\nwireless = false\n");
+    cfg.push_str("[filesystem]\nmount_timeout_seconds = 1\n[paths]\nprocfs = \"proc\"\nrootfs = \"root\"\n");
+    std::fs::write(tmp.path().join("config.toml"), cfg).unwrap();
+    script.push_str(&format!("exec {} --config config.toml", exporter()));
+    let mut exp = Exporter::spawn(&mut in_namespace(tmp.path(), &script));
+    let addr = exp.wait_listening();
+    for i in 0..4 {
+        let r = get(addr, "/metrics");
+        assert_eq!(r.status, 200, "scrape {i}");
+        let text = r.text();
+        for (fd, m) in (3..).zip(&hung) {
+            let series =
+                format!("node_filesystem_device_error{{device=\"hung{fd}\",fstype=\"fuse\",mountpoint=\"{m}\"}}");
+            assert_eq!(value(&text, &series).as_deref(), Some("1"), "scrape {i}: {text}");
+        }
+        let ram = "node_filesystem_size_bytes{device=\"ram\",fstype=\"tmpfs\",mountpoint=\"/mnt/ram\"}";
+        assert_eq!(value(&text, ram).as_deref(), Some("2097152"), "scrape {i}: {text}");
+        if i == 0 {
+            // Asked before the hung mounts took every slot.
+            let usb = "node_filesystem_size_bytes{device=\"usb\",fstype=\"ext4\",mountpoint=\"/mnt/usb\"}";
+            assert_eq!(value(&text, usb).as_deref(), Some("1048576"), "{text}");
+        }
+        let children = children_of(exp.pid());
+        assert_eq!(children.len(), 4, "scrape {i}: {children:?}");
+    }
+    exp.signal(libc::SIGTERM);
+    assert_eq!(exp.wait_exit(Duration::from_secs(20)), Some(0), "{}", exp.drain_log());
+}

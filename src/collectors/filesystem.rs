@@ -12,8 +12,10 @@
 //! series. A child that did not answer is not waited for: it is parked,
 //! reaped without blocking on later scrapes, and while it is parked its
 //! mount is reported as an error without asking again (as node_exporter
-//! does with its stuck mounts). Once [`MAX_PARKED`] are parked, no new
-//! statfs starts until one returns.
+//! does with its stuck mounts). At most [`MAX_CHILDREN`] children live at
+//! once, parked ones included: mounts beyond that wait for a child to
+//! answer, and while that many are parked the mounts that need a child are
+//! reported as errors without asking.
 
 use super::{CollectError, Collector};
 use crate::config::{Config, FilesystemConfig};
@@ -26,8 +28,8 @@ use std::os::fd::RawFd;
 use std::os::unix::ffi::OsStrExt;
 use std::time::{Duration, Instant};
 
-/// Most children kept waiting on mounts that did not answer.
-pub const MAX_PARKED: usize = 8;
+/// Most statfs children alive at once, asking or parked.
+pub const MAX_CHILDREN: usize = 4;
 
 /// Types whose statfs reads counters in memory and never waits on a device
 /// or a server: asked inline, without a child. On OpenWrt that is all but
@@ -50,6 +52,8 @@ type Stats = [u64; 5];
 
 /// Where a mount's statfs is.
 enum State {
+    /// Waiting for a free child slot, with the path to ask.
+    Queued(CString),
     /// Its child has not answered yet.
     Asking(Child),
     /// Answered (`None`: it failed, did not answer, or was not asked).
@@ -107,33 +111,55 @@ impl FilesystemCollector {
             self.mounts.push((m, State::Done(None)));
         }
         for (m, state) in &mut self.mounts {
-            if self.parked.len() >= MAX_PARKED || self.parked.iter().any(|(p, _)| *p == m.mountpoint) {
+            if self.parked.iter().any(|(p, _)| *p == m.mountpoint) {
                 continue;
             }
             let path = roots.rootfs.join(m.mountpoint.trim_start_matches('/'));
             let Ok(path) = CString::new(path.as_os_str().as_bytes()) else { continue };
-            if NEVER_BLOCKS.contains(&m.fstype.as_str()) {
-                *state = State::Done(decode(&statfs(&path)));
-            } else if let Ok(c) = child::spawn(|| {
+            *state = if NEVER_BLOCKS.contains(&m.fstype.as_str()) {
+                State::Done(decode(&statfs(&path)))
+            } else {
+                State::Queued(path)
+            };
+        }
+        self.launch();
+        Ok(())
+    }
+
+    /// Starts a child for queued mounts while fewer than [`MAX_CHILDREN`]
+    /// live. Returns whether any is asking.
+    fn launch(&mut self) -> bool {
+        let mut alive = self.parked.len();
+        alive += self.mounts.iter().filter(|(_, s)| matches!(s, State::Asking(_))).count();
+        for (_, state) in &mut self.mounts {
+            let State::Queued(path) = state else { continue };
+            if alive >= MAX_CHILDREN {
+                break;
+            }
+            let spawned = child::spawn(|| {
                 // SAFETY: back to the default action, so that the SIGTERM the
                 // parent's death sends kills this child even in a killable
                 // wait inside statfs.
                 unsafe { libc::signal(libc::SIGTERM, libc::SIG_DFL) };
-                statfs(&path)
-            }) {
-                *state = State::Asking(c);
-            }
+                statfs(path)
+            });
+            *state = match spawned {
+                Ok(c) => {
+                    alive += 1;
+                    State::Asking(c)
+                }
+                Err(_) => State::Done(None),
+            };
         }
-        Ok(())
+        alive > self.parked.len()
     }
 
-    /// Reads what the children sent; true when none is still asking.
-    fn read_answers(&mut self) -> bool {
-        let mut done = true;
+    /// Reads what the children sent, without blocking.
+    fn read_answers(&mut self) {
         for (_, state) in &mut self.mounts {
             let State::Asking(c) = state else { continue };
             match c.read_available() {
-                Ok(false) => done = false,
+                Ok(false) => {}
                 finished => {
                     let stats = finished.ok().and_then(|_| decode(c.output()));
                     c.try_reap();
@@ -141,12 +167,11 @@ impl FilesystemCollector {
                 }
             }
         }
-        done
     }
 }
 
-/// statfs of `path` (in a child unless [`NEVER_BLOCKS`]), as 40 bytes (five u64, native order),
-/// or nothing when it fails.
+/// statfs of `path` (in a child unless [`NEVER_BLOCKS`]), as 40 bytes
+/// (five u64, native order), or nothing when it fails.
 fn statfs(path: &CString) -> Vec<u8> {
     // SAFETY: a zeroed statfs is a valid value of this plain C struct.
     let mut s: libc::statfs = unsafe { std::mem::zeroed() };
@@ -197,12 +222,14 @@ impl Collector for FilesystemCollector {
     fn waiting_fds(&self, fds: &mut Vec<RawFd>) {
         fds.extend(self.mounts.iter().filter_map(|(_, s)| match s {
             State::Asking(c) => Some(c.fd()),
-            State::Done(_) => None,
+            _ => None,
         }));
     }
 
     fn advance(&mut self) -> bool {
-        self.read_answers()
+        self.read_answers();
+        // Queued mounts take the slots that answers freed.
+        !self.launch()
     }
 
     fn collect(&mut self, _roots: &Roots, out: &mut Exposition) -> Result<(), CollectError> {
@@ -219,6 +246,10 @@ impl Collector for FilesystemCollector {
                     self.parked.push((m.mountpoint.clone(), c));
                 }
                 self.found.push((false, format!("{}: statfs did not answer within {timeout} s", m.mountpoint)));
+            } else if let State::Queued(_) = state {
+                *state = State::Done(None);
+                let why = format!("not asked: {MAX_CHILDREN} statfs children are stuck or busy on other mounts");
+                self.found.push((false, format!("{}: {why}", m.mountpoint)));
             } else if let State::Done(None) = state {
                 let why = if self.parked.iter().any(|(p, _)| *p == m.mountpoint) {
                     "an earlier statfs has not returned yet"
@@ -235,7 +266,7 @@ impl Collector for FilesystemCollector {
             for (m, state) in &self.mounts {
                 let stats = match state {
                     State::Done(s) => *s,
-                    State::Asking(_) => None,
+                    _ => None,
                 };
                 let value = match (k, stats) {
                     (6, s) => u64::from(s.is_none()),
