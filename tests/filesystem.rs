@@ -232,3 +232,40 @@ fn hung_mounts_never_pile_up_children() {
     exp.signal(libc::SIGTERM);
     assert_eq!(exp.wait_exit(Duration::from_secs(20)), Some(0), "{}", exp.drain_log());
 }
+
+/// `--once` and `--diagnose`, which wait for the children right where they
+/// are, end too when a mount hangs, and say which one.
+#[test]
+fn once_and_diagnose_end_despite_a_hung_mount() {
+    let tmp = TempDir::new("fs-once-hung");
+    for d in ["proc", "root/mnt/hung", "root/mnt/usb"] {
+        std::fs::create_dir_all(tmp.path().join(d)).unwrap();
+    }
+    std::fs::write(tmp.path().join("proc/mounts"), "hung /mnt/hung fuse rw 0 0\nusb /mnt/usb ext4 rw 0 0\n").unwrap();
+    let mut cfg = String::from("listen = [\"127.0.0.1:0\"]\n[collectors]\n");
+    for c in ["arp", "conntrack", "cpu", "firmware", "hwmon", "load", "meminfo", "netclass", "netdev", "stat"] {
+        cfg.push_str(&format!("{c} = false\n"));
+    }
+    cfg.push_str("textfile = false\nthermal_zone = false\ntime = false\nuname = false\nwireless = false\n");
+    cfg.push_str("[paths]\nprocfs = \"proc\"\nrootfs = \"root\"\n");
+    std::fs::write(tmp.path().join("config.toml"), cfg).unwrap();
+    // `timeout` turns a hang into a failure here instead of a stuck test.
+    let script = format!(
+        "{}exec 3<>/dev/fuse\nmount -t fuse -o fd=3,rootmode=40000,user_id=0,group_id=0 hung root/mnt/hung\n\
+         timeout -s KILL 60 {exe} --once --config config.toml; echo \"once exit $?\"\n\
+         timeout -s KILL 60 {exe} --diagnose --config config.toml; echo \"diagnose exit $?\"\n",
+        mount_script(&[("root/mnt/usb", "1m", 100)]),
+        exe = exporter()
+    );
+    let out = in_namespace(tmp.path(), &script).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let hung = "node_filesystem_device_error{device=\"hung\",fstype=\"fuse\",mountpoint=\"/mnt/hung\"}";
+    assert_eq!(value(&text, hung).as_deref(), Some("1"), "{text}");
+    let usb = "node_filesystem_size_bytes{device=\"usb\",fstype=\"ext4\",mountpoint=\"/mnt/usb\"}";
+    assert_eq!(value(&text, usb).as_deref(), Some("1048576"), "{text}");
+    assert!(text.contains("once exit 0\n"), "{text}");
+    assert!(text.contains("ok   collector filesystem: 8 series"), "{text}");
+    assert!(text.contains("warn collector filesystem: /mnt/hung: statfs did not answer within 1 s\n"), "{text}");
+    assert!(text.contains("info collector filesystem: /mnt/usb (ext4)\n"), "{text}");
+    assert!(text.contains("diagnose exit 0\n"), "{text}");
+}
