@@ -234,14 +234,20 @@ fn hung_mounts_never_pile_up_children() {
 }
 
 /// `--once` and `--diagnose`, which wait for the children right where they
-/// are, end too when a mount hangs, and say which one.
+/// are, end too when a mount hangs, and say which one. A tmpfs under the
+/// hung mount (mounted before it, so now reached only through it) is asked
+/// in a child too: its own statfs never blocks, but the walk to it does.
 #[test]
 fn once_and_diagnose_end_despite_a_hung_mount() {
     let tmp = TempDir::new("fs-once-hung");
-    for d in ["proc", "root/mnt/hung", "root/mnt/usb"] {
+    for d in ["proc", "root/mnt/hung/sub", "root/mnt/usb"] {
         std::fs::create_dir_all(tmp.path().join(d)).unwrap();
     }
-    std::fs::write(tmp.path().join("proc/mounts"), "hung /mnt/hung fuse rw 0 0\nusb /mnt/usb ext4 rw 0 0\n").unwrap();
+    std::fs::write(
+        tmp.path().join("proc/mounts"),
+        "sub /mnt/hung/sub tmpfs rw 0 0\nhung /mnt/hung fuse rw 0 0\nusb /mnt/usb ext4 rw 0 0\n",
+    )
+    .unwrap();
     let mut cfg = String::from("listen = [\"127.0.0.1:0\"]\n[collectors]\n");
     for c in ["arp", "conntrack", "cpu", "firmware", "hwmon", "load", "meminfo", "netclass", "netdev", "stat"] {
         cfg.push_str(&format!("{c} = false\n"));
@@ -254,17 +260,19 @@ fn once_and_diagnose_end_despite_a_hung_mount() {
         "{}exec 3<>/dev/fuse\nmount -t fuse -o fd=3,rootmode=40000,user_id=0,group_id=0 hung root/mnt/hung\n\
          timeout -s KILL 60 {exe} --once --config config.toml; echo \"once exit $?\"\n\
          timeout -s KILL 60 {exe} --diagnose --config config.toml; echo \"diagnose exit $?\"\n",
-        mount_script(&[("root/mnt/usb", "1m", 100)]),
+        mount_script(&[("root/mnt/usb", "1m", 100), ("root/mnt/hung/sub", "1m", 100)]),
         exe = exporter()
     );
     let out = in_namespace(tmp.path(), &script).output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     let hung = "node_filesystem_device_error{device=\"hung\",fstype=\"fuse\",mountpoint=\"/mnt/hung\"}";
     assert_eq!(value(&text, hung).as_deref(), Some("1"), "{text}");
+    let sub = "node_filesystem_device_error{device=\"sub\",fstype=\"tmpfs\",mountpoint=\"/mnt/hung/sub\"}";
+    assert_eq!(value(&text, sub).as_deref(), Some("1"), "{text}");
     let usb = "node_filesystem_size_bytes{device=\"usb\",fstype=\"ext4\",mountpoint=\"/mnt/usb\"}";
     assert_eq!(value(&text, usb).as_deref(), Some("1048576"), "{text}");
     assert!(text.contains("once exit 0\n"), "{text}");
-    assert!(text.contains("ok   collector filesystem: 8 series"), "{text}");
+    assert!(text.contains("ok   collector filesystem: 9 series"), "{text}");
     assert!(text.contains("warn collector filesystem: /mnt/hung: statfs did not answer within 1 s\n"), "{text}");
     assert!(text.contains("info collector filesystem: /mnt/usb (ext4)\n"), "{text}");
     assert!(text.contains("diagnose exit 0\n"), "{text}");

@@ -31,10 +31,27 @@ use std::time::{Duration, Instant};
 /// Most statfs children alive at once, asking or parked.
 pub const MAX_CHILDREN: usize = 4;
 
+/// Most mounts reported (after the excludes, in file order); a router has
+/// ten or so. Beyond it a scrape would fork without bound.
+pub const MAX_MOUNTS: usize = 512;
+
 /// Types whose statfs reads counters in memory and never waits on a device
-/// or a server: asked inline, without a child. On OpenWrt that is all but
-/// the overlay `/` (whose upper layer may be a USB disk, with extroot).
+/// or a server: asked inline, without a child, unless the path to them
+/// crosses a mount of a type in [`MAY_BLOCK_A_WALK`]. On OpenWrt that is
+/// all but the overlay `/` (whose upper layer may be a USB disk, with
+/// extroot).
 const NEVER_BLOCKS: [&str; 4] = ["tmpfs", "ramfs", "jffs2", "ubifs"];
+
+/// Types that may ask a server while a path is walked through them (to
+/// revalidate a name, or to automount): a tmpfs below one of these needs a
+/// child too. FUSE types all start with `fuse`.
+const MAY_BLOCK_A_WALK: [&str; 10] = ["nfs", "nfs4", "cifs", "smb3", "smbfs", "9p", "ceph", "afs", "coda", "autofs"];
+
+/// Whether `mountpoint` lies below `ancestor`.
+fn below(mountpoint: &str, ancestor: &str) -> bool {
+    mountpoint != ancestor
+        && mountpoint.strip_prefix(ancestor).is_some_and(|rest| ancestor.ends_with('/') || rest.starts_with('/'))
+}
 
 /// The families, in the order written, with node_exporter's HELP texts.
 const FAMILIES: [(&str, &str); 7] = [
@@ -104,11 +121,25 @@ impl FilesystemCollector {
             });
         }
         let (all, _) = mounts::parse(&self.buf);
-        for m in all.into_iter().filter(|m| self.config.selects(&m.mountpoint, &m.fstype)) {
+        // Where a walk may wait on a server, excluded mounts included.
+        let risky: Vec<&str> = all
+            .iter()
+            .filter(|m| m.fstype.starts_with("fuse") || MAY_BLOCK_A_WALK.contains(&m.fstype.as_str()))
+            .map(|m| m.mountpoint.as_str())
+            .collect();
+        let mut left_out = 0;
+        for m in all.iter().filter(|m| self.config.selects(&m.mountpoint, &m.fstype)) {
             // statfs sees the last mount on a mount point, so only that one
             // is reported (under the others' labels its figures would lie).
             self.mounts.retain(|(old, _)| old.mountpoint != m.mountpoint);
-            self.mounts.push((m, State::Done(None)));
+            if self.mounts.len() < MAX_MOUNTS {
+                self.mounts.push((m.clone(), State::Done(None)));
+            } else {
+                left_out += 1;
+            }
+        }
+        if left_out > 0 {
+            self.found.push((false, format!("{left_out} mounts left out past the first {MAX_MOUNTS}")));
         }
         for (m, state) in &mut self.mounts {
             if self.parked.iter().any(|(p, _)| *p == m.mountpoint) {
@@ -116,11 +147,8 @@ impl FilesystemCollector {
             }
             let path = roots.rootfs.join(m.mountpoint.trim_start_matches('/'));
             let Ok(path) = CString::new(path.as_os_str().as_bytes()) else { continue };
-            *state = if NEVER_BLOCKS.contains(&m.fstype.as_str()) {
-                State::Done(decode(&statfs(&path)))
-            } else {
-                State::Queued(path)
-            };
+            let inline = NEVER_BLOCKS.contains(&m.fstype.as_str()) && !risky.iter().any(|r| below(&m.mountpoint, r));
+            *state = if inline { State::Done(decode(&statfs(&path))) } else { State::Queued(path) };
         }
         self.launch();
         Ok(())
@@ -214,6 +242,7 @@ impl Collector for FilesystemCollector {
         // found is old.
         self.parked.retain_mut(|(_, c)| !c.try_reap());
         self.mounts.clear();
+        self.found.clear();
         self.failed = self.ask(roots).err();
         let asking = self.mounts.iter().any(|(_, s)| matches!(s, State::Asking(_)));
         asking.then(|| Instant::now() + Duration::from_secs(self.config.mount_timeout_seconds.0))
@@ -234,7 +263,6 @@ impl Collector for FilesystemCollector {
 
     fn collect(&mut self, _roots: &Roots, out: &mut Exposition) -> Result<(), CollectError> {
         self.read_answers();
-        self.found.clear();
         if let Some(e) = self.failed.take() {
             return Err(e);
         }
@@ -296,6 +324,13 @@ impl Collector for FilesystemCollector {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn below_is_by_whole_path_components() {
+        assert!(below("/tmp", "/") && below("/mnt/nfs/tmp", "/mnt/nfs") && below("/a/b/c", "/a"));
+        assert!(!below("/", "/") && !below("/mnt/nfs", "/mnt/nfs") && !below("/mnt/nfs2", "/mnt/nfs"));
+        assert!(!below("/tmp", "/tmp/mnt"));
+    }
 
     #[test]
     fn statfs_of_a_real_directory_and_of_nothing() {
