@@ -89,6 +89,8 @@ pub struct FilesystemCollector {
     failed: Option<CollectError>,
     /// Children whose mount did not answer in time, by mount point.
     parked: Vec<(String, Child)>,
+    /// Children that answered but had not exited yet, to reap later.
+    exiting: Vec<Child>,
     /// What each mount gave the last scrape, for `--diagnose`.
     found: Vec<(bool, String)>,
 }
@@ -103,6 +105,7 @@ impl FilesystemCollector {
             mounts: Vec::new(),
             failed: None,
             parked: Vec::new(),
+            exiting: Vec::new(),
             found: Vec::new(),
         }
     }
@@ -190,8 +193,12 @@ impl FilesystemCollector {
                 Ok(false) => {}
                 finished => {
                     let stats = finished.ok().and_then(|_| decode(c.output()));
-                    c.try_reap();
-                    *state = State::Done(stats);
+                    if let State::Asking(mut c) = std::mem::replace(state, State::Done(stats)) {
+                        // Its pipe may close a moment before it has exited.
+                        if !c.try_reap() {
+                            self.exiting.push(c);
+                        }
+                    }
                 }
             }
         }
@@ -241,6 +248,7 @@ impl Collector for FilesystemCollector {
         // Parked children that have returned are reaped now; what they
         // found is old.
         self.parked.retain_mut(|(_, c)| !c.try_reap());
+        self.exiting.retain_mut(|c| !c.try_reap());
         self.mounts.clear();
         self.found.clear();
         self.failed = self.ask(roots).err();
