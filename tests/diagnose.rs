@@ -78,7 +78,7 @@ fn diagnose_reports_over_fake_roots() {
 #[test]
 fn each_case_shows_its_finding() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/diagnose");
-    let cases: [(&str, &[&str], i32); 8] = [
+    let cases: [(&str, &[&str], i32); 9] = [
         (
             "merlin_2.6.22",
             &[
@@ -112,6 +112,11 @@ fn each_case_shows_its_finding() {
             1,
         ),
         ("conntrack_missing", &["FAIL collector conntrack: ", "fix: modprobe nf_conntrack"], 1),
+        (
+            "filesystem_no_mounts",
+            &["FAIL collector filesystem: proc/mounts does not exist", "fix: set [paths] procfs to where procfs"],
+            1,
+        ),
         (
             "no_wifi_found",
             &[
