@@ -125,24 +125,18 @@ impl FilesystemCollector {
         }
         let (all, _) = mounts::parse(&self.buf);
         // Where a walk may wait on a server, excluded mounts included.
-        let risky: Vec<&str> = all
+        let risky: Vec<String> = all
             .iter()
             .filter(|m| m.fstype.starts_with("fuse") || MAY_BLOCK_A_WALK.contains(&m.fstype.as_str()))
-            .map(|m| m.mountpoint.as_str())
+            .map(|m| m.mountpoint.clone())
             .collect();
-        let mut left_out = 0;
-        for m in all.iter().filter(|m| self.config.selects(&m.mountpoint, &m.fstype)) {
+        for m in all.into_iter().filter(|m| self.config.selects(&m.mountpoint, &m.fstype)) {
             // statfs sees the last mount on a mount point, so only that one
             // is reported (under the others' labels its figures would lie).
             self.mounts.retain(|(old, _)| old.mountpoint != m.mountpoint);
             if self.mounts.len() < MAX_MOUNTS {
-                self.mounts.push((m.clone(), State::Done(None)));
-            } else {
-                left_out += 1;
+                self.mounts.push((m, State::Done(None)));
             }
-        }
-        if left_out > 0 {
-            self.found.push((false, format!("{left_out} mounts left out past the first {MAX_MOUNTS}")));
         }
         for (m, state) in &mut self.mounts {
             if self.parked.iter().any(|(p, _)| *p == m.mountpoint) {
@@ -274,28 +268,24 @@ impl Collector for FilesystemCollector {
         if let Some(e) = self.failed.take() {
             return Err(e);
         }
-        let timeout = self.config.mount_timeout_seconds.0;
         for (m, state) in &mut self.mounts {
-            if let State::Asking(_) = state {
-                // Out of time: park the child rather than wait for it.
-                if let State::Asking(c) = std::mem::replace(state, State::Done(None)) {
+            let why = match std::mem::replace(state, State::Done(None)) {
+                State::Asking(c) => {
+                    // Out of time: park the child rather than wait for it.
                     self.parked.push((m.mountpoint.clone(), c));
+                    ": statfs did not answer within mount_timeout_seconds"
                 }
-                self.found.push((false, format!("{}: statfs did not answer within {timeout} s", m.mountpoint)));
-            } else if let State::Queued(_) = state {
-                *state = State::Done(None);
-                let why = format!("not asked: {MAX_CHILDREN} statfs children are stuck or busy on other mounts");
-                self.found.push((false, format!("{}: {why}", m.mountpoint)));
-            } else if let State::Done(None) = state {
-                let why = if self.parked.iter().any(|(p, _)| *p == m.mountpoint) {
-                    "an earlier statfs has not returned yet"
-                } else {
-                    "statfs failed"
-                };
-                self.found.push((false, format!("{}: {why}", m.mountpoint)));
-            } else {
-                self.found.push((true, format!("{} ({})", m.mountpoint, m.fstype)));
-            }
+                State::Queued(_) => ": not asked, every statfs child is busy or stuck",
+                State::Done(None) if self.parked.iter().any(|(p, _)| *p == m.mountpoint) => {
+                    ": an earlier statfs has not returned yet"
+                }
+                State::Done(None) => ": statfs failed",
+                State::Done(s) => {
+                    *state = State::Done(s);
+                    ""
+                }
+            };
+            self.found.push((why.is_empty(), format!("{} ({}){why}", m.mountpoint, m.fstype)));
         }
         for (k, family) in self.families.iter().enumerate() {
             let mut started = false;

@@ -290,50 +290,19 @@ impl NetdevConfig {
     }
 }
 
-/// Mount points the filesystem collector leaves out by default: the kernel's
-/// own trees and container storage, as node_exporter does.
-pub const DEFAULT_MOUNT_POINTS_EXCLUDE: [&str; 9] = [
-    "/dev",
-    "/dev/*",
-    "/proc",
-    "/proc/*",
-    "/sys",
-    "/sys/*",
-    "/run/credentials/*",
-    "/var/lib/docker/*",
-    "/var/lib/containers/storage/*",
-];
+/// Mount points the filesystem collector leaves out by default, space
+/// separated: the kernel's own trees and container storage, as
+/// node_exporter does.
+pub const DEFAULT_MOUNT_POINTS_EXCLUDE: &str =
+    "/dev /dev/* /proc /proc/* /sys /sys/* /run/credentials/* /var/lib/docker/* /var/lib/containers/storage/*";
 
-/// Filesystem types the filesystem collector leaves out by default:
-/// node_exporter's list without `overlay` (OpenWrt's `/`, whose free space
-/// is the free flash), plus `rootfs` (the initramfs under everything).
-/// `squashfs` stays out: read-only, always full.
-pub const DEFAULT_FS_TYPES_EXCLUDE: [&str; 24] = [
-    "autofs",
-    "binfmt_misc",
-    "bpf",
-    "cgroup",
-    "cgroup2",
-    "configfs",
-    "debugfs",
-    "devpts",
-    "devtmpfs",
-    "fusectl",
-    "hugetlbfs",
-    "iso9660",
-    "mqueue",
-    "nsfs",
-    "proc",
-    "procfs",
-    "pstore",
-    "rootfs",
-    "rpc_pipefs",
-    "securityfs",
-    "selinuxfs",
-    "squashfs",
-    "sysfs",
-    "tracefs",
-];
+/// Filesystem types the filesystem collector leaves out by default, space
+/// separated: node_exporter's list without `overlay` (OpenWrt's `/`, whose
+/// free space is the free flash), plus `rootfs` (the initramfs under
+/// everything). `squashfs` stays out: read-only, always full.
+pub const DEFAULT_FS_TYPES_EXCLUDE: &str = "autofs binfmt_misc bpf cgroup cgroup2 configfs debugfs devpts devtmpfs \
+     fusectl hugetlbfs iso9660 mqueue nsfs proc procfs pstore rootfs rpc_pipefs securityfs selinuxfs squashfs sysfs \
+     tracefs";
 
 /// filesystem collector settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -348,10 +317,10 @@ pub struct FilesystemConfig {
 
 impl Default for FilesystemConfig {
     fn default() -> Self {
-        let globs = |list: &[&str]| list.iter().filter_map(|g| Glob::new(g).ok().map(GlobPattern)).collect();
+        let globs = |list: &str| list.split(' ').filter_map(|g| Glob::new(g).ok().map(GlobPattern)).collect();
         FilesystemConfig {
-            mount_points_exclude: globs(&DEFAULT_MOUNT_POINTS_EXCLUDE),
-            fs_types_exclude: globs(&DEFAULT_FS_TYPES_EXCLUDE),
+            mount_points_exclude: globs(DEFAULT_MOUNT_POINTS_EXCLUDE),
+            fs_types_exclude: globs(DEFAULT_FS_TYPES_EXCLUDE),
             mount_timeout_seconds: Bounded(1),
         }
     }
