@@ -4,7 +4,8 @@
 //!
 //! statfs(2) on a dead USB disk or a stale network share can block for
 //! minutes, often in an uninterruptible sleep. So each mount's statfs runs
-//! in a child process of its own (`os::child`), started when a scrape
+//! (but for tmpfs and flash types, see [`NEVER_BLOCKS`]) in a child
+//! process of its own (`os::child`), started when a scrape
 //! begins; the registry polls their pipes with the serving loop
 //! ([`Collector::start`]) and the scrape is written when all have answered
 //! or `mount_timeout_seconds` has passed. A mount that did not answer, or
@@ -110,7 +111,8 @@ impl FilesystemCollector {
         }
     }
 
-    /// Reads the mounts and starts a statfs child for each.
+    /// Reads the mounts, asks those of [`NEVER_BLOCKS`] types here, and
+    /// queues the others for a child each.
     fn ask(&mut self, roots: &Roots) -> Result<(), CollectError> {
         let path = roots.proc_path("mounts");
         if let Err(e) = read_bounded(&path, &mut self.buf) {
