@@ -282,3 +282,53 @@ fn once_and_diagnose_end_despite_a_hung_mount() {
     assert!(text.contains("info collector filesystem: /mnt/usb (ext4)\n"), "{text}");
     assert!(text.contains("diagnose exit 0\n"), "{text}");
 }
+
+/// When the hung mount's server goes away, the parked child's statfs
+/// returns: a later scrape reaps it without waiting, asks the mount again
+/// (now a quick ENOTCONN, still device_error 1), and no child is left over.
+#[test]
+fn a_parked_child_is_reaped_once_its_mount_lets_go() {
+    let tmp = TempDir::new("fs-recover");
+    for d in ["proc", "root/mnt/hung"] {
+        std::fs::create_dir_all(tmp.path().join(d)).unwrap();
+    }
+    std::fs::write(tmp.path().join("proc/mounts"), "hung /mnt/hung fuse rw 0 0\n").unwrap();
+    let mut cfg = String::from("listen = [\"127.0.0.1:0\"]\n[collectors]\n");
+    for c in ["arp", "conntrack", "cpu", "firmware", "hwmon", "load", "meminfo", "netclass", "netdev", "stat"] {
+        cfg.push_str(&format!("{c} = false\n"));
+    }
+    cfg.push_str("textfile = false\nthermal_zone = false\ntime = false\nuname = false\nwireless = false\n");
+    cfg.push_str("[paths]\nprocfs = \"proc\"\nrootfs = \"root\"\n");
+    std::fs::write(tmp.path().join("config.toml"), cfg).unwrap();
+    // A `sleep` (not the exporter) holds the FUSE connection; killing it
+    // aborts the connection, which ends the waiting statfs.
+    let script = format!(
+        "set -e\nexec 3<>/dev/fuse\nmount -t fuse -o fd=3,rootmode=40000,user_id=0,group_id=0 hung root/mnt/hung\n\
+         (sleep 1000 & echo $! > holder.pid)\nexec 3<&-\nexec {} --config config.toml",
+        exporter()
+    );
+    let mut exp = Exporter::spawn(&mut in_namespace(tmp.path(), &script));
+    let addr = exp.wait_listening();
+    let hung = "node_filesystem_device_error{device=\"hung\",fstype=\"fuse\",mountpoint=\"/mnt/hung\"}";
+    let r = get(addr, "/metrics");
+    assert_eq!(value(&r.text(), hung).as_deref(), Some("1"), "{}", r.text());
+    assert_eq!(children_of(exp.pid()).len(), 1, "the parked child");
+    let holder: i32 = std::fs::read_to_string(tmp.path().join("holder.pid")).unwrap().trim().parse().unwrap();
+    // SAFETY: signalling the sleep this test's script started.
+    assert_eq!(unsafe { libc::kill(holder, libc::SIGKILL) }, 0);
+    // The parked child ends once the connection is gone; each scrape reaps
+    // what has ended. Generous: this only waits for the kernel to let go.
+    let end = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let r = get(addr, "/metrics");
+        assert_eq!(r.status, 200);
+        assert_eq!(value(&r.text(), hung).as_deref(), Some("1"), "{}", r.text());
+        if children_of(exp.pid()).is_empty() {
+            break;
+        }
+        assert!(std::time::Instant::now() < end, "children left: {:?}", children_of(exp.pid()));
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    exp.signal(libc::SIGTERM);
+    assert_eq!(exp.wait_exit(Duration::from_secs(20)), Some(0), "{}", exp.drain_log());
+}
