@@ -115,16 +115,7 @@ impl FilesystemCollector {
     /// queues the others for a child each.
     fn ask(&mut self, roots: &Roots) -> Result<(), CollectError> {
         let path = roots.proc_path("mounts");
-        if let Err(e) = read_bounded(&path, &mut self.buf) {
-            return Err(if e.is_missing() {
-                CollectError::Unavailable(format!(
-                    "{} does not exist (is procfs there? see [paths] procfs)",
-                    path.display()
-                ))
-            } else {
-                e.into()
-            });
-        }
+        read_bounded(&path, &mut self.buf)?;
         let (all, _) = mounts::parse(&self.buf);
         // Where a walk may wait on a server, excluded mounts included.
         let risky: Vec<String> = all

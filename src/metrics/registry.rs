@@ -358,11 +358,8 @@ impl Registry {
             if let Some((started, deadline)) = self.slots[i].waiting {
                 if self.slots[i].collector.advance() || now >= deadline {
                     self.slots[i].waiting = None;
-                    let mut part = self.run_inline(i);
-                    part.took += now.saturating_duration_since(started);
-                    for scrape in self.pending.iter_mut().filter(|p| p.selection.contains(i) && p.parts[i].is_none()) {
-                        scrape.parts[i] = Some(Part { text: part.text.clone(), ok: part.ok, took: part.took });
-                    }
+                    let part = self.run_inline(i);
+                    self.give(i, &part.text, part.ok, part.took + now.saturating_duration_since(started));
                     self.recycle(i, part.text);
                 }
             }
@@ -400,9 +397,14 @@ impl Registry {
                 Some(_) if ok => Some((text.clone(), now)),
                 _ => None,
             };
-            for scrape in self.pending.iter_mut().filter(|p| p.selection.contains(i) && p.parts[i].is_none()) {
-                scrape.parts[i] = Some(Part { text: text.clone(), ok, took });
-            }
+            self.give(i, &text, ok, took);
+        }
+    }
+
+    /// Gives collector `i`'s result to every scrape waiting for it.
+    fn give(&mut self, i: usize, text: &str, ok: bool, took: Duration) {
+        for scrape in self.pending.iter_mut().filter(|p| p.selection.contains(i) && p.parts[i].is_none()) {
+            scrape.parts[i] = Some(Part { text: text.to_string(), ok, took });
         }
     }
 
