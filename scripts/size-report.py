@@ -43,6 +43,7 @@ COLLECTOR_PARSERS = {
     "cpu": ["stat"],
     "time": ["tz"],
     "firmware": ["release"],
+    "filesystem": ["mounts"],
     "thermal_zone": ["thermal"],
     "textfile": ["textformat", "float"],
 }

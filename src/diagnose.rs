@@ -314,6 +314,9 @@ fn fix(name: &str, e: &CollectError, kernel: Option<(u32, u32)>) -> &'static str
         ("wireless", CollectError::Unavailable(_)) if msg.contains("nl80211") => {
             "set [wireless] backend = \"auto\" (Broadcom routers use wl)"
         }
+        ("filesystem", CollectError::Source(e)) if e.is_missing() => {
+            "set [paths] procfs to where procfs is mounted (mount -t proc proc /proc), or [collectors] filesystem = false"
+        }
         ("netclass", CollectError::Unavailable(_)) => {
             "set [paths] sysfs to where sysfs is mounted (mount -t sysfs sysfs /sys), or [collectors] netclass = false"
         }
@@ -339,7 +342,7 @@ fn collectors(r: &mut Report, config: &Config, kernel: Option<(u32, u32)>) {
         let mut collector = (entry.build)(config);
         out.clear();
         let started = Instant::now();
-        let result = collector.collect(&roots, &mut out);
+        let result = crate::collectors::collect_waiting(collector.as_mut(), &roots, &mut out);
         // Tenths of a millisecond in integers: a `{:.1}` of an f64 would link
         // the float formatter (7 KB on MIPS, see metrics::float_text).
         let tenths_ms = (started.elapsed().as_micros() + 50) / 100;

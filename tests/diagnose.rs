@@ -78,7 +78,7 @@ fn diagnose_reports_over_fake_roots() {
 #[test]
 fn each_case_shows_its_finding() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/diagnose");
-    let cases: [(&str, &[&str], i32); 8] = [
+    let cases: [(&str, &[&str], i32); 9] = [
         (
             "merlin_2.6.22",
             &[
@@ -113,6 +113,11 @@ fn each_case_shows_its_finding() {
             1,
         ),
         ("conntrack_missing", &["FAIL collector conntrack: ", "fix: modprobe nf_conntrack"], 1),
+        (
+            "filesystem_no_mounts",
+            &["FAIL collector filesystem: proc/mounts: no such file", "fix: set [paths] procfs to where procfs"],
+            1,
+        ),
         (
             "no_wifi_found",
             &[
@@ -208,7 +213,7 @@ fn status_names_failing_collectors() {
     assert_eq!(
         said,
         format!(
-            "serving on {addr}: ap-exporter {version}, 6 of 14 collectors failing (arp, conntrack, cpu, meminfo, stat, uname): ap-exporter --diagnose says why\n"
+            "serving on {addr}: ap-exporter {version}, 7 of 15 collectors failing (arp, conntrack, cpu, filesystem, meminfo, stat, uname): ap-exporter --diagnose says why\n"
         )
     );
     assert_eq!(out.status.code(), Some(0), "serving, even with a failing collector");

@@ -8,7 +8,8 @@
 //! The textfile collector is compared in full
 //! (HELP, TYPE, labels, values, mtimes, error semantics) over the same
 //! directory. netclass, thermal_zone and hwmon are compared sample for
-//! sample over fake sysfs roots.
+//! sample over fake sysfs roots. filesystem is compared over a fake
+//! proc/mounts whose mount points are directories of this host's disk.
 
 mod common;
 
@@ -175,6 +176,67 @@ fn proc_collectors_equal_node_exporter_on_2_6_22() {
     assert!(t.len() >= 40, "node_exporter gave too little to compare: {t:?}");
     assert_eq!(o, t);
     assert_eq!(label_names(&ours, &SHAPED), label_names(&theirs, &SHAPED));
+}
+
+/// node_exporter reads the same fake proc/mounts and statfs the same
+/// directories of this host's disk: the names, label sets, types and the
+/// figures that do not move between two statfs calls agree.
+#[test]
+fn names_labels_and_sizes_match_node_exporter() {
+    let tmp = TempDir::new("fs-names");
+    for d in ["proc", "root/jffs", "root/tmp/mnt/sda1", "root/tmp/mnt/My Passport"] {
+        std::fs::create_dir_all(tmp.path().join(d)).unwrap();
+    }
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/filesystem/merlin");
+    std::fs::copy(fixture.join("proc/mounts"), tmp.path().join("proc/mounts")).unwrap();
+    // node_exporter 1.5 leaves out its own list of types, overlay among them;
+    // ours keeps overlay and leaves out rootfs: name both lists alike here.
+    let types = "^(autofs|binfmt_misc|bpf|cgroup2?|configfs|debugfs|devpts|devtmpfs|fusectl|hugetlbfs|iso9660|mqueue|\
+                 nsfs|overlay|proc|procfs|pstore|rootfs|rpc_pipefs|securityfs|selinuxfs|squashfs|sysfs|tracefs)$";
+    let theirs = node_exporter_scrape(
+        &[
+            "--collector.disable-defaults".into(),
+            "--collector.filesystem".into(),
+            format!("--path.procfs={}", tmp.path().join("proc").display()),
+            format!("--path.rootfs={}", tmp.path().join("root").display()),
+            format!("--collector.filesystem.fs-types-exclude={types}"),
+        ],
+        "node_filesystem_device_error",
+    );
+    let cfg = tmp.path().join("config.toml");
+    let shipped = std::fs::read_to_string(fixture.join("config.toml")).unwrap();
+    std::fs::write(&cfg, shipped).unwrap();
+    let out = Command::new(exporter_bin()).args(["--once", "--config", "config.toml"]).current_dir(tmp.path()).output();
+    let ours = String::from_utf8(out.unwrap().stdout).unwrap();
+    let pick = |text: &str, steady: bool| -> Vec<String> {
+        let mut v: Vec<String> = text
+            .lines()
+            .filter(|l| l.starts_with("node_filesystem_") || l.starts_with("# TYPE node_filesystem_"))
+            .filter(|l| !steady || l.starts_with('#') || !l.contains("free") && !l.contains("avail"))
+            .map(|l| {
+                // node_exporter prints 1.048576e+06; compare numbers as numbers.
+                let (series, v) = l.rsplit_once(' ').unwrap();
+                let n: f64 = v.parse().unwrap_or(f64::NAN);
+                if l.starts_with('#') { l.to_string() } else { format!("{series} {n}") }
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    // Seven TYPE lines, four steady series (size, files, readonly,
+    // device_error) for each of four mounts, and
+    // the vanished stick's device_error.
+    assert_eq!(pick(&theirs, true).len(), 24, "node_exporter gave too little: {theirs}");
+    assert_eq!(pick(&ours, true), pick(&theirs, true));
+    assert!(pick(&ours, true).iter().any(|l| l.contains("/tmp/mnt/sdc1") && l.ends_with(" 1")), "{ours}");
+    assert!(pick(&ours, true).iter().any(|l| l.contains("mountpoint=\"/tmp/mnt/My Passport\"")), "{ours}");
+    // Free space may move between the two runs; the series must not.
+    let series = |text: &str| -> Vec<String> {
+        let mut v: Vec<String> = pick(text, false).iter().map(|l| l.rsplit_once(' ').unwrap().0.to_string()).collect();
+        v.sort();
+        v
+    };
+    assert_eq!(series(&ours), series(&theirs));
 }
 
 /// Scrapes Debian's node_exporter with only its textfile collector over `dir`.

@@ -88,7 +88,7 @@ fn serves_reloads_idles_and_stops_on_a_2_6_22_syscall_surface() {
         Command::new(&helper).arg(musl_binary()).arg("--status").arg("--config").arg(&status_cfg).output().unwrap();
     let said = String::from_utf8_lossy(&out.stdout);
     assert!(
-        said.starts_with(&format!("serving on {addr}: ap-exporter ")) && said.contains(", 0 of 15 collectors failing"),
+        said.starts_with(&format!("serving on {addr}: ap-exporter ")) && said.contains(", 0 of 16 collectors failing"),
         "--status under the filter: {said}{}",
         String::from_utf8_lossy(&out.stderr)
     );

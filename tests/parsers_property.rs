@@ -8,7 +8,7 @@ use ap_exporter::parse::{
     self, arp, conntrack, leases, loadavg, meminfo, net_dev, netlink, nl80211, process, release, stat, textformat, tz,
     wext, wl,
 };
-use ap_exporter::parse::{hwmon, netclass, thermal};
+use ap_exporter::parse::{hwmon, mounts, netclass, thermal};
 use std::path::Path;
 
 struct Rng(u64);
@@ -97,6 +97,22 @@ fn net_dev_never_panics() {
     property(&NET_DEV, 20_000, |s| match net_dev::parse(s) {
         Ok(devs) => assert!(devs.iter().all(|d| !d.name.is_empty() && !d.name.contains(':'))),
         Err(e) => check_line(s, e.line),
+    });
+}
+
+#[test]
+fn mounts_never_panic_and_skip_only_short_lines() {
+    let seeds = [
+        include_str!("samples/mounts_merlin_386_rt-ac68u.txt"),
+        include_str!("samples/mounts_openwrt_23.05_ubifs.txt"),
+        include_str!("samples/mounts_ddwrt_usb.txt"),
+        "/dev/sda1 /tmp/mnt/a\\040b\\134c ext4 ro 0 0\n",
+    ];
+    property(&seeds, 20_000, |s| {
+        let (found, skipped) = mounts::parse(s);
+        let lines = s.lines().filter(|l| !l.trim_ascii().is_empty()).count();
+        assert_eq!(found.len() + skipped, lines, "{s:?}");
+        assert!(found.iter().all(|m| !m.device.is_empty() && !m.mountpoint.is_empty() && !m.fstype.is_empty()));
     });
 }
 

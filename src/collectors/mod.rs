@@ -12,6 +12,7 @@ pub mod arp;
 pub mod build_info;
 pub mod conntrack;
 pub mod cpu;
+pub mod filesystem;
 pub mod firmware;
 pub mod hwmon;
 pub mod load;
@@ -34,6 +35,7 @@ use crate::os::source::{KeptFile, Roots, SourceError, read_bounded};
 use crate::parse::ParseError;
 use crate::parse::netlink::DecodeError;
 use std::fmt;
+use std::os::fd::RawFd;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -57,6 +59,34 @@ pub trait Collector {
     fn sources(&self) -> Vec<(bool, String)> {
         Vec::new()
     }
+    /// For an inline collector that waits on children of its own
+    /// (filesystem: a statfs per mount, which may hang): starts them as a
+    /// scrape begins and returns when they must be done, or `None` when
+    /// there is nothing to wait for. The registry polls
+    /// [`Collector::waiting_fds`], calls [`Collector::advance`] as they
+    /// become readable, and runs `collect` once that returns true or the
+    /// time is up. `collect` then reports what did not answer.
+    fn start(&mut self, _roots: &Roots) -> Option<Instant> {
+        None
+    }
+    /// The pipes of the children [`Collector::start`] started, to poll.
+    fn waiting_fds(&self, _fds: &mut Vec<RawFd>) {}
+    /// Reads what those children sent, without blocking; true once none is
+    /// left to wait for.
+    fn advance(&mut self) -> bool {
+        true
+    }
+}
+
+/// [`Collector::start`], a wait for its children right here, then
+/// [`Collector::collect`]: for `--diagnose`, which serves no one meanwhile.
+pub fn collect_waiting(c: &mut dyn Collector, roots: &Roots, out: &mut Exposition) -> Result<(), CollectError> {
+    if let Some(deadline) = c.start(roots) {
+        while !c.advance() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+    c.collect(roots, out)
 }
 
 /// Whose metrics a collector writes.
@@ -120,6 +150,15 @@ pub const COLLECTORS: &[Entry] = &[
         isolated: false,
         reuse_for: None,
         build: |_| Box::<cpu::CpuCollector>::default(),
+    },
+    Entry {
+        name: "filesystem",
+        scope: Scope::Device,
+        enabled_by_default: true,
+        summary: "size, free space and inodes of each mount (flash, tmpfs, USB disks); a hung mount cannot stall a scrape",
+        isolated: false,
+        reuse_for: None,
+        build: |c| Box::new(filesystem::FilesystemCollector::new(c)),
     },
     Entry {
         name: "firmware",

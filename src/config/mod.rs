@@ -58,6 +58,8 @@ pub struct Config {
     pub wireless: WirelessConfig,
     /// The textfile collector.
     pub textfile: TextfileConfig,
+    /// The filesystem collector.
+    pub filesystem: FilesystemConfig,
     /// Where procfs and sysfs are.
     pub paths: PathsConfig,
 }
@@ -82,6 +84,7 @@ impl Default for Config {
             netdev: NetdevConfig::default(),
             wireless: WirelessConfig::default(),
             textfile: TextfileConfig::default(),
+            filesystem: FilesystemConfig::default(),
             paths: PathsConfig::default(),
         }
     }
@@ -287,6 +290,50 @@ impl NetdevConfig {
     }
 }
 
+/// Mount points the filesystem collector leaves out by default, space
+/// separated: the kernel's own trees and container storage, as
+/// node_exporter does.
+pub const DEFAULT_MOUNT_POINTS_EXCLUDE: &str =
+    "/dev /dev/* /proc /proc/* /sys /sys/* /run/credentials/* /var/lib/docker/* /var/lib/containers/storage/*";
+
+/// Filesystem types the filesystem collector leaves out by default, space
+/// separated: node_exporter's list without `overlay` (OpenWrt's `/`, whose
+/// free space is the free flash), plus `rootfs` (the initramfs under
+/// everything). `squashfs` stays out: read-only, always full.
+pub const DEFAULT_FS_TYPES_EXCLUDE: &str = "autofs binfmt_misc bpf cgroup cgroup2 configfs debugfs devpts devtmpfs \
+     fusectl hugetlbfs iso9660 mqueue nsfs proc procfs pstore rootfs rpc_pipefs securityfs selinuxfs squashfs sysfs \
+     tracefs";
+
+/// filesystem collector settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FilesystemConfig {
+    /// Mount points left out.
+    pub mount_points_exclude: Vec<GlobPattern>,
+    /// Filesystem types left out.
+    pub fs_types_exclude: Vec<GlobPattern>,
+    /// Seconds a mount's statfs may take before it counts as hung.
+    pub mount_timeout_seconds: Bounded<1, 60>,
+}
+
+impl Default for FilesystemConfig {
+    fn default() -> Self {
+        let globs = |list: &str| list.split(' ').filter_map(|g| Glob::new(g).ok().map(GlobPattern)).collect();
+        FilesystemConfig {
+            mount_points_exclude: globs(DEFAULT_MOUNT_POINTS_EXCLUDE),
+            fs_types_exclude: globs(DEFAULT_FS_TYPES_EXCLUDE),
+            mount_timeout_seconds: Bounded(1),
+        }
+    }
+}
+
+impl FilesystemConfig {
+    /// Whether a mount passes both exclude lists.
+    pub fn selects(&self, mountpoint: &str, fstype: &str) -> bool {
+        !self.mount_points_exclude.iter().any(|g| g.0.matches(mountpoint))
+            && !self.fs_types_exclude.iter().any(|g| g.0.matches(fstype))
+    }
+}
+
 /// Wireless backends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum WirelessBackend {
@@ -384,6 +431,9 @@ pub struct PathsConfig {
     pub sysfs: PathBuf,
     /// The system's `/etc` (firmware release files, the `TZ` file).
     pub etc: PathBuf,
+    /// Where the mounts of `/proc/mounts` are seen (node_exporter's
+    /// `--path.rootfs`): `/`, or the host's root from inside a container.
+    pub rootfs: PathBuf,
     /// Empty: ask the kernel over netlink. A directory: replay nl80211
     /// replies captured there with `--nl80211-capture` (tests, bug reports).
     pub nl80211: PathBuf,
@@ -392,7 +442,7 @@ pub struct PathsConfig {
 impl Default for PathsConfig {
     fn default() -> Self {
         let r = Roots::default();
-        PathsConfig { procfs: r.procfs, sysfs: r.sysfs, etc: r.etc, nl80211: PathBuf::new() }
+        PathsConfig { procfs: r.procfs, sysfs: r.sysfs, etc: r.etc, rootfs: r.rootfs, nl80211: PathBuf::new() }
     }
 }
 
@@ -403,6 +453,7 @@ impl PathsConfig {
             procfs: self.procfs.clone(),
             sysfs: self.sysfs.clone(),
             etc: self.etc.clone(),
+            rootfs: self.rootfs.clone(),
             nl80211: self.nl80211.clone(),
             nl80211_capture: None,
         }
@@ -433,6 +484,7 @@ impl FromToml for Config {
             "netdev" => c.netdev,
             "wireless" => c.wireless,
             "textfile" => c.textfile,
+            "filesystem" => c.filesystem,
             "paths" => c.paths,
         });
         Ok(())
@@ -599,6 +651,22 @@ impl FromToml for TextfileConfig {
     }
 }
 
+impl FromToml for FilesystemConfig {
+    fn from_toml(v: &Value) -> Result<Self, ReadError> {
+        read_table(v)
+    }
+
+    fn read_onto(&mut self, v: &Value) -> Result<(), ReadError> {
+        let c = self;
+        fields!(v, {
+            "mount_points_exclude" => c.mount_points_exclude,
+            "fs_types_exclude" => c.fs_types_exclude,
+            "mount_timeout_seconds" => c.mount_timeout_seconds,
+        });
+        Ok(())
+    }
+}
+
 impl FromToml for PathsConfig {
     fn from_toml(v: &Value) -> Result<Self, ReadError> {
         read_table(v)
@@ -610,6 +678,7 @@ impl FromToml for PathsConfig {
             "procfs" => c.procfs,
             "sysfs" => c.sysfs,
             "etc" => c.etc,
+            "rootfs" => c.rootfs,
             "nl80211" => c.nl80211,
         });
         Ok(())
@@ -881,6 +950,32 @@ mod tests {
         let e = err("log_level = \"lo\u{1b}[2Jud\"");
         assert!(e.contains("1 | log_level = \"lo?[2Jud\""), "{e:?}");
         assert!(!e.contains('\u{1b}'), "{e:?}");
+    }
+
+    #[test]
+    fn filesystem_excludes_keep_what_a_router_fills() {
+        let d = FilesystemConfig::default();
+        // OpenWrt's free flash is the overlay on /, Merlin's is jffs2 on /jffs;
+        // /tmp is RAM on every router.
+        for (mp, ty) in [("/", "overlay"), ("/overlay", "ubifs"), ("/jffs", "jffs2"), ("/tmp", "tmpfs")] {
+            assert!(d.selects(mp, ty), "{mp} {ty}");
+        }
+        assert!(d.selects("/tmp/mnt/sda1", "ext4") && d.selects("/mnt", "vfat") && d.selects("/devices", "ext4"));
+        for (mp, ty) in [("/rom", "squashfs"), ("/", "rootfs"), ("/dev", "tmpfs"), ("/dev/pts", "devpts")] {
+            assert!(!d.selects(mp, ty), "{mp} {ty}");
+        }
+        assert!(!d.selects("/sys/fs/cgroup", "tmpfs") && !d.selects("/proc/bus/usb", "usbfs"));
+        assert!(!d.selects("/var/lib/docker/overlay2/x/merged", "overlay") && d.selects("/var/lib/docker", "ext4"));
+        let c = Config::from_toml(
+            "[filesystem]\nmount_points_exclude = [\"/tmp/mnt/*\"]\nfs_types_exclude = []\nmount_timeout_seconds = 3\n\
+             [paths]\nrootfs = \"/host\"\n",
+            Path::new("t.toml"),
+        )
+        .unwrap();
+        assert!(c.filesystem.selects("/rom", "squashfs") && !c.filesystem.selects("/tmp/mnt/sda1", "ext4"));
+        assert_eq!((c.filesystem.mount_timeout_seconds.0, c.paths.roots().rootfs), (3, PathBuf::from("/host")));
+        let e = Config::from_toml("[filesystem]\nmount_timeout_seconds = 0\n", Path::new("t.toml")).unwrap_err();
+        assert!(e.to_string().contains("t.toml:2"), "{e}");
     }
 
     #[test]

@@ -32,6 +32,9 @@ struct Slot {
     last_warnings: Vec<String>,
     /// Its child process, while one runs.
     job: Option<Job>,
+    /// For an inline collector waiting on children of its own (see
+    /// `Collector::start`): when it started and when its time is up.
+    waiting: Option<(Instant, Instant)>,
     /// The buffer of its last part, for its next one: an inline
     /// collector writes into a buffer of the right size, and its text
     /// becomes the scrape's part without a copy.
@@ -122,6 +125,7 @@ impl Registry {
                 last_error: None,
                 last_warnings: Vec::new(),
                 job: None,
+                waiting: None,
                 spare: String::new(),
                 reused: None,
             })
@@ -216,8 +220,12 @@ impl Registry {
                 if let Err(part) = self.start_job(i) {
                     parts[i] = Some(part);
                 }
-            } else {
-                parts[i] = Some(self.run_inline(i));
+            } else if self.slots[i].waiting.is_none() {
+                let started = Instant::now();
+                match self.slots[i].collector.start(&self.roots) {
+                    Some(deadline) => self.slots[i].waiting = Some((started, deadline)),
+                    None => parts[i] = Some(self.run_inline(i)),
+                }
             }
         }
         self.next_ticket += 1;
@@ -289,7 +297,7 @@ impl Registry {
             .iter()
             .enumerate()
             .filter(|(i, _)| scrape.selection.contains(*i) && scrape.parts[*i].is_none())
-            .filter_map(|(_, s)| s.job.as_ref().map(|j| j.deadline))
+            .filter_map(|(_, s)| s.job.as_ref().map(|j| j.deadline).or(s.waiting.map(|w| w.1)))
             .max()
             .unwrap_or(now)
     }
@@ -323,6 +331,12 @@ impl Registry {
             fds.push(job.child.fd());
             due = Some(due.map_or(job.deadline, |d: Instant| d.min(job.deadline)));
         }
+        for slot in &self.slots {
+            if let Some((_, deadline)) = slot.waiting {
+                slot.collector.waiting_fds(fds);
+                due = Some(due.map_or(deadline, |d: Instant| d.min(deadline)));
+            }
+        }
         if !self.stopping.is_empty() {
             // Look again soon to reap what was stopped.
             let soon = Instant::now() + Duration::from_millis(100);
@@ -341,6 +355,14 @@ impl Registry {
             !c.try_reap()
         });
         for i in 0..self.slots.len() {
+            if let Some((started, deadline)) = self.slots[i].waiting {
+                if self.slots[i].collector.advance() || now >= deadline {
+                    self.slots[i].waiting = None;
+                    let part = self.run_inline(i);
+                    self.give(i, &part.text, part.ok, part.took + now.saturating_duration_since(started));
+                    self.recycle(i, part.text);
+                }
+            }
             let Some(job) = self.slots[i].job.as_mut() else { continue };
             let outcome = match job.child.read_available() {
                 Ok(true) => decode_child_output(job.child.output()),
@@ -375,9 +397,14 @@ impl Registry {
                 Some(_) if ok => Some((text.clone(), now)),
                 _ => None,
             };
-            for scrape in self.pending.iter_mut().filter(|p| p.selection.contains(i) && p.parts[i].is_none()) {
-                scrape.parts[i] = Some(Part { text: text.clone(), ok, took });
-            }
+            self.give(i, &text, ok, took);
+        }
+    }
+
+    /// Gives collector `i`'s result to every scrape waiting for it.
+    fn give(&mut self, i: usize, text: &str, ok: bool, took: Duration) {
+        for scrape in self.pending.iter_mut().filter(|p| p.selection.contains(i) && p.parts[i].is_none()) {
+            scrape.parts[i] = Some(Part { text: text.to_string(), ok, took });
         }
     }
 

@@ -35,6 +35,12 @@ pub const MAX_CHILD_OUTPUT: usize = 8 * 1024 * 1024;
 /// Runs `work` in a child process; its return value arrives through
 /// [`Child::read_available`].
 pub fn spawn(work: impl FnOnce() -> Vec<u8>) -> io::Result<Child> {
+    // One copy of the fork code for every caller's closure type.
+    let mut work = Some(work);
+    spawn_dyn(&mut || work.take().map_or_else(Vec::new, |w| w()))
+}
+
+fn spawn_dyn(work: &mut dyn FnMut() -> Vec<u8>) -> io::Result<Child> {
     let mut fds = [0 as libc::c_int; 2];
     // SAFETY: fds has room for the two descriptors pipe writes. pipe2 would
     // set the flags in one step but needs Linux 2.6.27.
@@ -88,7 +94,7 @@ pub fn spawn(work: impl FnOnce() -> Vec<u8>) -> io::Result<Child> {
 /// The child's side: its own signal handling, no descriptors but its pipe
 /// and the standard streams, death with the parent, the work, its bytes,
 /// `_exit`.
-fn run_child(mut pipe: File, parent: libc::pid_t, mask: &libc::sigset_t, work: impl FnOnce() -> Vec<u8>) -> ! {
+fn run_child(mut pipe: File, parent: libc::pid_t, mask: &libc::sigset_t, work: &mut dyn FnMut() -> Vec<u8>) -> ! {
     // SAFETY: installing plain handlers in the new process (the parent's
     // would write to the parent's signal pipe), then unblocking what the
     // parent had unblocked; prctl and getppid take plain values.

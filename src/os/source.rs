@@ -21,6 +21,8 @@ pub struct Roots {
     pub sysfs: PathBuf,
     /// The system's `/etc` (firmware release files, the `TZ` file).
     pub etc: PathBuf,
+    /// Where the mounts listed in `/proc/mounts` are reached (`/`).
+    pub rootfs: PathBuf,
     /// Empty: ask the kernel over netlink. A directory: replay the nl80211
     /// replies captured there.
     pub nl80211: PathBuf,
@@ -34,6 +36,7 @@ impl Default for Roots {
             procfs: PathBuf::from("/proc"),
             sysfs: PathBuf::from("/sys"),
             etc: PathBuf::from("/etc"),
+            rootfs: PathBuf::from("/"),
             nl80211: PathBuf::new(),
             nl80211_capture: None,
         }

@@ -16,6 +16,7 @@ pub mod if_inet6;
 pub mod leases;
 pub mod loadavg;
 pub mod meminfo;
+pub mod mounts;
 pub mod net_dev;
 pub mod netclass;
 pub mod netlink;

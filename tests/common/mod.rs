@@ -410,15 +410,15 @@ pub fn copy_tree(from: &Path, to: &Path) {
 
 /// Starts the real binary over the modern OpenWrt fixture on an ephemeral
 /// loopback port, with `extra` top-level config lines.
-/// The collectors that run in a child (wireless, firmware) are off: these
-/// servers answer every scrape inline.
+/// The collectors that run in a child (wireless, firmware) or start
+/// children (filesystem) are off: these servers answer every scrape inline.
 pub fn start_on_fixture(extra: &str) -> (TempDir, Exporter, SocketAddr) {
     let dir = TempDir::new("http");
     let proc_root = fixtures().join("modern_openwrt/proc");
     let cfg = write_config(
         dir.path(),
         &format!(
-            "listen = [\"127.0.0.1:0\"]\n{extra}\n[collectors]\nwireless = false\nfirmware = false\n[paths]\nprocfs = {:?}\nsysfs = {:?}\n",
+            "listen = [\"127.0.0.1:0\"]\n{extra}\n[collectors]\nwireless = false\nfirmware = false\nfilesystem = false\n[paths]\nprocfs = {:?}\nsysfs = {:?}\n",
             proc_root.display().to_string(),
             fixtures().join("modern_openwrt/sys").display().to_string()
         ),

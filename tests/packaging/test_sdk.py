@@ -150,7 +150,7 @@ class SdkMakefile(unittest.TestCase):
         toml = read(os.path.join(ROOT, "files/ap-exporter.toml")).decode()
         collectors = re.findall(r"^(\w+) = (?:true|false)", toml.split("# collectors:begin")[1].split("# collectors:end")[0],
                                 re.M)
-        self.assertEqual(len(collectors), 15)
+        self.assertEqual(len(collectors), 16)
         for name in collectors:
             self.assertRegex(description, r"(?m)^    %s\s" % name, "the description lists %s" % name)
         for line in block(self.text, "Package/ap-exporter/description"):

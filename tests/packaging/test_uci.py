@@ -205,7 +205,7 @@ class Uci(unittest.TestCase):
 
     def test_the_shipped_file_and_the_init_script_know_every_collector(self):
         collectors = collectors_of_toml()
-        self.assertEqual(len(collectors), 15)
+        self.assertEqual(len(collectors), 16)
         init = read(INIT).decode()
         self.assertEqual(re.search(r'^COLLECTORS="([^"]*)"', init, re.M).group(1).split(), collectors)
         self.assertEqual(re.findall(r"^\t#option (\w+) '1'$", read(UCI).decode().split("config collectors")[1], re.M),
