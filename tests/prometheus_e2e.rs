@@ -86,43 +86,16 @@ fn make_router(name: &str, root: &Path) {
 /// (instance, band) pairs of its series.
 type BandQuery = (String, String, Vec<(String, String)>);
 
-/// Whether a dashboard query needs the filesystem collector.
-fn needs_filesystem(expr: &str) -> bool {
-    expr.contains("node_filesystem_")
-}
-
 #[test]
 fn dashboard_queries_and_recording_rules_on_a_real_prometheus() {
     let dir = TempDir::new("prom");
     let roots: Vec<PathBuf> = ROUTERS.iter().map(|name| dir.path().join(name)).collect();
-    let mut filesystem = true;
     let mut exporters = Vec::new();
     let mut targets = Vec::new();
     for (name, root) in ROUTERS.iter().zip(&roots) {
         make_router(name, root);
         let config = "listen = [\"127.0.0.1:0\"]\n[collectors]\nfilesystem = true\n[wireless]\nbackend = \"wl\"\nwl_command = \"bin/wl\"\nnvram_command = \"bin/nvram\"\nleases = \"dnsmasq.leases\"\n[paths]\nprocfs = \"proc\"\nsysfs = \"sys\"\netc = \"etc\"\nrootfs = \"rootfs\"\n[textfile]\ndirectory = \"textfile\"\n";
         let cfg = write_config(root, config);
-        // TODO(i22-fs merge): delete from here to the matching "end" line, and
-        // the `filesystem` flag with its uses: the filesystem collector
-        // (`[collectors] filesystem`, `[paths] rootfs`) is on another branch.
-        let check = std::process::Command::new(exporter_bin())
-            .arg("--check-config")
-            .arg("--config")
-            .arg(&cfg)
-            .current_dir(root)
-            .output()
-            .unwrap();
-        if !check.status.success() {
-            let err = String::from_utf8_lossy(&check.stderr);
-            assert!(
-                err.contains("unknown collector `filesystem`") || err.contains("unknown field `rootfs`"),
-                "--check-config: {err}"
-            );
-            filesystem = false;
-            let without = config.replace("[collectors]\nfilesystem = true\n", "").replace("rootfs = \"rootfs\"\n", "");
-            write_config(root, &without);
-        }
-        // TODO(i22-fs merge): end
         let mut exporter = Exporter::start(&cfg, root);
         targets.push(exporter.wait_listening().to_string());
         exporters.push(exporter);
@@ -186,10 +159,6 @@ fn dashboard_queries_and_recording_rules_on_a_real_prometheus() {
     // The band panels' (instance, band) pairs, per query and variable set.
     let mut bands_seen: Vec<BandQuery> = Vec::new();
     for q in &queries {
-        // TODO(i22-fs merge): delete this `if`.
-        if !filesystem && needs_filesystem(&q.expr) {
-            continue;
-        }
         for (choice, values) in &choices {
             let expr = substitute(&q.expr, values);
             let result = prom.query(&expr);
