@@ -69,13 +69,14 @@ run /usr/bin/cargo zigbuild --release --locked --quiet --target "$target" \
 bin="target/$target/release/ap-exporter"
 # MIPS objects carry a .pdr section (procedure descriptors for debuggers):
 # about 90 KB that strip keeps and the program never loads. The target's own
-# binutils drop it; zig's objcopy cannot.
+# binutils drop it; zig's objcopy cannot. The .comment section (the
+# compilers' and linker's version strings, 115 bytes) goes with it.
 case "$target" in
   mipsel-*) objcopy=mipsel-linux-gnu-objcopy ;;
   mips-*) objcopy=mips-linux-gnu-objcopy ;;
   *) objcopy= ;;
 esac
 if [ -n "$objcopy" ]; then
-  "$objcopy" --remove-section=.pdr "$bin" "$bin.tmp" && mv "$bin.tmp" "$bin"
+  "$objcopy" --remove-section=.pdr --remove-section=.comment "$bin" "$bin.tmp" && mv "$bin.tmp" "$bin"
 fi
 echo "$bin"
