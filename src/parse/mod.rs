@@ -94,7 +94,7 @@ pub fn decimal_u64(s: &str) -> Option<u64> {
 
 /// `str::parse::<i32>`, through the `i64` parser that the binary has anyway:
 /// the same inputs give the same values (an optional sign, then digits),
-/// and a second copy of the parser costs 680 bytes on MIPS.
+/// and a second copy of the parser cost 688 bytes on MIPS.
 pub fn int_i32(s: &str) -> Option<i32> {
     s.parse::<i64>().ok().and_then(|n| i32::try_from(n).ok())
 }
