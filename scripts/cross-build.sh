@@ -24,12 +24,17 @@ bash scripts/install-deps.sh cross >&2
 # access. immediate-abort drops the panic formatting machinery (about 300 KB);
 # the code never panics on input by design. Nothing unwinds then and no
 # unwinder is linked, so the unwind tables (.eh_frame, 46 KB on mipsel) are
-# dead weight: force-unwind-tables=no drops them. Tests keep unwinding: the
-# harness reports a failed assertion and goes on.
+# dead weight: force-unwind-tables=no drops Rust's (see below for the rest).
+# Tests keep unwinding: the harness reports a failed assertion and goes on.
 rustflags="-C relocation-model=static"
 # A panic then prints nothing, so the file, line and column of each possible
 # panic are dead data too: location-detail=none drops them (1 KB on MIPS).
 [ "$test_mode" = 1 ] || rustflags="$rustflags -Zunstable-options -Cpanic=immediate-abort -Cforce-unwind-tables=no -Zlocation-detail=none"
+# force-unwind-tables reaches only what rustc builds: the C that zig
+# builds (musl, its compiler-rt and libzigc) still brings .eh_frame, and
+# the linker an .eh_frame_hdr index of it, 7.5 KB on MIPS that nothing
+# reads. The linker script discards both (the package tests check).
+[ "$test_mode" = 1 ] || rustflags="$rustflags -C link-arg=-Wl,-T,scripts/no-eh-frame.ld"
 case "$target" in
   mips*) ;;
   # Tier-2 musl targets ship their own crt objects; let zig supply them.
@@ -64,13 +69,14 @@ run /usr/bin/cargo zigbuild --release --locked --quiet --target "$target" \
 bin="target/$target/release/ap-exporter"
 # MIPS objects carry a .pdr section (procedure descriptors for debuggers):
 # about 90 KB that strip keeps and the program never loads. The target's own
-# binutils drop it; zig's objcopy cannot.
+# binutils drop it; zig's objcopy cannot. The .comment section (the
+# compilers' and linker's version strings, 115 bytes) goes with it.
 case "$target" in
   mipsel-*) objcopy=mipsel-linux-gnu-objcopy ;;
   mips-*) objcopy=mips-linux-gnu-objcopy ;;
   *) objcopy= ;;
 esac
 if [ -n "$objcopy" ]; then
-  "$objcopy" --remove-section=.pdr "$bin" "$bin.tmp" && mv "$bin.tmp" "$bin"
+  "$objcopy" --remove-section=.pdr --remove-section=.comment "$bin" "$bin.tmp" && mv "$bin.tmp" "$bin"
 fi
 echo "$bin"

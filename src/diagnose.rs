@@ -16,6 +16,7 @@ use crate::collectors::{COLLECTORS, CollectError, Scope};
 use crate::config::Config;
 use crate::metrics::exposition::Exposition;
 use crate::os::command::CommandError;
+use crate::os::duration;
 use crate::os::interfaces::{Absence, listen_addrs};
 use crate::os::listener::BindProblem;
 use crate::os::source::read_bounded;
@@ -345,7 +346,7 @@ fn collectors(r: &mut Report, config: &Config, kernel: Option<(u32, u32)>) {
         let result = crate::collectors::collect_waiting(collector.as_mut(), &roots, &mut out);
         // Tenths of a millisecond in integers: a `{:.1}` of an f64 would link
         // the float formatter (7 KB on MIPS, see metrics::float_text).
-        let tenths_ms = (started.elapsed().as_micros() + 50) / 100;
+        let tenths_ms = duration::micros(started.elapsed()).saturating_add(50) / 100;
         let ms = format!("{}.{}", tenths_ms / 10, tenths_ms % 10);
         let series = out.as_str().lines().filter(|l| !l.starts_with('#') && !l.is_empty()).count();
         let sources = collector.sources();

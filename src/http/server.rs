@@ -4,6 +4,7 @@
 //! 2.6.22 std's futex waits fail with ENOSYS and would spin.
 
 use super::{self as http, Parsed, Request, Status};
+use crate::os::duration;
 use crate::os::listener::{bind_listener, ipv6_unsupported};
 use std::io::{self, Read, Write};
 use std::net::{IpAddr, Shutdown, SocketAddr, TcpListener, TcpStream};
@@ -323,10 +324,8 @@ impl Server {
         match self.connections.iter().map(|c| c.deadline).chain(wake_at).min() {
             None => -1,
             Some(t) => {
-                let d = t.saturating_duration_since(now);
                 // Round up so we do not wake a hair early and spin.
-                let ms = d.as_millis().saturating_add(u128::from(d.subsec_nanos() % 1_000_000 != 0));
-                ms.min(i32::MAX as u128) as i32
+                duration::millis_ceil(t.saturating_duration_since(now)).min(i32::MAX as u64) as i32
             }
         }
     }
@@ -441,7 +440,7 @@ impl Server {
             log::warn!(
                 "accept failed {} time(s) since the last report: {e}; pausing new connections for {} ms each time",
                 *failures,
-                ACCEPT_BACKOFF.as_millis() as u64
+                duration::millis(ACCEPT_BACKOFF)
             );
             *failures = 0;
             *last_log = Some(now);

@@ -14,6 +14,7 @@ use crate::collectors::{COLLECTORS, CollectError, Collector, CollectorSet, Scope
 use crate::config::Config;
 use crate::metrics::exposition::{Exposition, Family, MetricType, render_labels};
 use crate::os::child::{self, Child};
+use crate::os::duration;
 use crate::os::source::Roots;
 use std::fmt;
 use std::os::fd::RawFd;
@@ -316,7 +317,8 @@ impl Registry {
             let due = self.pending_fds(&mut fds);
             let mut pollfds: Vec<libc::pollfd> =
                 fds.iter().map(|&fd| libc::pollfd { fd, events: libc::POLLIN, revents: 0 }).collect();
-            let ms = due.map_or(100, |t| t.saturating_duration_since(Instant::now()).as_millis().clamp(1, 1000) as i32);
+            let ms = due
+                .map_or(100, |t| duration::millis(t.saturating_duration_since(Instant::now())).clamp(1, 1000) as i32);
             // SAFETY: pollfds is a valid array of pollfds.len() entries.
             unsafe { libc::poll(pollfds.as_mut_ptr(), pollfds.len() as libc::nfds_t, ms) };
             self.advance(Instant::now());

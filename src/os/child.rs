@@ -126,7 +126,7 @@ fn run_child(mut pipe: File, parent: libc::pid_t, mask: &libc::sigset_t, work: &
 fn close_inherited(keep: RawFd) {
     let listed: Option<Vec<RawFd>> = std::fs::read_dir("/proc/self/fd")
         .ok()
-        .map(|dir| dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok()).collect());
+        .map(|dir| dir.filter_map(|e| crate::parse::int_i32(e.ok()?.file_name().to_str()?)).collect());
     let candidates = listed.unwrap_or_else(|| (3..1024).collect());
     for fd in candidates {
         if fd > 2 && fd != keep {

@@ -6,6 +6,7 @@
 //! environment map and posix_spawn path cost about 15 KB on MIPS for two
 //! plain commands.
 
+use crate::os::duration;
 use crate::parse::excerpt;
 use std::ffi::CString;
 use std::fmt;
@@ -64,7 +65,7 @@ impl fmt::Display for CommandError {
         match self {
             CommandError::NotFound(c) => write!(f, "{c}: command not found"),
             CommandError::Spawn(c, e) => write!(f, "{c}: cannot run: {e}"),
-            CommandError::Timeout(c, d) => write!(f, "{c}: killed after {} ms without finishing", d.as_millis() as u64),
+            CommandError::Timeout(c, d) => write!(f, "{c}: killed after {} ms without finishing", duration::millis(*d)),
             CommandError::Failed { command, code, stderr } => {
                 write!(f, "{command}: exit status {code}")?;
                 said(f, stderr)
@@ -322,7 +323,7 @@ fn read_both(child: &mut Child, out: &mut Vec<u8>, err: &mut Vec<u8>, deadline: 
         if let Some(s) = &stderr {
             fds.push(libc::pollfd { fd: s.as_raw_fd(), events: libc::POLLIN, revents: 0 });
         }
-        let ms = left.as_millis().clamp(1, i32::MAX as u128) as i32;
+        let ms = duration::millis(left).clamp(1, i32::MAX as u64) as i32;
         // SAFETY: fds is a valid array of fds.len() pollfd structs.
         let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, ms) };
         if n < 0 {

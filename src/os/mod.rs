@@ -5,6 +5,7 @@
 
 pub mod child;
 pub mod command;
+pub mod duration;
 pub mod interfaces;
 pub mod listener;
 pub mod logging;

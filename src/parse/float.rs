@@ -135,11 +135,25 @@ pub fn decimal_f64(s: &str) -> Option<f64> {
         // v at the top of 128 bits keeps at least 125 bits after / 5.
         let lz = v.leading_zeros();
         v <<= lz;
-        sticky |= v % 5 != 0;
-        v /= 5;
+        let (q, rem) = div5(v);
+        sticky |= rem;
+        v = q;
         e2 -= lz as i32 + 1;
     }
     from_u128(v, e2, sticky)
+}
+
+/// `v / 5`, and whether it left a remainder, by long division on 32-bit
+/// limbs: `u128` division is a 2 KB library routine on 32-bit MIPS.
+fn div5(v: u128) -> (u128, bool) {
+    let (mut q, mut rem) = (0u128, 0u64);
+    for shift in [96, 64, 32, 0] {
+        // rem < 5, so cur < 5 × 2^32 and its quotient fits one limb.
+        let cur = (rem << 32) | u64::from((v >> shift) as u32);
+        q |= u128::from(cur / 5) << shift;
+        rem = cur % 5;
+    }
+    (q, rem != 0)
 }
 
 /// `v × 2^e` (v > 0; `sticky` when nonzero bits were lost below v)
@@ -173,6 +187,24 @@ fn from_u128(v: u128, e: i32, sticky: bool) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn div5_is_u128_division() {
+        let mut cases = vec![0, 1, 4, 5, 6, u128::MAX, u128::MAX - 1, u128::MAX / 5, 1 << 127, (1 << 127) - 1];
+        for shift in [31, 32, 33, 63, 64, 65, 95, 96, 97, 125] {
+            let p = 1u128 << shift;
+            cases.extend([p - 1, p, p + 1, p * 3 + 2]);
+        }
+        // Every limb nonzero, and a spread of values from a fixed LCG.
+        let mut x = 0x0123_4567_89ab_cdef_fedc_ba98_7654_3210u128;
+        for _ in 0..1000 {
+            cases.push(x);
+            x = x.wrapping_mul(0x2360_ed05_1fc6_5da4_4385_df64_9fcc_f645).wrapping_add(1);
+        }
+        for v in cases {
+            assert_eq!(div5(v), (v / 5, v % 5 != 0), "{v:#x}");
+        }
+    }
 
     fn same(s: &str) {
         let ours = go_float(s).map(f64::to_bits);

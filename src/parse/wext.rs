@@ -19,7 +19,7 @@ pub struct WextInterface<'a> {
 }
 
 fn number(field: &str) -> Option<i32> {
-    field.trim_end_matches(['.', ' ', '*']).parse().ok()
+    super::int_i32(field.trim_end_matches(['.', ' ', '*']))
 }
 
 /// Parses the whole file; the two header lines contain `|`.

@@ -191,7 +191,7 @@ pub fn parse_chanim_stats(text: &str) -> Chanim {
                 busy = Some(busy.unwrap_or(0) + v);
             }
         }
-        let noise_dbm = column("knoise").and_then(|v| v.parse::<i32>().ok()).filter(|n| (-150..0).contains(n));
+        let noise_dbm = column("knoise").and_then(super::int_i32).filter(|n| (-150..0).contains(n));
         return Chanim { busy_per10k: busy.map(|b| b.min(10_000) as u32), noise_dbm };
     }
     Chanim::default()
@@ -220,7 +220,7 @@ pub fn parse_sta_info(mac: &str, text: &str) -> Station {
     let mut avg_rssi = None;
     let mut last_rssi = None;
     // Strongest antenna; 0 means the antenna is not in use.
-    let strongest = |v: &str| v.split_ascii_whitespace().filter_map(|w| w.parse::<i32>().ok()).filter(|&r| r < 0).max();
+    let strongest = |v: &str| v.split_ascii_whitespace().filter_map(super::int_i32).filter(|&r| r < 0).max();
     for line in text.lines() {
         let t = line.trim();
         if let Some(v) = t.strip_prefix("idle ") {
