@@ -215,7 +215,11 @@ fn statfs(path: &CString) -> Vec<u8> {
         counts[3],
         counts[4],
     ];
-    stats.iter().flat_map(|v| v.to_ne_bytes()).collect()
+    let mut bytes = Vec::with_capacity(40);
+    for v in stats {
+        bytes.extend_from_slice(&v.to_ne_bytes());
+    }
+    bytes
 }
 
 /// The child's 40 bytes back as [`Stats`].
