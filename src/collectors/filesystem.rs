@@ -22,9 +22,10 @@ use super::{CollectError, Collector};
 use crate::config::{Config, FilesystemConfig};
 use crate::metrics::exposition::{Exposition, Family, MetricType};
 use crate::os::child::{self, Child};
-use crate::os::source::{Roots, read_bounded};
+use crate::os::source::{MAX_SOURCE_BYTES, Roots, SourceError, SourceErrorKind, open_regular};
 use crate::parse::mounts::{self, Mount};
 use std::ffi::CString;
+use std::io::Read;
 use std::os::fd::RawFd;
 use std::os::unix::ffi::OsStrExt;
 use std::time::{Duration, Instant};
@@ -115,7 +116,13 @@ impl FilesystemCollector {
     /// queues the others for a child each.
     fn ask(&mut self, roots: &Roots) -> Result<(), CollectError> {
         let path = roots.proc_path("mounts");
-        read_bounded(&path, &mut self.buf)?;
+        // Not read_bounded: the kernel writes a mount point's bytes as they
+        // are (a Latin-1 USB label), and one such mount must not hide the
+        // others. Its label gets U+FFFD (and its statfs fails).
+        let mut bytes = Vec::new();
+        let read = open_regular(&path)?.take(MAX_SOURCE_BYTES).read_to_end(&mut bytes);
+        read.map_err(|e| SourceError { path, kind: SourceErrorKind::Io(e) })?;
+        self.buf = String::from_utf8_lossy(&bytes).into_owned();
         let (all, _) = mounts::parse(&self.buf);
         // Where a walk may wait on a server, excluded mounts included.
         let risky: Vec<String> = all
