@@ -239,10 +239,9 @@ fn decode(bytes: &[u8]) -> Option<Stats> {
 
 impl Collector for FilesystemCollector {
     fn start(&mut self, roots: &Roots) -> Option<Instant> {
-        // Parked children that have returned are reaped now; what they
-        // found is old.
-        self.parked.retain_mut(|(_, c)| !c.try_reap());
-        self.exiting.retain_mut(|c| !c.try_reap());
+        // Parked children that have returned are reaped; what they found
+        // is old.
+        self.advance();
         self.mounts.clear();
         self.found.clear();
         self.failed = self.ask(roots).err();
@@ -258,6 +257,10 @@ impl Collector for FilesystemCollector {
     }
 
     fn advance(&mut self) -> bool {
+        // The registry calls this on every turn, scrape or not: a child
+        // that ended is reaped even with the collector turned off.
+        self.parked.retain_mut(|(_, c)| !c.try_reap());
+        self.exiting.retain_mut(|c| !c.try_reap());
         self.read_answers();
         // Queued mounts take the slots that answers freed.
         !self.launch()
