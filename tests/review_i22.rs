@@ -104,3 +104,32 @@ fn a_parked_child_is_reaped_after_a_reload_turns_filesystem_off() {
     exp.signal(libc::SIGTERM);
     assert_eq!(exp.wait_exit(std::time::Duration::from_secs(20)), Some(0), "{}", exp.drain_log());
 }
+
+/// A hung FUSE mount that the config leaves out, mounted over a tmpfs: the
+/// tmpfs is listed first, and its mount point now leads to the FUSE mount,
+/// so its statfs hangs too. It must be asked in a child, not inline (which
+/// would stall the only thread: here `--once` would never end).
+#[test]
+fn a_tmpfs_under_an_excluded_hung_mount_on_the_same_point_is_not_asked_inline() {
+    let tmp = TempDir::new("rv-same-point");
+    for d in ["proc", "root/mnt/x"] {
+        std::fs::create_dir_all(tmp.path().join(d)).unwrap();
+    }
+    std::fs::write(tmp.path().join("proc/mounts"), "under /mnt/x tmpfs rw 0 0\nhung /mnt/x fuse rw 0 0\n").unwrap();
+    filesystem_only(tmp.path());
+    let cfg = std::fs::read_to_string(tmp.path().join("config.toml")).unwrap();
+    std::fs::write(tmp.path().join("config.toml"), format!("{cfg}[filesystem]\nfs_types_exclude = [\"fuse\"]\n"))
+        .unwrap();
+    // `timeout` turns a hang into a failure here instead of a stuck test.
+    let script = format!(
+        "set -e\nmount -t tmpfs -o size=1m under root/mnt/x\nexec 3<>/dev/fuse\n\
+         mount -t fuse -o fd=3,rootmode=40000,user_id=0,group_id=0 hung root/mnt/x\n\
+         timeout -s KILL 60 {} --once --config config.toml; echo \"once exit $?\"\n",
+        exporter_bin().display()
+    );
+    let out = Command::new("unshare").args(["-rm", "sh", "-c", &script]).current_dir(tmp.path()).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("once exit 0\n"), "{text}");
+    let under = "node_filesystem_device_error{device=\"under\",fstype=\"tmpfs\",mountpoint=\"/mnt/x\"} 1";
+    assert!(text.contains(under), "{text}");
+}
