@@ -49,10 +49,13 @@ const NEVER_BLOCKS: [&str; 4] = ["tmpfs", "ramfs", "jffs2", "ubifs"];
 /// child too. FUSE types all start with `fuse`.
 const MAY_BLOCK_A_WALK: [&str; 10] = ["nfs", "nfs4", "cifs", "smb3", "smbfs", "9p", "ceph", "afs", "coda", "autofs"];
 
-/// Whether `mountpoint` lies below `ancestor`.
+/// Whether `mountpoint` is `ancestor` or lies below it. The same point
+/// counts: a mount listed later on it (one excluded, so not the one kept)
+/// is what a walk to that point reaches.
 fn below(mountpoint: &str, ancestor: &str) -> bool {
-    mountpoint != ancestor
-        && mountpoint.strip_prefix(ancestor).is_some_and(|rest| ancestor.ends_with('/') || rest.starts_with('/'))
+    mountpoint
+        .strip_prefix(ancestor)
+        .is_some_and(|rest| rest.is_empty() || ancestor.ends_with('/') || rest.starts_with('/'))
 }
 
 /// The families, in the order written, with node_exporter's HELP texts.
@@ -329,7 +332,7 @@ mod tests {
     #[test]
     fn below_is_by_whole_path_components() {
         assert!(below("/tmp", "/") && below("/mnt/nfs/tmp", "/mnt/nfs") && below("/a/b/c", "/a"));
-        assert!(!below("/", "/") && !below("/mnt/nfs", "/mnt/nfs") && !below("/mnt/nfs2", "/mnt/nfs"));
+        assert!(below("/", "/") && below("/mnt/nfs", "/mnt/nfs") && !below("/mnt/nfs2", "/mnt/nfs"));
         assert!(!below("/tmp", "/tmp/mnt"));
     }
 
