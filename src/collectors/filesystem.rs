@@ -22,9 +22,10 @@ use super::{CollectError, Collector};
 use crate::config::{Config, FilesystemConfig};
 use crate::metrics::exposition::{Exposition, Family, MetricType};
 use crate::os::child::{self, Child};
-use crate::os::source::{Roots, read_bounded};
+use crate::os::source::{MAX_SOURCE_BYTES, Roots, SourceError, SourceErrorKind, open_regular};
 use crate::parse::mounts::{self, Mount};
 use std::ffi::CString;
+use std::io::Read;
 use std::os::fd::RawFd;
 use std::os::unix::ffi::OsStrExt;
 use std::time::{Duration, Instant};
@@ -48,10 +49,13 @@ const NEVER_BLOCKS: [&str; 4] = ["tmpfs", "ramfs", "jffs2", "ubifs"];
 /// child too. FUSE types all start with `fuse`.
 const MAY_BLOCK_A_WALK: [&str; 10] = ["nfs", "nfs4", "cifs", "smb3", "smbfs", "9p", "ceph", "afs", "coda", "autofs"];
 
-/// Whether `mountpoint` lies below `ancestor`.
+/// Whether `mountpoint` is `ancestor` or lies below it. The same point
+/// counts: a mount listed later on it (one excluded, so not the one kept)
+/// is what a walk to that point reaches.
 fn below(mountpoint: &str, ancestor: &str) -> bool {
-    mountpoint != ancestor
-        && mountpoint.strip_prefix(ancestor).is_some_and(|rest| ancestor.ends_with('/') || rest.starts_with('/'))
+    mountpoint
+        .strip_prefix(ancestor)
+        .is_some_and(|rest| rest.is_empty() || ancestor.ends_with('/') || rest.starts_with('/'))
 }
 
 /// The families, in the order written, with node_exporter's HELP texts.
@@ -115,7 +119,13 @@ impl FilesystemCollector {
     /// queues the others for a child each.
     fn ask(&mut self, roots: &Roots) -> Result<(), CollectError> {
         let path = roots.proc_path("mounts");
-        read_bounded(&path, &mut self.buf)?;
+        // Not read_bounded: the kernel writes a mount point's bytes as they
+        // are (a Latin-1 USB label), and one such mount must not hide the
+        // others. Its label gets U+FFFD (and its statfs fails).
+        let mut bytes = Vec::new();
+        let read = open_regular(&path)?.take(MAX_SOURCE_BYTES).read_to_end(&mut bytes);
+        read.map_err(|e| SourceError { path, kind: SourceErrorKind::Io(e) })?;
+        self.buf = String::from_utf8_lossy(&bytes).into_owned();
         let (all, _) = mounts::parse(&self.buf);
         // Where a walk may wait on a server, excluded mounts included.
         let risky: Vec<String> = all
@@ -236,10 +246,9 @@ fn decode(bytes: &[u8]) -> Option<Stats> {
 
 impl Collector for FilesystemCollector {
     fn start(&mut self, roots: &Roots) -> Option<Instant> {
-        // Parked children that have returned are reaped now; what they
-        // found is old.
-        self.parked.retain_mut(|(_, c)| !c.try_reap());
-        self.exiting.retain_mut(|c| !c.try_reap());
+        // Parked children that have returned are reaped; what they found
+        // is old.
+        self.advance();
         self.mounts.clear();
         self.found.clear();
         self.failed = self.ask(roots).err();
@@ -255,6 +264,10 @@ impl Collector for FilesystemCollector {
     }
 
     fn advance(&mut self) -> bool {
+        // The registry calls this on every turn, scrape or not: a child
+        // that ended is reaped even with the collector turned off.
+        self.parked.retain_mut(|(_, c)| !c.try_reap());
+        self.exiting.retain_mut(|c| !c.try_reap());
         self.read_answers();
         // Queued mounts take the slots that answers freed.
         !self.launch()
@@ -323,7 +336,7 @@ mod tests {
     #[test]
     fn below_is_by_whole_path_components() {
         assert!(below("/tmp", "/") && below("/mnt/nfs/tmp", "/mnt/nfs") && below("/a/b/c", "/a"));
-        assert!(!below("/", "/") && !below("/mnt/nfs", "/mnt/nfs") && !below("/mnt/nfs2", "/mnt/nfs"));
+        assert!(below("/", "/") && below("/mnt/nfs", "/mnt/nfs") && !below("/mnt/nfs2", "/mnt/nfs"));
         assert!(!below("/tmp", "/tmp/mnt"));
     }
 

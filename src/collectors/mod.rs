@@ -72,7 +72,8 @@ pub trait Collector {
     /// The pipes of the children [`Collector::start`] started, to poll.
     fn waiting_fds(&self, _fds: &mut Vec<RawFd>) {}
     /// Reads what those children sent, without blocking; true once none is
-    /// left to wait for.
+    /// left to wait for. Called on every turn of the serving loop, also
+    /// between scrapes and while the collector is off, to reap children.
     fn advance(&mut self) -> bool {
         true
     }

@@ -357,8 +357,9 @@ impl Registry {
             !c.try_reap()
         });
         for i in 0..self.slots.len() {
+            let answered = self.slots[i].collector.advance();
             if let Some((started, deadline)) = self.slots[i].waiting {
-                if self.slots[i].collector.advance() || now >= deadline {
+                if answered || now >= deadline {
                     self.slots[i].waiting = None;
                     let part = self.run_inline(i);
                     self.give(i, &part.text, part.ok, part.took + now.saturating_duration_since(started));
