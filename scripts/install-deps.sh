@@ -73,8 +73,10 @@ if ! python3 -c 'import cryptography' 2>/dev/null; then
 fi
 
 if [ "$want_cross" = 1 ]; then
-  if ! command -v cargo-zigbuild >/dev/null || ! python3 -m ziglang version >/dev/null 2>&1; then
-    echo "install-deps: pip install ziglang cargo-zigbuild"
-    python3 -m pip install -q ziglang cargo-zigbuild
+  # zig is pinned: it supplies musl and the allocator, and the binary sizes
+  # in docs/benchmark.md (checked against the flash budget) are its.
+  if ! command -v cargo-zigbuild >/dev/null || [ "$(python3 -m ziglang version 2>/dev/null)" != 0.17.1 ]; then
+    echo "install-deps: pip install ziglang==0.17.1 cargo-zigbuild==0.24.1"
+    python3 -m pip install -q ziglang==0.17.1 cargo-zigbuild==0.24.1
   fi
 fi

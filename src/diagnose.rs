@@ -315,9 +315,6 @@ fn fix(name: &str, e: &CollectError, kernel: Option<(u32, u32)>) -> &'static str
         ("wireless", CollectError::Unavailable(_)) if msg.contains("nl80211") => {
             "set [wireless] backend = \"auto\" (Broadcom routers use wl)"
         }
-        ("filesystem", CollectError::Source(e)) if e.is_missing() => {
-            "set [paths] procfs to where procfs is mounted (mount -t proc proc /proc), or [collectors] filesystem = false"
-        }
         ("netclass", CollectError::Unavailable(_)) => {
             "set [paths] sysfs to where sysfs is mounted (mount -t sysfs sysfs /sys), or [collectors] netclass = false"
         }

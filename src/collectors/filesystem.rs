@@ -92,10 +92,10 @@ pub struct FilesystemCollector {
     mounts: Vec<(Mount, State)>,
     /// Why the mounts file could not be read this scrape.
     failed: Option<CollectError>,
-    /// Children whose mount did not answer in time, by mount point.
+    /// Children whose mount did not answer in time, by mount point, and
+    /// under "" those that answered but had not exited yet: all are
+    /// reaped later, without blocking.
     parked: Vec<(String, Child)>,
-    /// Children that answered but had not exited yet, to reap later.
-    exiting: Vec<Child>,
     /// What each mount gave the last scrape, for `--diagnose`.
     found: Vec<(bool, String)>,
 }
@@ -110,7 +110,6 @@ impl FilesystemCollector {
             mounts: Vec::new(),
             failed: None,
             parked: Vec::new(),
-            exiting: Vec::new(),
             found: Vec::new(),
         }
     }
@@ -193,7 +192,9 @@ impl FilesystemCollector {
                     if let State::Asking(mut c) = std::mem::replace(state, State::Done(stats)) {
                         // Its pipe may close a moment before it has exited.
                         if !c.try_reap() {
-                            self.exiting.push(c);
+                            // Kept with the parked ones, under no mount point: it
+                            // still counts against MAX_CHILDREN until reaped.
+                            self.parked.push((String::new(), c));
                         }
                     }
                 }
@@ -267,7 +268,6 @@ impl Collector for FilesystemCollector {
         // The registry calls this on every turn, scrape or not: a child
         // that ended is reaped even with the collector turned off.
         self.parked.retain_mut(|(_, c)| !c.try_reap());
-        self.exiting.retain_mut(|c| !c.try_reap());
         self.read_answers();
         // Queued mounts take the slots that answers freed.
         !self.launch()
@@ -283,11 +283,11 @@ impl Collector for FilesystemCollector {
                 State::Asking(c) => {
                     // Out of time: park the child rather than wait for it.
                     self.parked.push((m.mountpoint.clone(), c));
-                    ": statfs did not answer within mount_timeout_seconds"
+                    ": no answer within mount_timeout_seconds"
                 }
-                State::Queued(_) => ": not asked, every statfs child is busy or stuck",
+                State::Queued(_) => ": not asked, all statfs children busy",
                 State::Done(None) if self.parked.iter().any(|(p, _)| *p == m.mountpoint) => {
-                    ": an earlier statfs has not returned yet"
+                    ": an earlier statfs is still stuck"
                 }
                 State::Done(None) => ": statfs failed",
                 State::Done(s) => {

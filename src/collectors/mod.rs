@@ -156,7 +156,7 @@ pub const COLLECTORS: &[Entry] = &[
         name: "filesystem",
         scope: Scope::Device,
         enabled_by_default: true,
-        summary: "size, free space and inodes of each mount (flash, tmpfs, USB disks); a hung mount cannot stall a scrape",
+        summary: "free space and inodes of each mount: flash, USB disks, tmpfs",
         isolated: false,
         reuse_for: None,
         build: |c| Box::new(filesystem::FilesystemCollector::new(c)),
