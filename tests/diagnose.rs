@@ -115,7 +115,7 @@ fn each_case_shows_its_finding() {
         ("conntrack_missing", &["FAIL collector conntrack: ", "fix: modprobe nf_conntrack"], 1),
         (
             "filesystem_no_mounts",
-            &["FAIL collector filesystem: proc/mounts: no such file", "fix: set [paths] procfs to where procfs"],
+            &["FAIL collector filesystem: proc/mounts: no such file", "fix: check the file or command named above"],
             1,
         ),
         (
