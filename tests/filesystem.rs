@@ -122,11 +122,8 @@ fn a_hung_mount_never_stops_a_scrape() {
          ok /mnt/ok tmpfs rw,relatime 0 0\n",
     )
     .unwrap();
-    let mut cfg = String::from("listen = [\"127.0.0.1:0\"]\n[collectors]\n");
-    for c in ["arp", "conntrack", "cpu", "firmware", "hwmon", "load", "meminfo", "netclass", "netdev", "stat"] {
-        cfg.push_str(&format!("{c} = false\n"));
-    }
-    cfg.push_str("textfile = false\nthermal_zone = false\ntime = false\nuname = false\nwireless = false\n");
+    let mut cfg = String::from("listen = [\"127.0.0.1:0\"]\n");
+    cfg.push_str(&collectors_only(&["filesystem"]));
     // Long enough that a request answered meanwhile cannot be a coincidence.
     cfg.push_str("[filesystem]\nmount_timeout_seconds = 5\n[paths]\nprocfs = \"proc\"\nrootfs = \"root\"\n");
     std::fs::write(tmp.path().join("config.toml"), cfg).unwrap();
@@ -200,11 +197,8 @@ fn hung_mounts_never_pile_up_children() {
     }
     std::fs::create_dir_all(tmp.path().join("proc")).unwrap();
     std::fs::write(tmp.path().join("proc/mounts"), mounts).unwrap();
-    let mut cfg = String::from("listen = [\"127.0.0.1:0\"]\n[collectors]\n");
-    for c in ["arp", "conntrack", "cpu", "firmware", "hwmon", "load", "meminfo", "netclass", "netdev", "stat"] {
-        cfg.push_str(&format!("{c} = false\n"));
-    }
-    cfg.push_str("textfile = false\nthermal_zone = false\ntime = false\nuname = false\nwireless = false\n");
+    let mut cfg = String::from("listen = [\"127.0.0.1:0\"]\n");
+    cfg.push_str(&collectors_only(&["filesystem"]));
     cfg.push_str("[filesystem]\nmount_timeout_seconds = 1\n[paths]\nprocfs = \"proc\"\nrootfs = \"root\"\n");
     std::fs::write(tmp.path().join("config.toml"), cfg).unwrap();
     script.push_str(&format!("exec {} --config config.toml", exporter()));
@@ -248,11 +242,8 @@ fn once_and_diagnose_end_despite_a_hung_mount() {
         "sub /mnt/hung/sub tmpfs rw 0 0\nhung /mnt/hung fuse rw 0 0\nusb /mnt/usb ext4 rw 0 0\n",
     )
     .unwrap();
-    let mut cfg = String::from("listen = [\"127.0.0.1:0\"]\n[collectors]\n");
-    for c in ["arp", "conntrack", "cpu", "firmware", "hwmon", "load", "meminfo", "netclass", "netdev", "stat"] {
-        cfg.push_str(&format!("{c} = false\n"));
-    }
-    cfg.push_str("textfile = false\nthermal_zone = false\ntime = false\nuname = false\nwireless = false\n");
+    let mut cfg = String::from("listen = [\"127.0.0.1:0\"]\n");
+    cfg.push_str(&collectors_only(&["filesystem"]));
     cfg.push_str("[paths]\nprocfs = \"proc\"\nrootfs = \"root\"\n");
     std::fs::write(tmp.path().join("config.toml"), cfg).unwrap();
     // `timeout` turns a hang into a failure here instead of a stuck test.
@@ -291,11 +282,8 @@ fn a_parked_child_is_reaped_once_its_mount_lets_go() {
         std::fs::create_dir_all(tmp.path().join(d)).unwrap();
     }
     std::fs::write(tmp.path().join("proc/mounts"), "hung /mnt/hung fuse rw 0 0\n").unwrap();
-    let mut cfg = String::from("listen = [\"127.0.0.1:0\"]\n[collectors]\n");
-    for c in ["arp", "conntrack", "cpu", "firmware", "hwmon", "load", "meminfo", "netclass", "netdev", "stat"] {
-        cfg.push_str(&format!("{c} = false\n"));
-    }
-    cfg.push_str("textfile = false\nthermal_zone = false\ntime = false\nuname = false\nwireless = false\n");
+    let mut cfg = String::from("listen = [\"127.0.0.1:0\"]\n");
+    cfg.push_str(&collectors_only(&["filesystem"]));
     cfg.push_str("[paths]\nprocfs = \"proc\"\nrootfs = \"root\"\n");
     std::fs::write(tmp.path().join("config.toml"), cfg).unwrap();
     // A `sleep` (not the exporter) holds the FUSE connection; killing it

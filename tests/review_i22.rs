@@ -10,11 +10,8 @@ use std::time::Instant;
 
 /// A config with only the filesystem collector, over `proc` and `root`.
 fn filesystem_only(dir: &Path) {
-    let mut cfg = String::from("listen = [\"127.0.0.1:0\"]\n[collectors]\n");
-    for c in ["arp", "conntrack", "cpu", "firmware", "hwmon", "load", "meminfo", "netclass", "netdev", "stat"] {
-        cfg.push_str(&format!("{c} = false\n"));
-    }
-    cfg.push_str("textfile = false\nthermal_zone = false\ntime = false\nuname = false\nwireless = false\n");
+    let mut cfg = String::from("listen = [\"127.0.0.1:0\"]\n");
+    cfg.push_str(&collectors_only(&["filesystem"]));
     cfg.push_str("[paths]\nprocfs = \"proc\"\nrootfs = \"root\"\n");
     std::fs::write(dir.join("config.toml"), cfg).unwrap();
 }
@@ -87,8 +84,7 @@ fn a_parked_child_is_reaped_after_a_reload_turns_filesystem_off() {
     assert!(r.text().contains("mountpoint=\"/mnt/hung\"} 1"), "{}", r.text());
     assert_eq!(children_of(exp.pid()).len(), 1, "the parked child");
     let cfg = std::fs::read_to_string(tmp.path().join("config.toml")).unwrap();
-    std::fs::write(tmp.path().join("config.toml"), cfg.replace("[collectors]\n", "[collectors]\nfilesystem = false\n"))
-        .unwrap();
+    std::fs::write(tmp.path().join("config.toml"), cfg.replace("filesystem = true\n", "filesystem = false\n")).unwrap();
     exp.signal(libc::SIGHUP);
     exp.wait_for("reloaded", std::time::Duration::from_secs(20));
     let holder: i32 = std::fs::read_to_string(tmp.path().join("holder.pid")).unwrap().trim().parse().unwrap();

@@ -497,3 +497,15 @@ pub fn mask_diagnose_line(line: &str) -> String {
         .collect();
     masked.join(" ")
 }
+
+/// The `[collectors]` table of a config in which only the device
+/// collectors named in `on` run: every other one of this build is turned
+/// off, a collector added later included.
+pub fn collectors_only(on: &[&str]) -> String {
+    use ap_exporter::collectors::{COLLECTORS, Scope};
+    let mut table = String::from("[collectors]\n");
+    for e in COLLECTORS.iter().filter(|e| e.scope == Scope::Device) {
+        table.push_str(&format!("{} = {}\n", e.name, on.contains(&e.name)));
+    }
+    table
+}
