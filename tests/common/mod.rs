@@ -337,13 +337,24 @@ impl Prometheus {
             .spawn()
             .expect("prometheus (apt-get install prometheus)");
         let prom = Prometheus { child, addr };
-        // It answers 503 until its TSDB is open.
+        // It answers 503 until its TSDB is open, and on a machine busy with
+        // VMs it may accept and then not answer for a while: both are "not
+        // ready yet", not failures.
         let end = Instant::now() + Duration::from_secs(60);
-        while std::net::TcpStream::connect(addr).is_err() || get(addr, "/-/ready").status != 200 {
+        while !Prometheus::ready(addr) {
             assert!(Instant::now() < end, "prometheus not ready; see {}", dir.join("prometheus.log").display());
             std::thread::sleep(Duration::from_millis(200));
         }
         prom
+    }
+
+    /// Whether `GET /-/ready` answers 200 within a few seconds.
+    fn ready(addr: SocketAddr) -> bool {
+        let Ok(mut s) = TcpStream::connect_timeout(&addr, Duration::from_secs(5)) else { return false };
+        let asked = s.set_read_timeout(Some(Duration::from_secs(5))).is_ok()
+            && s.write_all(b"GET /-/ready HTTP/1.1\r\nHost: prometheus\r\nConnection: close\r\n\r\n").is_ok();
+        let mut head = [0u8; 12];
+        asked && s.read_exact(&mut head).is_ok() && head.ends_with(b" 200")
     }
 
     /// Runs an instant query; returns the `data.result` array.
