@@ -95,7 +95,8 @@ fn serves_reloads_idles_and_stops_on_a_2_6_22_syscall_surface() {
     let out = Command::new(&helper).arg(musl_binary()).arg("--diagnose").arg("--config").arg(&cfg).output().unwrap();
     let report = String::from_utf8_lossy(&out.stdout);
     assert!(
-        report.contains("info collector wireless: wl: eth2 (ap, radio wl1, 5GHz, 2 stations, airtime from chanim_stats)"),
+        report
+            .contains("info collector wireless: wl: eth2 (ap, radio wl1, 5GHz, 2 stations, airtime from chanim_stats)"),
         "{report}"
     );
     assert_eq!(out.status.code(), Some(0), "--diagnose under the filter:\n{report}");
